@@ -1,0 +1,47 @@
+# Tilsvar: `make demo` runs the product, `make test` proves it. Both set up everything they need.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+PYTEST_WORKERS ?= 2
+
+.PHONY: install demo serve test check test-sqlite test-postgresql chromium postgres bench clean
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+install: $(VENV)/.installed
+
+demo: install
+	$(BIN)/tilsvar demo --port $(PORT)
+
+serve: install
+	$(BIN)/tilsvar serve --port $(PORT)
+
+check: install
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/mypy
+
+chromium:
+	scripts/ensure-chromium.sh
+
+postgres:
+	scripts/ensure-postgres.sh
+
+test-sqlite: install chromium
+	TILSVAR_TEST_DATABASE=sqlite $(BIN)/pytest -n $(PYTEST_WORKERS) -p no:cacheprovider
+
+test-postgresql: install postgres
+	TILSVAR_TEST_DATABASE=postgresql $(BIN)/pytest -n $(PYTEST_WORKERS) -p no:cacheprovider -m "not browser"
+
+test: check test-sqlite test-postgresql
+
+bench: install
+	$(BIN)/python bench/run_all.py
+
+clean:
+	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache

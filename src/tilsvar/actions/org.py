@@ -1,0 +1,269 @@
+"""Set up who and what Tilsvar serves: organisations, brands, teams, channels, users, API tokens and
+web sign-ins."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from tilsvar.actions.common import ActionError, audit
+from tilsvar.channels import PLATFORMS, normalize_account
+from tilsvar.crypto import SecretBox, load_or_create_key
+from tilsvar.models import (
+    ApiToken,
+    Brand,
+    Channel,
+    Organization,
+    Team,
+    TeamMember,
+    User,
+    UserBrand,
+    WebSession,
+    utcnow,
+)
+from tilsvar.models.org import ROLES
+from tilsvar.passwords import hash_password, new_token, token_hash, verify_password
+from tilsvar.settings import get_settings
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def slugify(name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", name.casefold()).strip("-")[:64] or "x"
+
+
+def secret_box() -> SecretBox:
+    return SecretBox(load_or_create_key(get_settings().effective_secret_key_file))
+
+
+def do_create_organization(session: Session, *, name: str, slug: str | None = None) -> Organization:
+    organization = Organization(name=name, slug=slug or slugify(name))
+    session.add(organization)
+    session.flush()
+    audit(
+        session,
+        action="organization.created",
+        organization_id=organization.id,
+        target_type="organization",
+        target_id=organization.id,
+        details={"name": name},
+    )
+    return organization
+
+
+def do_create_brand(
+    session: Session, *, organization: Organization, name: str, slug: str | None = None
+) -> Brand:
+    brand = Brand(organization_id=organization.id, name=name, slug=slug or slugify(name))
+    session.add(brand)
+    session.flush()
+    audit(
+        session,
+        action="brand.created",
+        organization_id=organization.id,
+        target_type="brand",
+        target_id=brand.id,
+        details={"name": name},
+    )
+    return brand
+
+
+def do_create_team(session: Session, *, organization: Organization, name: str) -> Team:
+    team = Team(organization_id=organization.id, name=name, slug=slugify(name))
+    session.add(team)
+    session.flush()
+    audit(
+        session,
+        action="team.created",
+        organization_id=organization.id,
+        target_type="team",
+        target_id=team.id,
+        details={"name": name},
+    )
+    return team
+
+
+def do_add_team_member(session: Session, *, team: Team, user: User) -> None:
+    if session.get(TeamMember, (team.id, user.id)) is None:
+        session.add(TeamMember(team_id=team.id, user_id=user.id))
+        audit(
+            session,
+            action="team.member_added",
+            organization_id=team.organization_id,
+            target_type="team",
+            target_id=team.id,
+            details={"user_id": user.id},
+        )
+
+
+def do_create_channel(
+    session: Session,
+    *,
+    brand: Brand,
+    platform: str,
+    account: str,
+    name: str | None = None,
+    mode: str = "live",
+    credentials: dict[str, Any] | None = None,
+    config: dict[str, Any] | None = None,
+    team: Team | None = None,
+    actor_user: User | None = None,
+) -> Channel:
+    """Connect a brand account; credentials are stored AES-GCM encrypted, bound to the channel."""
+    if platform not in PLATFORMS:
+        raise ActionError(f"unknown platform {platform!r}; one of {', '.join(PLATFORMS)}")
+    if mode not in {"live", "simulated"}:
+        raise ActionError("mode is live or simulated")
+    key = normalize_account(platform, account)
+    if not key:
+        raise ActionError("an account is required")
+    if session.scalar(select(Channel).where(Channel.platform == platform, Channel.account_key == key)):
+        raise ActionError(f"{platform} account {account!r} is already connected", status=409)
+    channel = Channel(
+        brand_id=brand.id,
+        platform=platform,
+        account=account.lstrip("@") if platform in {"x", "instagram"} else account,
+        account_key=key,
+        name=name or f"{platform}: {account}",
+        mode=mode,
+        config=config or {},
+        team_id=team.id if team else None,
+    )
+    session.add(channel)
+    session.flush()
+    if credentials:
+        channel.credentials_encrypted = secret_box().encrypt_json(
+            credentials, context=_channel_context(channel)
+        )
+    audit(
+        session,
+        action="channel.created",
+        actor_user=actor_user,
+        organization_id=brand.organization_id,
+        target_type="channel",
+        target_id=channel.id,
+        details={"platform": platform, "account": account, "mode": mode},
+    )
+    return channel
+
+
+def channel_credentials(channel: Channel) -> dict[str, Any]:
+    if not channel.credentials_encrypted:
+        return {}
+    return secret_box().decrypt_json(channel.credentials_encrypted, context=_channel_context(channel))
+
+
+def _channel_context(channel: Channel) -> bytes:
+    return f"channel:{channel.id}".encode()
+
+
+def do_create_user(
+    session: Session,
+    *,
+    organization: Organization,
+    email: str,
+    role: str,
+    name: str = "",
+    password: str | None = None,
+    brands: list[Brand] | None = None,
+    actor_user: User | None = None,
+) -> User:
+    email = email.strip().casefold()
+    if not _EMAIL.match(email):
+        raise ActionError(f"{email!r} is not an e-mail address")
+    if role not in ROLES:
+        raise ActionError(f"unknown role {role!r}; one of {', '.join(ROLES)}")
+    if password is not None and len(password) < 8:
+        raise ActionError("a password needs at least 8 characters")
+    if session.scalar(select(User).where(User.email == email)):
+        raise ActionError(f"a user {email} exists already", status=409)
+    user = User(
+        organization_id=organization.id,
+        email=email,
+        name=name or email.split("@")[0],
+        role=role,
+        password_hash=hash_password(password) if password else None,
+        all_brands=brands is None,
+    )
+    session.add(user)
+    session.flush()
+    for brand in brands or []:
+        session.add(UserBrand(user_id=user.id, brand_id=brand.id))
+    audit(
+        session,
+        action="user.created",
+        actor_user=actor_user,
+        organization_id=organization.id,
+        target_type="user",
+        target_id=user.id,
+        details={"email": email, "role": role},
+    )
+    return user
+
+
+def do_create_api_token(session: Session, *, user: User, name: str, actor_user: User | None = None) -> str:
+    """Create a token for ``user`` and return it; only its hash is kept, so it is shown once."""
+    token = new_token("tsv")
+    session.add(ApiToken(user_id=user.id, name=name, token_hash=token_hash(token), prefix=token[:8]))
+    audit(
+        session,
+        action="api_token.created",
+        actor_user=actor_user or user,
+        target_type="user",
+        target_id=user.id,
+        details={"name": name},
+    )
+    return token
+
+
+def do_revoke_api_token(session: Session, *, token_id: int, actor_user: User) -> None:
+    session.execute(update(ApiToken).where(ApiToken.id == token_id).values(revoked_at=utcnow()))
+    audit(
+        session,
+        action="api_token.revoked",
+        actor_user=actor_user,
+        target_type="api_token",
+        target_id=token_id,
+    )
+
+
+def do_sign_in(session: Session, *, email: str, password: str, user_agent: str = "") -> tuple[User, str, str]:
+    """Check the password and open a web session; returns (user, cookie token, CSRF token)."""
+    user = session.scalar(select(User).where(User.email == email.strip().casefold()))
+    if user is None or not user.is_active or not verify_password(user.password_hash, password):
+        audit(
+            session,
+            action="auth.sign_in_failed",
+            actor=email[:200],
+            organization_id=user.organization_id if user else None,
+            details={},
+        )
+        raise ActionError("wrong e-mail or password", status=401)
+    token = secrets.token_urlsafe(32)
+    csrf = secrets.token_urlsafe(32)
+    now = utcnow()
+    session.add(
+        WebSession(
+            user_id=user.id,
+            token_hash=token_hash(token),
+            csrf_token=csrf,
+            created_at=now,
+            expires_at=now + timedelta(hours=get_settings().session_max_age_hours),
+            user_agent=user_agent[:400],
+        )
+    )
+    user.last_login_at = now
+    audit(session, action="auth.signed_in", actor_user=user, target_type="user", target_id=user.id)
+    return user, token, csrf
+
+
+def do_sign_out(session: Session, *, token: str) -> None:
+    row = session.scalar(select(WebSession).where(WebSession.token_hash == token_hash(token)))
+    if row is not None:
+        session.delete(row)
+        audit(session, action="auth.signed_out", actor="user", target_type="user", target_id=row.user_id)

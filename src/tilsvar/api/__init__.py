@@ -1,0 +1,1 @@
+"""The JSON API (``/api/v1``, OpenAPI at ``/docs``): thin handlers over access, inbox and actions."""

@@ -1,0 +1,121 @@
+"""The ASGI application: JSON API, web UI, static files, security headers, and (on SQLite, or when
+configured) an in-process job worker that lives as long as the server."""
+
+from __future__ import annotations
+
+import html
+import logging
+import threading
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI, Request, Response
+from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+
+from tilsvar import __version__
+from tilsvar.access import Forbidden, NotFound
+from tilsvar.actions.common import ActionError
+from tilsvar.db import Database, get_database
+from tilsvar.settings import Settings, get_settings
+
+log = logging.getLogger(__name__)
+STATIC_DIR = Path(__file__).parent / "web" / "static"
+
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; "
+    "form-action 'self'; frame-ancestors 'none'"
+)
+# Swagger UI (vendored, served from /static) needs one inline bootstrap script and inline styles.
+DOCS_CSP = (
+    "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; frame-ancestors 'none'"
+)
+
+
+def _error(request: Request, status: int, detail: str) -> Response:
+    """JSON for the API, a plain escaped page for the web UI."""
+    if request.url.path.startswith("/api/"):
+        return JSONResponse({"detail": detail}, status_code=status)
+    body = f"<!doctype html><title>{status}</title><h1>{status}</h1><p>{html.escape(detail)}</p>"
+    return HTMLResponse(body, status_code=status)
+
+
+def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    database = database or get_database(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        stop = threading.Event()
+        thread: threading.Thread | None = None
+        if settings.run_worker_in_process and app.state.start_worker:
+            from tilsvar.jobs.worker import Worker
+
+            worker = Worker(database)
+            thread = threading.Thread(
+                target=worker.run_forever, args=(stop,), name="tilsvar-worker", daemon=True
+            )
+            thread.start()
+        yield
+        stop.set()
+        if thread is not None:
+            from tilsvar.jobs.queue import wakeup
+
+            wakeup.set()
+            thread.join(timeout=10)
+
+    app = FastAPI(
+        title="Tilsvar",
+        version=__version__,
+        description="One inbox for every customer channel. Authenticate with `Authorization: Bearer <token>`."
+        " Create a token with `tilsvar users token --email ...`.",
+        lifespan=lifespan,
+        docs_url=None,  # served by the web router from vendored Swagger UI (no CDN)
+        redoc_url=None,
+    )
+    app.state.database = database
+    app.state.settings = settings
+    app.state.start_worker = True
+
+    @app.middleware("http")
+    async def security_headers(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        response = await call_next(request)
+        docs = request.url.path in {"/docs", "/redoc"}
+        response.headers.setdefault("Content-Security-Policy", DOCS_CSP if docs else CONTENT_SECURITY_POLICY)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        return response
+
+    @app.exception_handler(NotFound)
+    async def not_found(request: Request, error: NotFound) -> Response:
+        return _error(request, 404, f"not found: {error}")
+
+    @app.exception_handler(Forbidden)
+    async def forbidden(request: Request, error: Forbidden) -> Response:
+        return _error(request, 403, str(error))
+
+    @app.exception_handler(ActionError)
+    async def action_error(_request: Request, error: ActionError) -> Response:
+        return JSONResponse({"detail": error.reason}, status_code=error.status)
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> dict[str, str]:
+        return {"status": "ok", "version": __version__}
+
+    from tilsvar.api.routes import router as api_router
+
+    app.include_router(api_router)
+    try:
+        from tilsvar.web.routes import router as web_router
+    except ImportError:  # pragma: no cover - the web UI is optional in stripped-down builds
+        log.warning("web UI not available")
+    else:
+        app.include_router(web_router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    return app

@@ -1,0 +1,426 @@
+"""The ``tilsvar`` command line (INTERFACES.md): serve, worker, migrate, demo, import, report, users,
+channels and jobs. Commands parse their arguments and call actions, queries or the server; they hold
+no logic of their own."""
+
+from __future__ import annotations
+
+import json
+import logging
+import signal
+import sys
+import threading
+from datetime import date
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from sqlalchemy import inspect, select
+
+from tilsvar.db import Database, get_database
+from tilsvar.settings import documented_settings, get_settings
+
+app = typer.Typer(help="Tilsvar: one inbox for every customer channel.", no_args_is_help=True)
+users_app = typer.Typer(help="Manage users and their API tokens.", no_args_is_help=True)
+channels_app = typer.Typer(help="Connect and list channels.", no_args_is_help=True)
+jobs_app = typer.Typer(help="Inspect and re-run background jobs.", no_args_is_help=True)
+app.add_typer(users_app, name="users")
+app.add_typer(channels_app, name="channels")
+app.add_typer(jobs_app, name="jobs")
+console = Console(stderr=True)
+
+
+def _setup_logging() -> None:
+    logging.basicConfig(
+        level=get_settings().log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+
+
+def _fail(message: str) -> typer.Exit:
+    console.print(f"[red]error:[/red] {message}")
+    return typer.Exit(2)
+
+
+def ready_database() -> Database:
+    """The configured database with an up-to-date schema (SQLite is migrated on the spot; PostgreSQL
+    must be migrated explicitly with ``tilsvar migrate``, once per deployment)."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    from tilsvar.migrate import alembic_config, upgrade
+
+    database = get_database()
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    with database.engine.connect() as connection:
+        current = MigrationContext.configure(connection).get_current_revision()
+    if current != head:
+        if database.is_sqlite:
+            upgrade(database.engine)
+        else:
+            raise _fail(f"the database schema is at {current}, not {head}: run `tilsvar migrate` first")
+    return database
+
+
+@app.command()
+def migrate() -> None:
+    """Bring the database schema up to date."""
+    from tilsvar.migrate import upgrade
+
+    database = get_database()
+    upgrade(database.engine)
+    tables = inspect(database.engine).get_table_names()
+    console.print(f"schema up to date ({len(tables)} tables) at {database.engine.url.render_as_string()}")
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
+) -> None:
+    """Run the web UI and API (with an in-process worker on SQLite)."""
+    import uvicorn
+
+    from tilsvar.app import create_app
+
+    _setup_logging()
+    settings = get_settings()
+    database = ready_database()
+    uvicorn.run(
+        create_app(settings, database),
+        host=host or settings.host,
+        port=port or settings.port,
+        log_level=settings.log_level.lower(),
+        proxy_headers=True,
+    )
+
+
+@app.command()
+def worker(
+    queue: Annotated[list[str] | None, typer.Option(help="Only these queues (repeatable).")] = None,
+) -> None:
+    """Run background jobs (pipeline, outbound delivery, maintenance) until stopped."""
+    from tilsvar.jobs.worker import Worker
+
+    _setup_logging()
+    database = ready_database()
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    Worker(database, queues=queue or None).run_forever(stop)
+
+
+@app.command()
+def demo(
+    port: Annotated[int | None, typer.Option(help="Port for the demo server.")] = None,
+    host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
+) -> None:
+    """A fresh demo database with fictional brands and users and a live stream of simulated traffic."""
+    from tilsvar.demo.runner import run_demo
+
+    _setup_logging()
+    settings = get_settings()
+    run_demo(settings, host=host or settings.host, port=port or settings.port)
+
+
+class ImportFormat(StrEnum):
+    jsonl = "jsonl"
+    twcs = "twcs"
+
+
+@app.command("import")
+def import_(
+    path: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="File to import.")],
+    fmt: Annotated[ImportFormat, typer.Option("--format", help="jsonl (INTERFACES.md) or twcs (CSV).")] = (
+        ImportFormat.jsonl
+    ),
+    org: Annotated[str | None, typer.Option(help="Organization slug (when there are several).")] = None,
+    brand: Annotated[str | None, typer.Option(help="Brand slug for channels the file introduces.")] = None,
+    analyze: Annotated[
+        bool, typer.Option(help="Queue the understanding pipeline for inbound messages.")
+    ] = True,
+    batch_size: Annotated[int | None, typer.Option(help="Messages per transaction.")] = None,
+    output: Annotated[str, typer.Option("--output", help="Summary as text or json.")] = "text",
+) -> None:
+    """Import messages; running it again imports nothing twice."""
+    from tilsvar.importing.run import count_records, run_import
+
+    database = ready_database()
+    settings = get_settings()
+    total = count_records(path, fmt.value)
+    with Progress(
+        TextColumn("importing"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        disable=not sys.stderr.isatty(),
+    ) as progress:
+        task = progress.add_task("import", total=total)
+        try:
+            report = run_import(
+                database,
+                path,
+                fmt=fmt.value,
+                organization=org,
+                brand=brand,
+                batch_size=batch_size or settings.import_batch_size,
+                analyze=analyze and settings.pipeline_enabled,
+                progress=lambda n: progress.advance(task, n),
+            )
+        except ValueError as error:
+            raise _fail(str(error)) from error
+    if output == "json":
+        typer.echo(json.dumps(report.as_json(), indent=2))
+        return
+    typer.echo(
+        f"imported {report.imported}, skipped duplicates {report.duplicates}, "
+        f"rejected {report.rejected_count} "
+        f"({report.conversations_created} new conversations)"
+    )
+    for line, reason in report.rejected[:50]:
+        typer.echo(f"  line {line}: {reason}")
+    if report.rejected_count > 50:
+        typer.echo(f"  ... and {report.rejected_count - 50} more (kept in raw_events for inspection)")
+
+
+class ReportFormat(StrEnum):
+    json = "json"
+    csv = "csv"
+
+
+@app.command()
+def report(
+    date_from: Annotated[str, typer.Option("--from", help="First day (YYYY-MM-DD, UTC), included.")],
+    date_to: Annotated[str, typer.Option("--to", help="Last day (YYYY-MM-DD, UTC), included.")],
+    brand: Annotated[str | None, typer.Option(help="Only this brand (slug).")] = None,
+    fmt: Annotated[ReportFormat, typer.Option("--format", help="json or csv.")] = ReportFormat.json,
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="Write to this file.")] = None,
+    target: Annotated[float | None, typer.Option(help="First-response target in minutes.")] = None,
+) -> None:
+    """KPIs for a period (definitions in KPIS.md and docs/kpis.md)."""
+    from tilsvar.models import Brand
+    from tilsvar.reports.kpis import Period, compute_report
+
+    database = ready_database()
+    try:
+        period = Period.from_dates(date.fromisoformat(date_from), date.fromisoformat(date_to))
+    except ValueError as error:
+        raise _fail(f"bad period: {error}") from error
+    with database.reader() as session:
+        query = select(Brand.id)
+        if brand:
+            query = query.where(Brand.slug == brand)
+        brand_ids = list(session.scalars(query))
+        if brand and not brand_ids:
+            raise _fail(f"no brand {brand!r}")
+        result = compute_report(session, period=period, brand_ids=brand_ids, target_minutes=target)
+    text = json.dumps(result.as_json(), indent=2) + "\n" if fmt == ReportFormat.json else result.as_csv()
+    if output:
+        output.write_text(text)
+    else:
+        typer.echo(text, nl=False)
+
+
+@users_app.command("create")
+def users_create(
+    email: Annotated[str, typer.Option(help="Sign-in e-mail.")],
+    role: Annotated[str, typer.Option(help="admin, supervisor, agent, press, marketing, analyst, readonly.")],
+    name: Annotated[str, typer.Option(help="Display name.")] = "",
+    password_stdin: Annotated[bool, typer.Option(help="Read the password from standard input.")] = False,
+    org: Annotated[str | None, typer.Option(help="Organization slug (created when none exists).")] = None,
+    brand: Annotated[list[str] | None, typer.Option(help="Limit to these brand slugs (repeatable).")] = None,
+) -> None:
+    """Create a user (without --password-stdin the user can only use API tokens)."""
+    from tilsvar.actions.common import ActionError
+    from tilsvar.actions.org import do_create_organization, do_create_user
+    from tilsvar.models import Brand, Organization
+
+    password = sys.stdin.readline().rstrip("\n") if password_stdin else None
+    database = ready_database()
+    with database.session() as session:
+        organizations = list(session.scalars(select(Organization)))
+        if org:
+            organizations = [o for o in organizations if o.slug == org]
+            if not organizations:
+                raise _fail(f"no organization {org!r}")
+        if len(organizations) > 1:
+            raise _fail("several organizations exist: choose one with --org")
+        organization = (
+            organizations[0]
+            if organizations
+            else do_create_organization(session, name="Tilsvar", slug="default")
+        )
+        brands = None
+        if brand:
+            brands = list(
+                session.scalars(
+                    select(Brand).where(Brand.organization_id == organization.id, Brand.slug.in_(brand))
+                )
+            )
+            if len(brands) != len(set(brand)):
+                raise _fail("unknown brand slug")
+        try:
+            user = do_create_user(
+                session,
+                organization=organization,
+                email=email,
+                role=role,
+                name=name,
+                password=password,
+                brands=brands,
+            )
+        except ActionError as error:
+            raise _fail(error.reason) from error
+        typer.echo(f"created {user.role} {user.email} (id {user.id})")
+
+
+@users_app.command("token")
+def users_token(
+    email: Annotated[str, typer.Option(help="The user's e-mail.")],
+    name: Annotated[str, typer.Option(help="What the token is for.")] = "cli",
+) -> None:
+    """Create an API token for a user and print it (it is shown only once)."""
+    from tilsvar.actions.org import do_create_api_token
+    from tilsvar.models import User
+
+    database = ready_database()
+    with database.session() as session:
+        user = session.scalar(select(User).where(User.email == email.strip().casefold()))
+        if user is None:
+            raise _fail(f"no user {email}")
+        typer.echo(do_create_api_token(session, user=user, name=name))
+
+
+@users_app.command("list")
+def users_list() -> None:
+    """List users."""
+    from tilsvar.models import User
+
+    database = ready_database()
+    table = Table("id", "email", "name", "role", "active")
+    with database.reader() as session:
+        for user in session.scalars(select(User).order_by(User.id)):
+            table.add_row(str(user.id), user.email, user.name, user.role, "yes" if user.is_active else "no")
+    Console().print(table)
+
+
+@channels_app.command("add")
+def channels_add(
+    platform: Annotated[
+        str, typer.Option(help="facebook, instagram, x, linkedin, youtube, email, webchat, api.")
+    ],
+    account: Annotated[str, typer.Option(help="The brand's account on the platform.")],
+    brand: Annotated[str, typer.Option(help="Brand slug (created when missing).")],
+    name: Annotated[str, typer.Option(help="Display name.")] = "",
+    mode: Annotated[str, typer.Option(help="live, or simulated (never leaves the machine).")] = "live",
+    callback_url: Annotated[str, typer.Option(help="api channel: where replies are POSTed.")] = "",
+    callback_secret_file: Annotated[Path | None, typer.Option(help="api channel: HMAC secret file.")] = None,
+    org: Annotated[str | None, typer.Option(help="Organization slug.")] = None,
+) -> None:
+    """Connect a channel (platform-specific options arrive with each connector)."""
+    from tilsvar.actions.common import ActionError
+    from tilsvar.actions.org import do_create_brand, do_create_channel, do_create_organization
+    from tilsvar.models import Brand, Organization
+
+    database = ready_database()
+    credentials = {}
+    if callback_secret_file:
+        credentials["callback_secret"] = callback_secret_file.read_text().strip()
+    with database.session() as session:
+        organizations = list(session.scalars(select(Organization)))
+        if org:
+            organizations = [o for o in organizations if o.slug == org]
+        if len(organizations) > 1:
+            raise _fail("several organizations exist: choose one with --org")
+        organization = (
+            organizations[0]
+            if organizations
+            else do_create_organization(session, name="Tilsvar", slug="default")
+        )
+        brand_row = session.scalar(
+            select(Brand).where(Brand.organization_id == organization.id, Brand.slug == brand)
+        )
+        if brand_row is None:
+            brand_row = do_create_brand(session, organization=organization, name=brand, slug=brand)
+        try:
+            channel = do_create_channel(
+                session,
+                brand=brand_row,
+                platform=platform,
+                account=account,
+                name=name or None,
+                mode=mode,
+                credentials=credentials or None,
+                config={"callback_url": callback_url} if callback_url else {},
+            )
+        except ActionError as error:
+            raise _fail(error.reason) from error
+        typer.echo(
+            f"connected {channel.platform} {channel.account} (channel {channel.id}) to {brand_row.name}"
+        )
+
+
+@channels_app.command("list")
+def channels_list() -> None:
+    """List connected channels."""
+    from tilsvar.models import Brand, Channel
+
+    database = ready_database()
+    table = Table("id", "platform", "account", "brand", "mode", "status")
+    with database.reader() as session:
+        for channel, brand_name in session.execute(
+            select(Channel, Brand.name).join(Brand, Brand.id == Channel.brand_id).order_by(Channel.id)
+        ):
+            table.add_row(
+                str(channel.id), channel.platform, channel.account, brand_name, channel.mode, channel.status
+            )
+    Console().print(table)
+
+
+@jobs_app.command("list")
+def jobs_list(status: Annotated[str, typer.Option(help="queued, running, done or dead.")] = "dead") -> None:
+    """List jobs with a status (dead ones by default)."""
+    from tilsvar.models import Job
+
+    database = ready_database()
+    table = Table("id", "kind", "attempts", "run at", "last error")
+    with database.reader() as session:
+        for job in session.scalars(select(Job).where(Job.status == status).order_by(Job.id).limit(500)):
+            table.add_row(
+                str(job.id),
+                job.kind,
+                f"{job.attempts}/{job.max_attempts}",
+                job.run_at.isoformat(),
+                job.last_error.splitlines()[0][:80] if job.last_error else "",
+            )
+    Console().print(table)
+
+
+@jobs_app.command("retry")
+def jobs_retry(job_id: Annotated[int, typer.Argument(help="A dead job's id.")]) -> None:
+    """Run a dead job again."""
+    from tilsvar.actions.jobs import do_retry_job
+
+    database = ready_database()
+    with database.session() as session:
+        if not do_retry_job(session, job_id=job_id, actor_user=None):
+            raise _fail(f"no dead job {job_id}")
+    typer.echo(f"job {job_id} queued again")
+
+
+@app.command("settings")
+def settings_(markdown: Annotated[bool, typer.Option(help="As a Markdown table.")] = False) -> None:
+    """Every setting with its default and meaning."""
+    rows = documented_settings()
+    if markdown:
+        typer.echo("| variable | default | meaning |\n|---|---|---|")
+        for name, default, help_text in rows:
+            typer.echo(f"| `{name}` | `{default}` | {help_text} |")
+        return
+    table = Table("variable", "default", "meaning")
+    for row in rows:
+        table.add_row(*row)
+    Console().print(table)

@@ -1,0 +1,141 @@
+"""Database engine and sessions for both storage profiles (SQLite WAL and PostgreSQL).
+
+Also the ``on_commit`` hook: actions register callbacks (publishing events, waking workers) that run
+only after their transaction has committed, never from ORM hooks and never for rolled-back work.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, Table, create_engine, event, func, insert, select
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from tilsvar.settings import Settings, get_settings
+
+_ON_COMMIT_KEY = "tilsvar_on_commit"
+
+
+def make_engine(url: str, *, pool_size: int = 10) -> Engine:
+    """An engine with the pragmas/options each backend needs for concurrent web + worker use."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        database = parsed.database
+        if database and database != ":memory:":
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+            # Let SQLAlchemy, not pysqlite, decide when transactions begin.
+            dbapi_connection.isolation_level = None
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.execute("PRAGMA cache_size=-65536")
+            cursor.execute("PRAGMA temp_store=MEMORY")
+            cursor.close()
+
+        @event.listens_for(engine, "begin")
+        def _sqlite_begin(conn: Any) -> None:
+            # Writers take the write lock up front (BEGIN IMMEDIATE), so two writers queue instead
+            # of failing on lock upgrade; readers begin deferred and never block a writer (WAL).
+            if conn.get_execution_options().get("tilsvar_readonly"):
+                conn.exec_driver_sql("BEGIN")
+            else:
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+        return engine
+    return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+
+
+class Database:
+    """An engine plus its session factory; one per process (tests make one per database)."""
+
+    def __init__(self, url: str, *, pool_size: int = 10) -> None:
+        self.url = url
+        self.engine = make_engine(url, pool_size=pool_size)
+        self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
+        self.read_sessionmaker = sessionmaker(
+            self.engine.execution_options(tilsvar_readonly=True), expire_on_commit=False
+        )
+        self.is_sqlite = self.engine.dialect.name == "sqlite"
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A session whose transaction commits on success and rolls back on error."""
+        with self.sessionmaker() as session, session.begin():
+            yield session
+
+    @contextmanager
+    def reader(self) -> Iterator[Session]:
+        """A session for reads; on SQLite it avoids taking the write lock."""
+        with self.read_sessionmaker() as session:
+            yield session  # closing ends the transaction; loaded objects stay readable
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+_database: Database | None = None
+
+
+def get_database(settings: Settings | None = None) -> Database:
+    """The process-wide database for the current settings."""
+    global _database
+    settings = settings or get_settings()
+    url = settings.effective_database_url
+    if _database is None or _database.url != url:
+        if _database is not None:
+            _database.dispose()
+        _database = Database(url, pool_size=settings.db_pool_size)
+    return _database
+
+
+def reset_database() -> None:
+    global _database
+    if _database is not None:
+        _database.dispose()
+    _database = None
+
+
+def on_commit(session: Session, callback: Callable[[], None]) -> None:
+    """Run ``callback`` once the session's current transaction has committed."""
+    session.info.setdefault(_ON_COMMIT_KEY, []).append(callback)
+
+
+@event.listens_for(Session, "after_commit")
+def _run_on_commit(session: Session) -> None:
+    callbacks: list[Callable[[], None]] = session.info.pop(_ON_COMMIT_KEY, [])
+    for callback in callbacks:
+        callback()
+
+
+@event.listens_for(Session, "after_rollback")
+def _drop_on_commit(session: Session) -> None:
+    session.info.pop(_ON_COMMIT_KEY, None)
+
+
+def insert_returning_ids(session: Session, table: Table, rows: list[dict[str, Any]]) -> list[int]:
+    """Insert ``rows`` into ``table`` in one batch and return their new ids, in order.
+
+    PostgreSQL does this with one ordered ``INSERT ... RETURNING`` per page of rows. SQLite would fall
+    back to a statement per row, so there the ids are assigned here instead: a write transaction on
+    SQLite holds the database's write lock from its start (``BEGIN IMMEDIATE``), so no other writer can
+    take ``max(id) + 1`` in between, and a plain ``executemany`` inserts the batch."""
+    if not rows:
+        return []
+    if session.get_bind().dialect.name == "sqlite":
+        start = int(session.execute(select(func.coalesce(func.max(table.c.id), 0))).scalar_one())
+        ids = list(range(start + 1, start + 1 + len(rows)))
+        session.execute(insert(table), [{**row, "id": new_id} for row, new_id in zip(rows, ids, strict=True)])
+        return ids
+    return list(
+        session.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True), rows).scalars()
+    )

@@ -1,0 +1,1 @@
+"""Alembic migrations; ``tilsvar migrate`` runs them (see ``tilsvar.migrate``)."""

@@ -1,0 +1,105 @@
+"""Conversations (one reply chain, DM thread or mail thread) and the messages in them.
+
+A conversation keeps the timestamps the inbox and the KPIs need (first inbound, first response,
+waiting since ...) so that neither has to scan messages; ``actions.ingest`` keeps them right.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from tilsvar.models.base import Base, IdType, JsonType, UTCDateTime, utcnow
+
+STATUSES = ("new", "open", "pending", "snoozed", "resolved", "closed")
+DELIVERY_STATES = ("received", "queued", "sent", "failed")
+
+
+class Conversation(Base):
+    __tablename__ = "conversations"
+    __table_args__ = (
+        UniqueConstraint("channel_id", "thread_key"),
+        Index("ix_conversations_waiting", "waiting_since"),
+        Index("ix_conversations_last_message", "last_message_at"),
+        Index("ix_conversations_first_inbound", "first_inbound_at"),
+    )
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
+    brand_id: Mapped[int] = mapped_column(ForeignKey("brands.id", ondelete="CASCADE"), index=True)
+    channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id", ondelete="CASCADE"))
+    # The platform id of the root message (or of the missing parent replies are waiting for).
+    thread_key: Mapped[str] = mapped_column(String(320))
+    kind: Mapped[str] = mapped_column(String(16))
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id", ondelete="SET NULL"), index=True)
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id", ondelete="SET NULL"))
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    status: Mapped[str] = mapped_column(String(16), default="new")
+    subject: Mapped[str] = mapped_column(String(300), default="")
+    preview: Mapped[str] = mapped_column(String(300), default="")
+    message_count: Mapped[int] = mapped_column(default=0)
+    first_message_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    first_message_inbound: Mapped[bool] = mapped_column(default=True)
+    first_inbound_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    first_response_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_inbound_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_outbound_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_message_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Oldest customer message not yet answered; None when the brand has the last word.
+    waiting_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Message(Base):
+    __tablename__ = "messages"
+    __table_args__ = (
+        UniqueConstraint("channel_id", "external_id"),
+        UniqueConstraint("channel_id", "idempotency_key"),
+        Index("ix_messages_conversation_created", "conversation_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))
+    channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id", ondelete="CASCADE"))
+    # The platform's id; None for an outbound message until the platform has accepted it.
+    external_id: Mapped[str | None] = mapped_column(String(320))
+    in_reply_to: Mapped[str | None] = mapped_column(String(320))
+    direction: Mapped[str] = mapped_column(String(3))
+    kind: Mapped[str] = mapped_column(String(16))
+    author_identity_id: Mapped[int | None] = mapped_column(ForeignKey("identities.id", ondelete="SET NULL"))
+    author_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    author_name: Mapped[str] = mapped_column(String(200), default="")
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Automatic replies and surveys are outbound but never count as answers (KPIS.md).
+    is_automatic: Mapped[bool] = mapped_column(default=False)
+    delivery_state: Mapped[str] = mapped_column(String(16), default="received")
+    delivery_error: Mapped[str] = mapped_column(String(1000), default="")
+    delivery_attempts: Mapped[int] = mapped_column(default=0)
+    idempotency_key: Mapped[str | None] = mapped_column(String(200))
+    language: Mapped[str | None] = mapped_column(String(8))
+    analysis: Mapped[dict[str, Any] | None] = mapped_column(JsonType)
+
+
+class Tag(Base):
+    __tablename__ = "tags"
+    __table_args__ = (UniqueConstraint("organization_id", "name"),)
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(100))
+
+
+class ConversationTag(Base):
+    __tablename__ = "conversation_tags"
+
+    conversation_id: Mapped[int] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE"), primary_key=True
+    )
+    tag_id: Mapped[int] = mapped_column(ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True)

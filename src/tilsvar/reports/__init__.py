@@ -1,0 +1,1 @@
+"""Reports: KPIs (definitions in the product docs and KPIS.md) over conversations and messages."""

@@ -1,0 +1,153 @@
+"""The one registry of Tilsvar's settings.
+
+Every setting is read from a ``TILSVAR_*`` environment variable (or the TOML file named by
+``TILSVAR_CONFIG_FILE``), has a default and a help text, and is listed in README.md; a test keeps the
+three in step. Nothing else in the code base reads ``os.environ`` for configuration.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+ENV_PREFIX = "TILSVAR_"
+
+
+class Settings(BaseSettings):
+    """All settings, with defaults that run Tilsvar on one machine with SQLite."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore")
+
+    config_file: Path | None = Field(
+        default=None, description="TOML file with settings (keys are the names without the prefix)."
+    )
+    data_dir: Path = Field(
+        default=Path("./var"), description="Folder for all local state: SQLite database, keys, uploads."
+    )
+    database_url: str = Field(
+        default="",
+        description=(
+            "SQLAlchemy URL of the database. Empty means `sqlite:///<data_dir>/tilsvar.db`; "
+            "PostgreSQL: `postgresql+psycopg://user@host/db`."
+        ),
+    )
+    db_pool_size: int = Field(default=10, description="Connections kept open per process (PostgreSQL).")
+    secret_key_file: Path | None = Field(
+        default=None,
+        description=(
+            "File with the 32-byte master key for encrypting channel secrets (base64). "
+            "Empty means `<data_dir>/secret.key`, created on first use."
+        ),
+    )
+    host: str = Field(default="127.0.0.1", description="Address `tilsvar serve` listens on.")
+    port: int = Field(default=8000, description="Port `tilsvar serve` and `tilsvar demo` listen on.")
+    base_url: str = Field(
+        default="", description="Public URL of this installation (for links); empty means http://host:port."
+    )
+    worker_in_process: Literal["auto", "yes", "no"] = Field(
+        default="auto",
+        description="Run a job worker inside `tilsvar serve`; `auto` does so on SQLite only.",
+    )
+    worker_poll_seconds: float = Field(default=0.5, description="How often an idle worker looks for jobs.")
+    worker_batch_size: int = Field(default=20, description="Jobs a worker claims at a time.")
+    job_max_attempts: int = Field(default=8, description="Attempts before a job is marked dead.")
+    job_backoff_base_seconds: float = Field(
+        default=2.0, description="First retry delay; doubles each attempt, with ±25 % jitter."
+    )
+    job_backoff_max_seconds: float = Field(default=3600.0, description="Longest retry delay.")
+    job_lease_seconds: float = Field(
+        default=300.0,
+        description="A running job whose worker has not finished it within this time is run again.",
+    )
+    job_retention_hours: float = Field(default=72.0, description="Finished jobs are deleted after this.")
+    pipeline_enabled: bool = Field(
+        default=True, description="Run the message-understanding pipeline on inbound messages."
+    )
+    import_batch_size: int = Field(default=2000, description="Messages per transaction in `tilsvar import`.")
+    first_response_target_minutes: float = Field(
+        default=320.0, description="Default first-response target used by reports (KPIS.md)."
+    )
+    csat_target: float = Field(default=0.4, description="Target share of happy CSAT answers.")
+    session_max_age_hours: float = Field(default=12.0, description="Web sign-in lifetime.")
+    cookie_secure: Literal["auto", "yes", "no"] = Field(
+        default="auto", description="Mark cookies Secure; `auto` does so when base_url is https."
+    )
+    log_level: str = Field(default="INFO", description="Log level (DEBUG, INFO, WARNING, ERROR).")
+    events_poll_seconds: float = Field(
+        default=1.0, description="How often live views look for events written by other processes."
+    )
+    inbox_page_size: int = Field(default=50, description="Conversations per inbox page.")
+    demo_messages_per_minute: float = Field(
+        default=12.0, description="Rate of simulated customer messages in `tilsvar demo`."
+    )
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        config_file = os.environ.get(f"{ENV_PREFIX}CONFIG_FILE")
+        if config_file:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(config_file)))
+        return tuple(sources)
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.data_dir / 'tilsvar.db'}"
+
+    @property
+    def effective_secret_key_file(self) -> Path:
+        return self.secret_key_file or self.data_dir / "secret.key"
+
+    @property
+    def effective_base_url(self) -> str:
+        return self.base_url.rstrip("/") or f"http://{self.host}:{self.port}"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.effective_database_url.startswith("sqlite")
+
+    @property
+    def run_worker_in_process(self) -> bool:
+        if self.worker_in_process == "auto":
+            return self.is_sqlite
+        return self.worker_in_process == "yes"
+
+    @property
+    def secure_cookies(self) -> bool:
+        if self.cookie_secure == "auto":
+            return self.effective_base_url.startswith("https://")
+        return self.cookie_secure == "yes"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings (read once; tests call ``get_settings.cache_clear()``)."""
+    return Settings()
+
+
+def documented_settings() -> list[tuple[str, str, str]]:
+    """(environment variable, default, help) for every setting, for docs and the docs test."""
+    rows: list[tuple[str, str, str]] = []
+    for name, field in Settings.model_fields.items():
+        default = field.default
+        shown = "" if default is None else str(default)
+        rows.append((f"{ENV_PREFIX}{name.upper()}", shown, field.description or ""))
+    return rows

@@ -1,0 +1,370 @@
+"""The web UI's pages: sign-in, the unified inbox, a conversation with its reply box, dead jobs, the
+live event stream and the offline API docs. Thin: parse, authorize via ``access``, call one action or
+``inbox`` query, render an autoescaped template (customer text is never marked safe)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any, cast
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+from sqlalchemy import func, select
+from sse_starlette import EventSourceResponse
+
+from tilsvar import access, inbox
+from tilsvar.actions.common import ActionError
+from tilsvar.actions.jobs import do_retry_job
+from tilsvar.actions.org import do_sign_in, do_sign_out
+from tilsvar.actions.replies import DEFAULT_TEXT_LIMIT, TEXT_LIMITS, do_reply, do_retry_reply
+from tilsvar.api.deps import DatabaseDep
+from tilsvar.auth import SESSION_COOKIE
+from tilsvar.channels import PLATFORMS
+from tilsvar.models import Job, utcnow
+from tilsvar.settings import Settings
+from tilsvar.web.live import event_stream
+from tilsvar.web.session import CsrfUser, WebContext, WebUser, safe_next
+
+router = APIRouter(include_in_schema=False)
+templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
+
+VIEWS: list[tuple[str, str]] = [
+    ("unanswered", "Unanswered"),
+    ("open", "Open"),
+    ("all", "All"),
+    ("resolved", "Resolved"),
+]
+SORTS: list[tuple[str, str]] = [
+    ("newest_waiting", "Newest waiting first"),
+    ("waiting", "Longest waiting first"),
+    ("recent", "Recent activity"),
+]
+PLATFORM_LABELS = {
+    "facebook": "Facebook",
+    "instagram": "Instagram",
+    "x": "X",
+    "linkedin": "LinkedIn",
+    "youtube": "YouTube",
+    "email": "E-mail",
+    "webchat": "Web chat",
+    "api": "API",
+}
+
+
+def duration(minutes: float | None) -> str:
+    """Waiting time for people: '45 min', '3 h 12 min', '2 d 4 h'."""
+    if minutes is None:
+        return ""
+    minutes = max(minutes, 0)
+    if minutes < 60:
+        return f"{int(minutes)} min"
+    hours, rest = divmod(int(minutes), 60)
+    if hours < 24:
+        return f"{hours} h {rest} min"
+    days, hours = divmod(hours, 24)
+    return f"{days} d {hours} h"
+
+
+def clock(value: datetime | None) -> str:
+    return value.strftime("%Y-%m-%d %H:%M UTC") if value else ""
+
+
+templates.env.filters["duration"] = duration
+templates.env.filters["clock"] = clock
+templates.env.globals["platform_label"] = lambda platform: PLATFORM_LABELS.get(platform, platform)
+
+
+def render(
+    request: Request, name: str, context: WebContext | None, status_code: int = 200, **values: Any
+) -> HTMLResponse:
+    values.update(
+        request=request,
+        me=context.user if context else None,
+        csrf_token=context.csrf_token if context else "",
+        can_admin=bool(context and access.can(context.user, "jobs")),
+    )
+    return templates.TemplateResponse(request, name, values, status_code=status_code)
+
+
+def not_found(request: Request, context: WebContext | None) -> HTMLResponse:
+    return render(
+        request,
+        "error.html",
+        context,
+        status_code=404,
+        title="Not found",
+        message="This page does not exist, or you may not see it.",
+    )
+
+
+@router.get("/")
+def home() -> RedirectResponse:
+    return RedirectResponse("/inbox", status_code=303)
+
+
+@router.get("/login")
+def login_page(request: Request, next: str | None = None) -> HTMLResponse:
+    return render(request, "login.html", None, next=safe_next(next), error="", email="")
+
+
+@router.post("/login")
+def login(
+    request: Request,
+    database: DatabaseDep,
+    email: Annotated[str, Form()],
+    password: Annotated[str, Form()],
+    next: Annotated[str, Form()] = "/inbox",
+) -> Response:
+    settings: Settings = request.app.state.settings
+    try:
+        with database.session() as session:
+            _, token, _ = do_sign_in(
+                session, email=email, password=password, user_agent=request.headers.get("user-agent", "")
+            )
+    except ActionError as error:
+        return render(
+            request,
+            "login.html",
+            None,
+            status_code=error.status,
+            next=safe_next(next),
+            error=error.reason,
+            email=email,
+        )
+    response = RedirectResponse(safe_next(next), status_code=303)
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        max_age=int(settings.session_max_age_hours * 3600),
+        httponly=True,
+        secure=settings.secure_cookies,
+        samesite="lax",
+        path="/",
+    )
+    return response
+
+
+@router.post("/logout")
+def logout(request: Request, database: DatabaseDep, context: CsrfUser) -> RedirectResponse:
+    del context
+    with database.session() as session:
+        do_sign_out(session, token=request.cookies.get(SESSION_COOKIE, ""))
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+def _filters(view: str, sort: str | None, platform: str | None, brand_id: str | None) -> inbox.InboxFilter:
+    """Inbox filters from query parameters; anything unknown falls back to the default."""
+    if view not in dict(VIEWS):
+        view = "unanswered"
+    if sort not in dict(SORTS):
+        sort = "newest_waiting" if view == "unanswered" else "recent"
+    if sort != "recent" and view != "unanswered":
+        sort = "recent"  # only waiting conversations have a waiting time to sort by
+    return inbox.InboxFilter(
+        view=cast(inbox.View, view),
+        sort=cast(inbox.Sort, sort),
+        platform=platform if platform in PLATFORMS else None,
+        brand_id=int(brand_id) if brand_id and brand_id.isdigit() else None,
+    )
+
+
+def _qs(query: dict[str, Any], **more: Any) -> str:
+    return urlencode({key: value for key, value in {**query, **more}.items() if value not in (None, "")})
+
+
+def _inbox_values(
+    database: Any, context: WebContext, filters: inbox.InboxFilter, cursor: str | None
+) -> dict[str, Any]:
+    settings_page = 50
+    with database.reader() as session:
+        try:
+            page = inbox.list_conversations(
+                session, context.user, filters=filters, cursor=cursor, limit=settings_page
+            )
+        except ValueError:
+            page = inbox.list_conversations(session, context.user, filters=filters, limit=settings_page)
+        brands = access.brands(session, context.user)
+    query: dict[str, Any] = {
+        "view": filters.view,
+        "sort": filters.effective_sort,
+        "platform": filters.platform or "",
+        "brand_id": filters.brand_id or "",
+    }
+    return {
+        "rows": page.rows,
+        "now": utcnow(),
+        "filters": filters,
+        "views": VIEWS,
+        "sorts": SORTS,
+        "platforms": PLATFORMS,
+        "brands": brands,
+        "next_url": f"/inbox?{_qs(query, cursor=page.next_cursor)}" if page.next_cursor else "",
+        "rows_url": f"/inbox/rows?{_qs(query, cursor=cursor)}",
+    }
+
+
+@router.get("/inbox")
+def inbox_page(
+    request: Request,
+    database: DatabaseDep,
+    context: WebUser,
+    view: str = "unanswered",
+    sort: str | None = None,
+    platform: str | None = None,
+    brand_id: str | None = None,
+    cursor: str | None = None,
+) -> HTMLResponse:
+    access.require(context.user, "read")
+    values = _inbox_values(database, context, _filters(view, sort, platform, brand_id), cursor)
+    return render(request, "inbox.html", context, **values)
+
+
+@router.get("/inbox/rows")
+def inbox_rows(
+    request: Request,
+    database: DatabaseDep,
+    context: WebUser,
+    view: str = "unanswered",
+    sort: str | None = None,
+    platform: str | None = None,
+    brand_id: str | None = None,
+    cursor: str | None = None,
+) -> HTMLResponse:
+    access.require(context.user, "read")
+    values = _inbox_values(database, context, _filters(view, sort, platform, brand_id), cursor or None)
+    return render(request, "_inbox_rows.html", context, **values)
+
+
+def _conversation_values(database: Any, context: WebContext, conversation_id: int) -> dict[str, Any]:
+    with database.reader() as session:
+        detail = inbox.read_conversation(session, context.user, conversation_id)
+    limit = TEXT_LIMITS.get(detail.row.platform, DEFAULT_TEXT_LIMIT)
+    return {
+        "c": detail.row,
+        "messages": detail.messages,
+        "now": utcnow(),
+        "limit": limit,
+        "can_reply": access.can(context.user, "reply"),
+    }
+
+
+@router.get("/conversations/{conversation_id}")
+def conversation_page(
+    request: Request, database: DatabaseDep, context: WebUser, conversation_id: int
+) -> HTMLResponse:
+    try:
+        values = _conversation_values(database, context, conversation_id)
+    except access.NotFound:
+        return not_found(request, context)
+    return render(request, "conversation.html", context, text="", error="", **values)
+
+
+@router.get("/conversations/{conversation_id}/thread")
+def conversation_thread(
+    request: Request, database: DatabaseDep, context: WebUser, conversation_id: int
+) -> HTMLResponse:
+    try:
+        values = _conversation_values(database, context, conversation_id)
+    except access.NotFound:
+        return not_found(request, context)
+    return render(request, "_thread.html", context, **values)
+
+
+@router.post("/conversations/{conversation_id}/reply")
+def reply(
+    request: Request,
+    database: DatabaseDep,
+    context: CsrfUser,
+    conversation_id: int,
+    text: Annotated[str, Form()] = "",
+) -> Response:
+    try:
+        access.require(context.user, "reply")
+        with database.session() as session:
+            conversation = access.access_conversation(session, context.user, conversation_id)
+            do_reply(session, user=context.user, conversation=conversation, text=text)
+    except access.NotFound:
+        return not_found(request, context)
+    except access.Forbidden as error:
+        raise HTTPException(403, str(error)) from error
+    except ActionError as error:
+        values = _conversation_values(database, context, conversation_id)
+        return render(
+            request, "_reply_area.html", context, status_code=422, text=text, error=error.reason, **values
+        )
+    values = _conversation_values(database, context, conversation_id)
+    if not request.headers.get("HX-Request"):
+        return RedirectResponse(f"/conversations/{conversation_id}", status_code=303)
+    response = render(request, "_reply_area.html", context, text="", error="", **values)
+    response.headers["HX-Trigger"] = "thread-refresh"
+    return response
+
+
+@router.post("/messages/{message_id}/retry")
+def retry(request: Request, database: DatabaseDep, context: CsrfUser, message_id: int) -> Response:
+    try:
+        access.require(context.user, "reply")
+        with database.session() as session:
+            message = access.access_message(session, context.user, message_id)
+            conversation_id = message.conversation_id
+            do_retry_reply(session, user=context.user, message=message)
+    except access.NotFound:
+        return not_found(request, context)
+    except ActionError as error:
+        raise HTTPException(error.status, error.reason) from error
+    if request.headers.get("HX-Request"):
+        return render(
+            request, "_thread.html", context, **_conversation_values(database, context, conversation_id)
+        )
+    return RedirectResponse(f"/conversations/{conversation_id}", status_code=303)
+
+
+@router.get("/admin/jobs")
+def admin_jobs(request: Request, database: DatabaseDep, context: WebUser) -> HTMLResponse:
+    if not access.can(context.user, "jobs"):
+        return render(
+            request,
+            "error.html",
+            context,
+            status_code=403,
+            title="Not allowed",
+            message="Only administrators and supervisors see the job queue.",
+        )
+    with database.reader() as session:
+        counts = dict(session.execute(select(Job.status, func.count()).group_by(Job.status)).all())
+        dead = list(
+            session.scalars(select(Job).where(Job.status == "dead").order_by(Job.id.desc()).limit(200))
+        )
+    return render(request, "admin_jobs.html", context, counts=counts, dead=dead)
+
+
+@router.post("/admin/jobs/{job_id}/retry")
+def admin_retry_job(database: DatabaseDep, context: CsrfUser, job_id: int) -> RedirectResponse:
+    if not access.can(context.user, "jobs"):
+        raise HTTPException(403, "not allowed")
+    with database.session() as session:
+        do_retry_job(session, job_id=job_id, actor_user=context.user)
+    return RedirectResponse("/admin/jobs", status_code=303)
+
+
+@router.get("/events")
+async def events(request: Request, database: DatabaseDep, context: WebUser) -> EventSourceResponse:
+    settings: Settings = request.app.state.settings
+    return EventSourceResponse(event_stream(request, database, context.user, settings.events_poll_seconds))
+
+
+@router.get("/docs")
+def api_docs() -> HTMLResponse:
+    return get_swagger_ui_html(
+        openapi_url="/openapi.json",
+        title="Tilsvar API",
+        swagger_js_url="/static/vendor/swagger-ui/swagger-ui-bundle.js",
+        swagger_css_url="/static/vendor/swagger-ui/swagger-ui.css",
+        swagger_favicon_url="/static/favicon.svg",
+    )

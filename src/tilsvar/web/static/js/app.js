@@ -1,0 +1,60 @@
+// Tilsvar web UI behaviour: live refresh over server-sent events and the reply character counter.
+// Loaded as a file (strict CSP: no inline scripts); htmx does the rest declaratively.
+(function () {
+  "use strict";
+
+  function debounce(fn, ms) {
+    let timer = null;
+    return function () {
+      clearTimeout(timer);
+      timer = setTimeout(fn, ms);
+    };
+  }
+
+  function refreshRows() {
+    const rows = document.getElementById("inbox-rows");
+    if (rows && window.htmx) window.htmx.trigger(rows, "refresh");
+  }
+  const refreshRowsSoon = debounce(refreshRows, 250);
+
+  function onEvent(event) {
+    let data = {};
+    try { data = JSON.parse(event.data); } catch (error) { data = {}; }
+    refreshRowsSoon();
+    const thread = document.getElementById("thread");
+    if (thread && window.htmx && String(data.conversation_id) === thread.dataset.conversationId) {
+      window.htmx.trigger(thread, "refresh");
+    }
+    document.body.dataset.lastEvent = event.type;
+  }
+
+  function connect() {
+    if (!window.EventSource || document.body.dataset.live !== "on") return;
+    const status = document.getElementById("live-status");
+    const source = new EventSource("/events");
+    ["message.received", "conversation.created", "conversation.updated", "reply.queued",
+     "delivery.changed", "message.analyzed"].forEach(function (type) {
+      source.addEventListener(type, onEvent);
+    });
+    source.onopen = function () { if (status) status.classList.add("on"); };
+    source.onerror = function () { if (status) status.classList.remove("on"); };
+  }
+
+  function updateCounter(area) {
+    const output = document.getElementById(area.dataset.counter);
+    if (!output) return;
+    const length = Array.from(area.value).length;
+    const limit = Number(area.dataset.limit);
+    output.textContent = length + " / " + limit;
+    output.classList.toggle("over", length > limit);
+  }
+
+  document.addEventListener("input", function (event) {
+    const target = event.target;
+    if (target instanceof HTMLTextAreaElement && target.dataset.limit) updateCounter(target);
+  });
+  document.addEventListener("htmx:load", function (event) {
+    event.detail.elt.querySelectorAll("textarea[data-limit]").forEach(updateCounter);
+  });
+  document.addEventListener("DOMContentLoaded", connect);
+})();
