@@ -111,6 +111,9 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     from tilsvar.api.routes import router as api_router
 
     app.include_router(api_router)
+    from tilsvar.api.webhooks import router as webhooks_router
+
+    app.include_router(webhooks_router)
     try:
         from tilsvar.web.routes import router as web_router
     except ImportError:  # pragma: no cover - the web UI is optional in stripped-down builds

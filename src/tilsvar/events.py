@@ -15,10 +15,9 @@ from datetime import datetime
 from typing import Any, ClassVar
 
 from pydantic import BaseModel
-from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
-from tilsvar.db import on_commit
+from tilsvar.db import bulk_insert, on_commit
 from tilsvar.models import DomainEvent, utcnow
 from tilsvar.models.base import table_of
 
@@ -72,6 +71,15 @@ class JobDead(Event):
     error: str
 
 
+class ChannelStatusChanged(Event):
+    """A channel needs attention (its token expired or access was revoked): an alert for admins."""
+
+    type: ClassVar[str] = "channel.status_changed"
+    channel_id: int
+    status: str
+    reason: str = ""
+
+
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.type: cls
     for cls in (
@@ -82,6 +90,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         DeliveryChanged,
         MessageAnalyzed,
         JobDead,
+        ChannelStatusChanged,
     )
 }
 
@@ -91,8 +100,9 @@ def record_events(session: Session, events: list[Event], *, occurred_at: datetim
     if not events:
         return
     at = occurred_at or utcnow()
-    session.execute(
-        insert(table_of(DomainEvent)),
+    bulk_insert(
+        session,
+        table_of(DomainEvent),
         [
             {
                 "type": event.type,

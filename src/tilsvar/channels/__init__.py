@@ -17,9 +17,14 @@ from tilsvar.channels.base import (
     normalize_account,
 )
 from tilsvar.channels.generic_api import GenericApiConnector
+from tilsvar.channels.meta import MetaConnector
 from tilsvar.channels.simulated import SimulatedConnector
 
-CONNECTORS: dict[str, Connector] = {"api": GenericApiConnector()}
+CONNECTORS: dict[str, Connector] = {
+    "api": GenericApiConnector(),
+    "facebook": MetaConnector("facebook"),
+    "instagram": MetaConnector("instagram"),
+}
 
 
 def connector_for(platform: str, mode: str) -> Connector:

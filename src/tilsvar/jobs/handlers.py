@@ -7,6 +7,7 @@ from sqlalchemy import select
 from tilsvar.actions.analysis import do_store_analysis
 from tilsvar.actions.org import channel_credentials
 from tilsvar.actions.replies import do_record_delivery, do_record_delivery_failure
+from tilsvar.actions.webhooks import do_mark_channel_needs_reconnect
 from tilsvar.channels import DeliveryError, OutboundReply, connector_for
 from tilsvar.db import Database
 from tilsvar.jobs.queue import ClaimedJob
@@ -74,8 +75,14 @@ def send_reply(database: Database, job: ClaimedJob) -> None:
     try:
         result = connector.send_reply(reply)
     except DeliveryError as error:
+        if error.needs_reconnect:
+            with database.session() as session:
+                do_mark_channel_needs_reconnect(session, channel_id=message.channel_id, reason=error.reason)
         if error.retryable:
             raise
         raise PermanentFailure(error.reason) from error
     with database.session() as session:
         do_record_delivery(session, message_id=message_id, external_id=result.external_id)
+
+
+from tilsvar.jobs import webhook_handlers  # noqa: E402, F401  (registers ``webhook.process``)

@@ -82,6 +82,9 @@ class Message(Base):
     delivery_state: Mapped[str] = mapped_column(String(16), default="received")
     delivery_error: Mapped[str] = mapped_column(String(1000), default="")
     delivery_attempts: Mapped[int] = mapped_column(default=0)
+    # What the platform last told us about this message after it was stored: "edited", "removed",
+    # "hidden", "unhidden" (customer messages), "delivered", "read" (our replies); "" when nothing.
+    platform_state: Mapped[str] = mapped_column(String(16), default="")
     idempotency_key: Mapped[str | None] = mapped_column(String(200))
     language: Mapped[str | None] = mapped_column(String(8))
     analysis: Mapped[dict[str, Any] | None] = mapped_column(JsonType)

@@ -1,0 +1,28 @@
+"""messages.platform_state: edits, removals, hides and read receipts reported by platform webhooks
+
+Revision ID: 0002
+Revises: 0001
+Create Date: 2026-11-23 10:00:00
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0002"
+down_revision = "0001"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("messages", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("platform_state", sa.String(length=16), nullable=False, server_default="")
+        )
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("messages", schema=None) as batch_op:
+        batch_op.drop_column("platform_state")
