@@ -13,9 +13,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
-from tilsvar.actions.webhooks import do_receive_webhook, webhook_channels
+from tilsvar.actions.webhooks import WebhookChannel, do_receive_webhook, webhook_channels
 from tilsvar.api.deps import DatabaseDep, ReadSession
-from tilsvar.channels import meta
+from tilsvar.channels import linkedin, meta, x
 
 router = APIRouter(prefix="/webhooks", include_in_schema=True, tags=["webhooks"])
 
@@ -59,3 +59,50 @@ def meta_handshake(
 @router.post("/meta", summary="Meta events (Facebook feed, Messenger, Instagram)")
 def meta_events(request: Request, body: RawBody, database: DatabaseDep) -> Response:
     return _receive("meta", request, body, database)
+
+
+def _secret_for(channels: list[WebhookChannel], name: str, *, application_id: str | None = None) -> str:
+    """The signing secret for a handshake, which names no account: the channel whose config names
+    this application, else the first channel that has one (one platform app per installation)."""
+    if application_id:
+        for channel in channels:
+            if str(channel.config.get("application_id") or "") == application_id and channel.credentials.get(
+                name
+            ):
+                return str(channel.credentials[name])
+    for channel in channels:
+        if channel.credentials.get(name):
+            return str(channel.credentials[name])
+    return ""
+
+
+@router.get("/x", summary="X CRC check (response_token)")
+def x_crc(session: ReadSession, crc_token: str) -> dict[str, str]:
+    secret = _secret_for(webhook_channels(session, platforms=("x",)), "consumer_secret")
+    if not secret:
+        raise HTTPException(404, "no X channel with a consumer secret is connected")
+    return x.crc_response(crc_token, secret)
+
+
+@router.post("/x", summary="X Account Activity / X Activity API events")
+def x_events(request: Request, body: RawBody, database: DatabaseDep) -> Response:
+    return _receive("x", request, body, database)
+
+
+@router.get("/linkedin", summary="LinkedIn webhook validation (challengeCode)")
+def linkedin_challenge(
+    session: ReadSession,
+    challenge_code: Annotated[str, Query(alias="challengeCode")],
+    application_id: Annotated[str | None, Query(alias="applicationId")] = None,
+) -> dict[str, str]:
+    secret = _secret_for(
+        webhook_channels(session, platforms=("linkedin",)), "client_secret", application_id=application_id
+    )
+    if not secret:
+        raise HTTPException(404, "no LinkedIn channel with a client secret is connected")
+    return linkedin.challenge_response(challenge_code, secret)
+
+
+@router.post("/linkedin", summary="LinkedIn organisation social-action notifications")
+def linkedin_events(request: Request, body: RawBody, database: DatabaseDep) -> Response:
+    return _receive("linkedin", request, body, database)

@@ -17,13 +17,17 @@ from tilsvar.channels.base import (
     normalize_account,
 )
 from tilsvar.channels.generic_api import GenericApiConnector
+from tilsvar.channels.linkedin import LinkedInConnector
 from tilsvar.channels.meta import MetaConnector
 from tilsvar.channels.simulated import SimulatedConnector
+from tilsvar.channels.x import XConnector
 
 CONNECTORS: dict[str, Connector] = {
     "api": GenericApiConnector(),
     "facebook": MetaConnector("facebook"),
     "instagram": MetaConnector("instagram"),
+    "x": XConnector(),
+    "linkedin": LinkedInConnector(),
 }
 
 

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from tilsvar.channels import meta
+from tilsvar.channels import linkedin, meta, x
 from tilsvar.channels.activity import ChannelEvent, body_digest
 
 Verify = Callable[[bytes, str | None, str, dict[str, Any]], bool]
@@ -45,6 +45,28 @@ FAMILIES: dict[str, WebhookFamily] = {
         accounts=meta.accounts,
         delivery_id=_digest_id,
         parse=meta.parse,
+    ),
+    "x": WebhookFamily(
+        source="x",
+        platforms=("x",),
+        signed_with="consumer_secret",
+        signature_header=x.SIGNATURE_HEADER,
+        verify=lambda body, header, secret, _config: x.verify_signature(body, header, secret),
+        accounts=x.accounts,
+        delivery_id=x.delivery_id,
+        parse=x.parse,
+    ),
+    "linkedin": WebhookFamily(
+        source="linkedin",
+        platforms=("linkedin",),
+        signed_with="client_secret",
+        signature_header=linkedin.SIGNATURE_HEADER,
+        verify=lambda body, header, secret, config: linkedin.verify_signature(
+            body, header, secret, str(config.get("signature_mode") or "either")
+        ),
+        accounts=linkedin.accounts,
+        delivery_id=linkedin.delivery_id,
+        parse=linkedin.parse,
     ),
 }
 
