@@ -7,18 +7,24 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 import respx
 from fastapi.testclient import TestClient
+from sqlalchemy import select
+from typer.testing import CliRunner
 
+from tilsvar import cli
+from tilsvar.actions.org import channel_credentials
 from tilsvar.channels import meta
 from tilsvar.channels.activity import Ignored, MessageChanged, Receipt
 from tilsvar.channels.base import InboundMessage, OutboundReply
 from tilsvar.db import Database
-from tilsvar.models import utcnow
+from tilsvar.models import Channel, utcnow
+from tilsvar.settings import Settings
 from webhook_support import (
     RECORDED,
     channel,
@@ -829,3 +835,30 @@ def test_the_recorded_messenger_payloads_parse() -> None:
     assert kinds["InboundMessage"] >= 5
     assert kinds["Receipt"] == 2
     assert kinds["Ignored"] >= 4  # referral, optin, account linking, checkout, unknown
+
+
+def test_channels_add_reads_secrets_from_files_and_stores_them_encrypted(
+    settings: Settings, seeded: Seeded, database: Database, tmp_path: Path
+) -> None:
+    (tmp_path / "app-secret").write_text("s3cret-from-file\n")
+    (tmp_path / "token").write_text("page-token-from-file\n")
+    result = CliRunner().invoke(
+        cli.app,
+        [
+            "channels", "add", "--platform", "facebook", "--account", "NordicRailCli", "--brand", "rail",
+            "--account-id", "4242", "--verify-token", "vt", "--app-secret-file", str(tmp_path / "app-secret"),
+            "--access-token-file", str(tmp_path / "token"),
+        ],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "s3cret" not in result.output
+    with database.reader() as session:
+        added = session.scalars(select(Channel).where(Channel.account == "NordicRailCli")).one()
+        assert added.config == {"account_id": "4242"}
+        assert added.credentials_encrypted is not None
+        assert b"s3cret" not in added.credentials_encrypted
+        assert channel_credentials(added) == {
+            "app_secret": "s3cret-from-file",
+            "access_token": "page-token-from-file",
+            "verify_token": "vt",
+        }

@@ -13,14 +13,15 @@ from typing import Any
 import httpx
 import pytest
 import respx
-from conftest import Seeded
 from fastapi.testclient import TestClient
-from webhook_support import RECORDED, channel, connect, conversation, dumps, message, messages, raw_events
 
 from tilsvar.channels import x
 from tilsvar.channels.activity import AccessRevoked, Ignored, MessageChanged
 from tilsvar.channels.base import InboundMessage
 from tilsvar.db import Database
+from webhook_support import RECORDED, channel, connect, conversation, dumps, message, messages, raw_events
+
+from conftest import Seeded
 
 SECRET = "x-consumer-secret"
 BRAND_ID = "2975699229"

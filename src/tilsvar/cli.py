@@ -318,9 +318,24 @@ def channels_add(
     mode: Annotated[str, typer.Option(help="live, or simulated (never leaves the machine).")] = "live",
     callback_url: Annotated[str, typer.Option(help="api channel: where replies are POSTed.")] = "",
     callback_secret_file: Annotated[Path | None, typer.Option(help="api channel: HMAC secret file.")] = None,
+    account_id: Annotated[
+        str,
+        typer.Option(
+            help="Platform id webhooks name the account by: Facebook page id, Instagram account id, "
+            "X user id, LinkedIn organisation URN (default: --account when it is one)."
+        ),
+    ] = "",
+    verify_token: Annotated[str, typer.Option(help="facebook/instagram: the webhook verify token.")] = "",
+    app_secret_file: Annotated[
+        Path | None, typer.Option(help="facebook/instagram: Meta app secret file.")
+    ] = None,
+    access_token_file: Annotated[Path | None, typer.Option(help="Page / user access token file.")] = None,
+    consumer_secret_file: Annotated[Path | None, typer.Option(help="x: consumer (API) secret file.")] = None,
+    client_secret_file: Annotated[Path | None, typer.Option(help="linkedin: client secret file.")] = None,
+    linkedin_version: Annotated[str, typer.Option(help="linkedin: LinkedIn-Version header (YYYYMM).")] = "",
     org: Annotated[str | None, typer.Option(help="Organization slug.")] = None,
 ) -> None:
-    """Connect a channel (platform-specific options arrive with each connector)."""
+    """Connect a channel. Secrets are read from files only, stored encrypted, and never shown again."""
     from tilsvar.actions.common import ActionError
     from tilsvar.actions.org import do_create_brand, do_create_channel, do_create_organization
     from tilsvar.models import Brand, Organization
@@ -329,6 +344,28 @@ def channels_add(
     credentials = {}
     if callback_secret_file:
         credentials["callback_secret"] = callback_secret_file.read_text().strip()
+    secret_files = {
+        "app_secret": app_secret_file,
+        "access_token": access_token_file,
+        "consumer_secret": consumer_secret_file,
+        "client_secret": client_secret_file,
+    }
+    for key, secret_file in secret_files.items():
+        if secret_file is not None:
+            credentials[key] = secret_file.read_text().strip()
+    if verify_token:
+        credentials["verify_token"] = verify_token
+    config: dict[str, str] = {"callback_url": callback_url} if callback_url else {}
+    if not account_id and (account.isdigit() or account.startswith("urn:li:organization:")):
+        account_id = account
+    if account_id:
+        config["account_id"] = account_id
+    if linkedin_version:
+        config["linkedin_version"] = linkedin_version
+    if platform in {"facebook", "instagram", "x", "linkedin"} and mode == "live" and not account_id:
+        console.print(
+            f"[yellow]warning:[/yellow] without --account-id no {platform} webhook reaches this channel"
+        )
     with database.session() as session:
         organizations = list(session.scalars(select(Organization)))
         if org:
@@ -354,7 +391,7 @@ def channels_add(
                 name=name or None,
                 mode=mode,
                 credentials=credentials or None,
-                config={"callback_url": callback_url} if callback_url else {},
+                config=config,
             )
         except ActionError as error:
             raise _fail(error.reason) from error
