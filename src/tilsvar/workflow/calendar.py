@@ -73,9 +73,9 @@ def supported_holiday_countries() -> frozenset[str]:
 
 
 @lru_cache(maxsize=256)
-def _holiday_dates(code: str, year: int) -> dict[date, str]:
+def _holiday_dates(code: str, year: int, categories: tuple[str, ...]) -> dict[date, str]:
     country, _, subdivision = code.partition("-")
-    found = holidays.country_holidays(country, subdiv=subdivision or None, years=year)
+    found = holidays.country_holidays(country, subdiv=subdivision or None, years=year, categories=categories)
     return {day: str(name) for day, name in found.items()}
 
 
@@ -90,6 +90,9 @@ class CalendarSpec(BaseModel):
     hours: dict[Weekday, list[str]] = Field(default_factory=dict)
     # Countries whose public holidays close the team, e.g. "DK", "NO"; "ES-MD" names a subdivision.
     holidays: list[str] = Field(default_factory=list)
+    # The `holidays` package's categories: "public" by default; DK "optional" adds Constitution Day
+    # and Christmas Eve, days many Danish offices close.
+    holiday_categories: list[str] = Field(default_factory=lambda: ["public"])
     closed_dates: list[date] = Field(default_factory=list)
     # Closed every year on these days, "MM-DD" (e.g. "12-24" for Christmas Eve).
     closed_annually: list[str] = Field(default_factory=list)
@@ -130,6 +133,18 @@ class CalendarSpec(BaseModel):
                     raise ValueError(f"unknown subdivision {code!r}") from error
             result.append(code.upper())
         return result
+
+    @model_validator(mode="after")
+    def _known_categories(self) -> CalendarSpec:
+        for code in self.holidays:
+            country = code.partition("-")[0]
+            supported = holidays.country_holidays(country).supported_categories
+            unknown = set(self.holiday_categories) - set(supported)
+            if unknown:
+                raise ValueError(
+                    f"holiday categories {sorted(unknown)} unknown for {country}: {sorted(supported)}"
+                )
+        return self
 
     @field_validator("closed_annually")
     @classmethod
@@ -216,7 +231,10 @@ class BusinessCalendar:
     # what a day looks like --------------------------------------------------------------------------
 
     def holiday_name(self, day: date) -> str | None:
-        names = [name for code in self.spec.holidays if (name := _holiday_dates(code, day.year).get(day))]
+        categories = tuple(self.spec.holiday_categories)
+        names = [
+            n for code in self.spec.holidays if (n := _holiday_dates(code, day.year, categories).get(day))
+        ]
         return "; ".join(names) if names else None
 
     def local_hours(self, day: date) -> tuple[tuple[int, int], ...]:
@@ -372,7 +390,7 @@ class BusinessCalendar:
 
 def calendar_from_hours(
     timezone: str,
-    hours: Mapping[Weekday, Sequence[str]],
+    hours: Mapping[str, Sequence[str]],
     *,
     holiday_countries: Iterable[str] = (),
     closed_dates: Iterable[date] = (),
@@ -380,12 +398,14 @@ def calendar_from_hours(
     name: str = "",
 ) -> BusinessCalendar:
     """A shorthand for code and tests: `calendar_from_hours("Europe/Copenhagen", {"mon": [...]})`."""
-    spec = CalendarSpec(
-        name=name,
-        timezone=timezone,
-        hours={day: list(ranges) for day, ranges in hours.items()},
-        holidays=list(holiday_countries),
-        closed_dates=list(closed_dates),
-        open_dates={day: list(ranges) for day, ranges in (open_dates or {}).items()},
+    spec = CalendarSpec.model_validate(
+        {
+            "name": name,
+            "timezone": timezone,
+            "hours": {day: list(ranges) for day, ranges in hours.items()},
+            "holidays": list(holiday_countries),
+            "closed_dates": list(closed_dates),
+            "open_dates": {day: list(ranges) for day, ranges in (open_dates or {}).items()},
+        }
     )
     return BusinessCalendar(spec)
