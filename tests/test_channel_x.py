@@ -19,6 +19,7 @@ from tilsvar.channels import x
 from tilsvar.channels.activity import AccessRevoked, Ignored, MessageChanged
 from tilsvar.channels.base import InboundMessage
 from tilsvar.db import Database
+from tilsvar.jobs.worker import Worker
 from webhook_support import RECORDED, channel, connect, conversation, dumps, message, messages, raw_events
 
 from conftest import Seeded
@@ -371,3 +372,32 @@ def test_the_recorded_x_payloads_parse() -> None:
                     assert isinstance(event, Ignored | MessageChanged | AccessRevoked)
     assert seen["InboundMessage"] >= 5
     assert seen["Ignored"] >= 2  # follow, favourite
+
+
+def test_an_echo_that_arrives_before_the_send_returns_is_merged_into_the_reply(
+    client: TestClient,
+    post: Post,
+    handle: int,
+    seeded: Seeded,
+    database: Database,
+    run_jobs: Callable[[], int],
+) -> None:
+    post(dm_event("dm-1", "hello?"))
+    run_jobs()
+    reply_id = _reply(client, seeded, message(database, handle, "dm-1").conversation_id, "Hi!")
+
+    def send_and_echo(request: httpx.Request) -> httpx.Response:
+        # The platform delivers the echo of our DM (and we store it) before answering the send.
+        post(dm_event("dm-2", "Hi!", sender=BRAND_ID, recipient="1205290247124217856"))
+        Worker(database, worker_id="echo", queues=["inbound"]).run_until_idle()
+        return httpx.Response(201, json={"data": {"dm_conversation_id": "c", "dm_event_id": "dm-2"}})
+
+    with respx.mock:
+        route = respx.post("https://api.x.com/2/dm_conversations/with/1205290247124217856/messages").mock(
+            side_effect=send_and_echo
+        )
+        run_jobs()
+    assert route.call_count == 1
+    sent = message(database, handle, "dm-2")
+    assert (sent.id, sent.delivery_state) == (reply_id, "sent")
+    assert len(messages(database, handle)) == 2

@@ -104,6 +104,18 @@ def do_record_delivery(session: Session, *, message_id: int, external_id: str) -
     if message.delivery_state == "sent":
         return False
     now = utcnow()
+    echo = session.scalar(
+        select(Message).where(
+            Message.channel_id == message.channel_id,
+            Message.external_id == external_id,
+            Message.id != message.id,
+            Message.direction == "out",
+        )
+    )
+    if echo is not None:
+        # The platform's echo of this very send was stored before the send returned: it is this reply.
+        session.delete(echo)
+        session.flush()
     message.delivery_state = "sent"
     message.delivery_error = ""
     message.delivery_attempts += 1
