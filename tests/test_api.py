@@ -5,7 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import pytest
 from fastapi.testclient import TestClient
+
+from tilsvar.api.schemas import InboxPageOut
 
 from conftest import IngestFn, Seeded
 from helpers import auth
@@ -67,6 +70,39 @@ def test_keyset_paging_walks_every_conversation_once(
         client.get("/api/v1/conversations?cursor=garbage", headers=auth(seeded.admin_token)).status_code
         == 400
     )
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("sort=waiting", ["m5", "r4", "m3", "r2", "r1"]),
+        ("sort=newest_waiting", ["r1", "r2", "m3", "r4", "m5"]),
+        ("view=all&sort=recent", ["r0", "r1", "r2", "m3", "r4", "m5"]),
+    ],
+)
+def test_pages_merge_every_brand_in_order_and_match_the_documented_shape(
+    client: TestClient, seeded: Seeded, ingest: IngestFn, query: str, expected: list[str]
+) -> None:
+    for number in range(6):
+        channel = seeded.market_channel if number in (3, 5) else seeded.fb_channel
+        ingest(
+            channel,
+            f"{'m' if number in (3, 5) else 'r'}{number}",
+            external_id=f"q{number}",
+            minutes_ago=number,
+        )
+    ingest(seeded.fb_channel, "answer", external_id="q0-answer", direction="out", in_reply_to="q0")
+    seen: list[str] = []
+    cursor = None
+    while True:
+        url = f"/api/v1/conversations?{query}&limit=2" + (f"&cursor={cursor}" if cursor else "")
+        body = client.get(url, headers=auth(seeded.admin_token)).json()
+        InboxPageOut.model_validate(body)
+        seen += [row["preview"] for row in body["items"]]
+        cursor = body["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == expected
 
 
 def test_an_agent_sees_only_their_brands(client: TestClient, seeded: Seeded, ingest: IngestFn) -> None:

@@ -37,8 +37,13 @@ def user_for_session(session: Session, cookie: str) -> tuple[User, WebSession] |
     return user, row
 
 
+def token_use_due(token: ApiToken) -> bool:
+    """Whether a token's last use should be recorded now (at most every few minutes, to spare the
+    database a write on every request)."""
+    return token.last_used_at is None or utcnow() - token.last_used_at > TOKEN_TOUCH_INTERVAL
+
+
 def do_note_token_used(session: Session, *, token: ApiToken) -> None:
-    """Record when a token was last used (at most every few minutes, to spare the database)."""
-    now = utcnow()
-    if token.last_used_at is None or now - token.last_used_at > TOKEN_TOUCH_INTERVAL:
-        session.execute(update(ApiToken).where(ApiToken.id == token.id).values(last_used_at=now))
+    """Record when a token was last used, if that is due."""
+    if token_use_due(token):
+        session.execute(update(ApiToken).where(ApiToken.id == token.id).values(last_used_at=utcnow()))

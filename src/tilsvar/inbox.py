@@ -7,12 +7,14 @@ customer text is never marked safe anywhere.
 from __future__ import annotations
 
 import base64
+import heapq
 import json
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import islice
 from typing import Any, Literal
 
-from sqlalchemy import Select, and_, or_, select
+from sqlalchemy import ColumnElement, Select, and_, or_, select
 from sqlalchemy.orm import Session
 
 from tilsvar import access
@@ -125,60 +127,100 @@ def _columns() -> Select[*tuple[Any, ...]]:
     )
 
 
+# Up to this many brands, a page is read brand by brand (each an ordered index range) and merged;
+# beyond it, one query sorts the lot.
+MERGE_BRANDS_UP_TO = 24
+
+
 def list_conversations(
     session: Session, user: User, *, filters: InboxFilter, cursor: str | None = None, limit: int = 50
 ) -> Page:
-    """One page of the conversations ``user`` may see, matching ``filters``."""
-    query = _columns().where(Conversation.brand_id.in_(access.brand_ids(session, user)))
-    if filters.view == "unanswered":
-        query = query.where(
-            Conversation.waiting_since.is_not(None), Conversation.status.not_in(("resolved", "closed"))
-        )
-    elif filters.view == "open":
-        query = query.where(Conversation.status.not_in(("resolved", "closed")))
-    elif filters.view == "resolved":
-        query = query.where(Conversation.status.in_(("resolved", "closed")))
-    if filters.platform:
-        query = query.where(Channel.platform == filters.platform)
-    if filters.brand_id:
-        query = query.where(Conversation.brand_id == filters.brand_id)
-    if filters.channel_id:
-        query = query.where(Conversation.channel_id == filters.channel_id)
-    if filters.status:
-        query = query.where(Conversation.status == filters.status)
+    """One page of the conversations ``user`` may see, matching ``filters``.
 
+    First the page's ids: each brand's conversations are read in the page's order
+    from the index on (brand, sort column, id), ``limit + 1`` at most, and the brands' runs are merged,
+    so a page costs about ``limit`` index entries per brand however many conversations are waiting.
+    Then one query reads those rows whole."""
+    brand_ids = access.brand_ids(session, user)
+    if filters.brand_id:
+        brand_ids = [brand_id for brand_id in brand_ids if brand_id == filters.brand_id]
     sort = filters.effective_sort
-    if sort == "waiting":
-        key_column, descending = Conversation.waiting_since, False
-        query = query.where(Conversation.waiting_since.is_not(None))
-    elif sort == "newest_waiting":
-        key_column, descending = Conversation.waiting_since, True
-        query = query.where(Conversation.waiting_since.is_not(None))
+    key_column = Conversation.last_message_at if sort == "recent" else Conversation.waiting_since
+    descending = sort != "waiting"
+    conditions = _conditions(filters, key_column=key_column, descending=descending, cursor=cursor)
+    order = (
+        (key_column.desc(), Conversation.id.desc())
+        if descending
+        else (key_column.asc(), Conversation.id.asc())
+    )
+    keys = select(key_column, Conversation.id).where(*conditions).order_by(*order)
+    if filters.platform:
+        keys = keys.join(Channel, Channel.id == Conversation.channel_id)
+    if len(brand_ids) <= MERGE_BRANDS_UP_TO:
+        runs = [
+            [
+                (value, row_id)
+                for value, row_id in session.execute(
+                    keys.where(Conversation.brand_id == brand_id).limit(limit + 1)
+                )
+            ]
+            for brand_id in brand_ids
+        ]
+        page_keys = list(islice(heapq.merge(*runs, reverse=descending), limit + 1))
     else:
-        key_column, descending = Conversation.last_message_at, True
+        page_keys = [
+            (value, row_id)
+            for value, row_id in session.execute(
+                keys.where(Conversation.brand_id.in_(brand_ids)).limit(limit + 1)
+            )
+        ]
+    next_cursor = None
+    if len(page_keys) > limit:
+        page_keys = page_keys[:limit]
+        last_value, last_id = page_keys[-1]
+        assert last_value is not None
+        next_cursor = _encode_cursor(last_value, last_id)
+    ids = [row_id for _, row_id in page_keys]
+    by_id = {
+        row.id: row
+        for row in (
+            ConversationRow(*values) for values in session.execute(_columns().where(Conversation.id.in_(ids)))
+        )
+    }
+    return Page(rows=[by_id[row_id] for row_id in ids], next_cursor=next_cursor)
+
+
+def _conditions(
+    filters: InboxFilter, *, key_column: Any, descending: bool, cursor: str | None
+) -> list[ColumnElement[bool]]:
+    """The WHERE clauses of an inbox page, apart from the brands."""
+    conditions: list[ColumnElement[bool]] = [key_column.is_not(None)]
+    if filters.view == "unanswered":
+        conditions += [
+            Conversation.waiting_since.is_not(None),
+            Conversation.status.not_in(("resolved", "closed")),
+        ]
+    elif filters.view == "open":
+        conditions.append(Conversation.status.not_in(("resolved", "closed")))
+    elif filters.view == "resolved":
+        conditions.append(Conversation.status.in_(("resolved", "closed")))
+    if filters.platform:
+        conditions.append(Channel.platform == filters.platform)
+    if filters.channel_id:
+        conditions.append(Conversation.channel_id == filters.channel_id)
+    if filters.status:
+        conditions.append(Conversation.status == filters.status)
     if cursor:
         after_value, after_id = _decode_cursor(cursor)
         if descending:
-            query = query.where(
+            conditions.append(
                 or_(key_column < after_value, and_(key_column == after_value, Conversation.id < after_id))
             )
         else:
-            query = query.where(
+            conditions.append(
                 or_(key_column > after_value, and_(key_column == after_value, Conversation.id > after_id))
             )
-    if descending:
-        query = query.order_by(key_column.desc(), Conversation.id.desc())
-    else:
-        query = query.order_by(key_column.asc(), Conversation.id.asc())
-    rows = [ConversationRow(*row) for row in session.execute(query.limit(limit + 1))]
-    next_cursor = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        last = rows[-1]
-        last_value = last.waiting_since if sort != "recent" else last.last_message_at
-        assert last_value is not None
-        next_cursor = _encode_cursor(last_value, last.id)
-    return Page(rows=rows, next_cursor=next_cursor)
+    return conditions
 
 
 def _encode_cursor(value: datetime, row_id: int) -> str:

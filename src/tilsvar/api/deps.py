@@ -9,7 +9,7 @@ from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
-from tilsvar.auth import do_note_token_used, user_for_token
+from tilsvar.auth import do_note_token_used, token_use_due, user_for_token
 from tilsvar.db import Database
 from tilsvar.models import User
 
@@ -32,13 +32,16 @@ def api_user(
 ) -> User:
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise HTTPException(401, "an API token is required", headers={"WWW-Authenticate": "Bearer"})
-    with database.session() as session:
+    # A read (no write lock on SQLite); the token's last use is written only when it is due.
+    with database.reader() as session:
         found = user_for_token(session, credentials.credentials)
         if found is None:
             raise HTTPException(401, "invalid or revoked API token", headers={"WWW-Authenticate": "Bearer"})
         user, token = found
-        do_note_token_used(session, token=token)
         session.expunge(user)
+    if token_use_due(token):
+        with database.session() as session:
+            do_note_token_used(session, token=token)
     return user
 
 

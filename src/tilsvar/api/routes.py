@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
@@ -16,6 +17,7 @@ from tilsvar.actions.ingest import do_ingest_messages
 from tilsvar.actions.jobs import do_retry_job
 from tilsvar.actions.replies import do_reply, do_retry_reply
 from tilsvar.api.deps import ApiUser, DatabaseDep, ReadSession
+from tilsvar.api.schemas import InboxPageOut
 from tilsvar.channels import Author, InboundMessage, normalize_account
 from tilsvar.models import Job, Message, RawEvent, utcnow
 from tilsvar.reports.kpis import Period, compute_report
@@ -35,7 +37,12 @@ def me(user: ApiUser) -> UserOut:
     return UserOut(id=user.id, email=user.email, name=user.name, role=user.role)
 
 
-@router.get("/conversations", summary="List conversations (the inbox)")
+@router.get(
+    "/conversations",
+    summary="List conversations (the inbox)",
+    response_model=InboxPageOut,
+    response_class=JSONResponse,
+)
 def list_conversations(
     user: ApiUser,
     session: ReadSession,
@@ -47,7 +54,7 @@ def list_conversations(
     status: str | None = None,
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-) -> dict[str, Any]:
+) -> JSONResponse:
     """Conversations the caller may see. `view=unanswered` (default) lists those waiting for the brand,
     longest waiting first; `sort=newest_waiting` or `sort=recent` change the order. Page with `cursor`."""
     access.require(user, "read")
@@ -58,7 +65,7 @@ def list_conversations(
         page = inbox.list_conversations(session, user, filters=filters, cursor=cursor, limit=limit)
     except ValueError as error:
         raise HTTPException(400, str(error)) from error
-    return {"items": [row.as_json() for row in page.rows], "next_cursor": page.next_cursor}
+    return JSONResponse({"items": [row.as_json() for row in page.rows], "next_cursor": page.next_cursor})
 
 
 @router.get("/conversations/{conversation_id}", summary="Read one conversation with its whole thread")

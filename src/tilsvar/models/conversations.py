@@ -25,6 +25,9 @@ class Conversation(Base):
         Index("ix_conversations_waiting", "waiting_since"),
         Index("ix_conversations_last_message", "last_message_at"),
         Index("ix_conversations_first_inbound", "first_inbound_at"),
+        # The inbox reads each brand's conversations in waiting or activity order (inbox.py).
+        Index("ix_conversations_brand_waiting", "brand_id", "waiting_since", "id"),
+        Index("ix_conversations_brand_last_message", "brand_id", "last_message_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(IdType, primary_key=True)
