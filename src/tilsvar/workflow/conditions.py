@@ -110,6 +110,7 @@ class Facts:
     def __init__(self, context: MessageContext) -> None:
         self.context = context
         self.text = FoldedText(context.text)
+        self._values: dict[str, object] = {}
 
     @cached_property
     def staffed(self) -> bool:
@@ -142,6 +143,13 @@ class Facts:
         return (c.contact,)
 
     def value(self, name: str) -> object:
+        try:
+            return self._values[name]
+        except KeyError:
+            value = self._values[name] = self._value(name)
+            return value
+
+    def _value(self, name: str) -> object:
         c = self.context
         if name in ("platform", "language", "intent", "kind", "sentiment"):
             raw = getattr(c, name)
@@ -193,9 +201,13 @@ class Leaf:
         text = self.requirement()
         return text if self.op == "eq" else f"{text} (it is {_show(actual)})"
 
+    @cached_property
+    def _requirement(self) -> str:
+        return f"{self.field} {_OP_WORDS[self.op]} {_show(self.value)}"
+
     def requirement(self) -> str:
         """What the condition asks for, e.g. "kind is 'dm'"."""
-        return f"{self.field} {_OP_WORDS[self.op]} {_show(self.value)}"
+        return self._requirement
 
 
 @dataclass(frozen=True)
@@ -413,19 +425,65 @@ _ORDER_TESTS: dict[str, Callable[[Any, Any], bool]] = {
 # evaluation ------------------------------------------------------------------------------------------
 
 
+def cost(condition: Condition) -> int:
+    """A rough price of evaluating a condition, so that cheap tests run first in `all` and `any`."""
+    if isinstance(condition, Leaf):
+        if condition.op == "matches":
+            return 20
+        return 3 if condition.keywords is not None else 1
+    if isinstance(condition, Not):
+        return cost(condition.part)
+    return sum(cost(part) for part in condition.parts)
+
+
 def compile_condition(condition: Condition) -> Test:
-    """One closure for a whole condition tree."""
+    """One closure for a whole condition tree; `all`/`any` run their cheapest parts first."""
     if isinstance(condition, Leaf):
         return condition.test
     if isinstance(condition, Not):
         inner = compile_condition(condition.part)
         return lambda f: not inner(f)
-    tests = tuple(compile_condition(part) for part in condition.parts)
+    parts = sorted(condition.parts, key=cost)
+    tests = tuple(compile_condition(part) for part in parts)
+    if len(tests) == 1:
+        return tests[0]
     if isinstance(condition, All):
-        if len(tests) == 1:
-            return tests[0]
-        return lambda f: all(test(f) for test in tests)
-    return lambda f: any(test(f) for test in tests)
+        if len(tests) == 2:
+            a, b = tests
+            return lambda f: a(f) and b(f)
+        if len(tests) == 3:
+            a, b, c = tests
+            return lambda f: a(f) and b(f) and c(f)
+
+        def every(f: Facts) -> bool:
+            for test in tests:  # noqa: SIM110 - a plain loop is faster than all() over a generator
+                if not test(f):
+                    return False
+            return True
+
+        return every
+    if len(tests) == 2:
+        a, b = tests
+        return lambda f: a(f) or b(f)
+
+    def some(f: Facts) -> bool:
+        for test in tests:  # noqa: SIM110 - a plain loop is faster than any() over a generator
+            if test(f):
+                return True
+        return False
+
+    return some
+
+
+def holds(condition: Condition, facts: Facts) -> bool:
+    """Evaluate a condition tree with its leaves' compiled tests (for explanations)."""
+    if isinstance(condition, Leaf):
+        return condition.test(facts)
+    if isinstance(condition, Not):
+        return not holds(condition.part, facts)
+    if isinstance(condition, All):
+        return all(holds(part, facts) for part in condition.parts)
+    return any(holds(part, facts) for part in condition.parts)
 
 
 def explain_condition(condition: Condition, facts: Facts) -> list[str]:
@@ -437,7 +495,7 @@ def explain_condition(condition: Condition, facts: Facts) -> list[str]:
     if isinstance(condition, All):
         return [line for part in condition.parts for line in explain_condition(part, facts)]
     for part in condition.parts:
-        if compile_condition(part)(facts):
+        if holds(part, facts):
             return explain_condition(part, facts)
     return []  # pragma: no cover - called only for conditions that hold
 
