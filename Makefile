@@ -22,8 +22,8 @@ serve: install
 	$(BIN)/tilsvar serve --port $(PORT)
 
 check: install
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench training
+	$(BIN)/ruff format --check src tests bench training
 	$(BIN)/mypy
 
 chromium:

@@ -4,10 +4,16 @@ no logic of their own."""
 
 from __future__ import annotations
 
+import sys
+
+if sys.argv[1:2] in (["analyze"], ["eval"]):  # these need no database: start them before it is imported
+    from tilsvar.cli_analysis import fast_path
+
+    fast_path()
+
 import json
 import logging
 import signal
-import sys
 import threading
 from datetime import date
 from enum import StrEnum
@@ -20,6 +26,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from sqlalchemy import inspect, select
 
+from tilsvar.cli_analysis import register as register_analysis_commands
 from tilsvar.db import Database, get_database
 from tilsvar.settings import documented_settings, get_settings
 
@@ -30,6 +37,7 @@ jobs_app = typer.Typer(help="Inspect and re-run background jobs.", no_args_is_he
 app.add_typer(users_app, name="users")
 app.add_typer(channels_app, name="channels")
 app.add_typer(jobs_app, name="jobs")
+register_analysis_commands(app)
 console = Console(stderr=True)
 
 

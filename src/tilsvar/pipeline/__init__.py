@@ -1,7 +1,9 @@
 """Message understanding as pure stages over text (no database): language, personal data, moderation,
-sentiment, intent. Each stage takes a batch of ``TextItem`` and fills in its part of the analysis.
+sentiment, intent, priority. Each stage takes a batch of ``TextItem`` and fills in its part of the
+analysis (the keys of the "Analysis format" in INTERFACES.md, plus free-form ``details``).
 
-Stages register in ``STAGES`` (built-ins and plug-ins alike); ``analyze`` runs them in order.
+Stages register in ``STAGES`` (built-ins and plug-ins alike, through the pluggy hook in
+``tilsvar.pipeline.plugins``); ``analyze`` runs them in order. Models load lazily, once per process.
 """
 
 from __future__ import annotations
@@ -13,10 +15,15 @@ from typing import Any, Protocol
 
 @dataclass(slots=True)
 class TextItem:
+    """One message to understand. ``context`` carries what the caller knows beyond the text: the
+    brand's ``competitors`` and moderation ``policy``, the author's ``author_followers``, the
+    ``waiting_minutes`` since it arrived, known ``staff_names``."""
+
     text: str
     platform: str = ""
     kind: str = ""
     analysis: dict[str, Any] = field(default_factory=dict)
+    context: dict[str, Any] = field(default_factory=dict)
 
 
 class Stage(Protocol):
@@ -30,10 +37,25 @@ STAGES: list[Stage] = []
 
 
 def register_stage(stage: Stage) -> None:
-    STAGES[:] = [existing for existing in STAGES if existing.name != stage.name] + [stage]
+    """Add a stage, replacing any stage of the same name (keeping that stage's place in the order)."""
+    for index, existing in enumerate(STAGES):
+        if existing.name == stage.name:
+            STAGES[index] = stage
+            return
+    STAGES.append(stage)
 
 
 def analyze(items: Sequence[TextItem]) -> Sequence[TextItem]:
     for stage in STAGES:
         stage.run(items)
     return items
+
+
+def _load_default_stages() -> None:
+    from tilsvar.pipeline.plugins import load_stages
+
+    for stage in load_stages():
+        register_stage(stage)
+
+
+_load_default_stages()

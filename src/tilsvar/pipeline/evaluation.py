@@ -1,0 +1,331 @@
+"""The figures behind ``tilsvar eval``: each stage measured on the public sets in ``../shared/eval``
+(dev splits or cross-validation, never a test split), as JSON-ready dicts.
+
+PII has no public labelled corpus in our languages, so ``pii_corpus`` builds one: real ID numbers from
+``pii/`` (python-stdnum's documented examples, the Swedish Tax Agency's test personnummer and
+samordningsnummer) placed in realistic customer sentences, plus near-miss negatives (order, booking and
+case numbers that pass the same checksums, dates, prices) that must not be reported.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from tilsvar.pipeline import datasets
+
+CORE = ("da", "sv", "nb", "pl", "en")
+
+
+def _macro_f1(gold: list[str], predicted: list[str]) -> float:
+    from sklearn.metrics import f1_score
+
+    return round(float(f1_score(gold, predicted, average="macro")), 4)
+
+
+# --- language ----------------------------------------------------------------------------------------
+def _sentence_sets(folder: Path, per_language: int = 500) -> dict[str, list[str]]:
+    """Real sentences of known origin: DKhate (da), Swedish set (sv), NoReC dev (nb/nn), PolEval (pl),
+    OLID (en); three words or more. Origin is not a per-sentence label (DKhate has Swedish comments)."""
+    from tilsvar.pipeline.text import strip_noise
+
+    rng = random.Random(1)
+    sources = {
+        "da": [t for t, _ in datasets.dkhate(folder)],
+        "sv": [t for t, _ in datasets.swedish_sentiment(folder)],
+        "no": [t for t, _ in datasets.norec("dev", folder)],
+        "pl": [t for t, _ in datasets.poleval(folder)],
+        "en": [t for t, _ in datasets.olid(folder)],
+    }
+    result = {}
+    for language, texts in sources.items():
+        kept = [t for t in texts if len(strip_noise(t).split()) >= 3]
+        rng.shuffle(kept)
+        result[language] = kept[:per_language]
+    return result
+
+
+def evaluate_language(folder: Path) -> dict[str, Any]:
+    from tilsvar.pipeline.language import detect
+
+    report: dict[str, Any] = {}
+    for kind in ("word-pairs", "single-words"):
+        rows = datasets.lingua_testdata(kind, folder)
+        predicted = detect([text for text, _ in rows])
+        per: dict[str, list[bool]] = {}
+        for (_, gold), guess in zip(rows, predicted, strict=True):
+            per.setdefault(gold, []).append(guess == gold)
+        report[kind] = {lang: round(sum(v) / len(v), 4) for lang, v in per.items()}
+        core = [ok for lang in CORE for ok in per.get(lang, [])]
+        report[kind]["core_mean"] = round(sum(core) / len(core), 4)
+    sentences = _sentence_sets(folder)
+    figures = {}
+    for language, texts in sentences.items():
+        guesses = detect(texts)
+        accepted = {"nb", "nn"} if language == "no" else {language}
+        figures[language] = round(sum(g in accepted for g in guesses) / len(texts), 4)
+    figures["mean"] = round(sum(figures.values()) / len(figures), 4)
+    report["sentences_from_eval_sets"] = figures
+    return report
+
+
+# --- personal data -----------------------------------------------------------------------------------
+_TEMPLATES: dict[str, list[str]] = {
+    "national_id.dk": [
+        "Hej, mit CPR-nummer er {v}, kan I finde min bestilling?",
+        "Mit cpr nr. {v} - jeg har ikke modtaget mit kort",
+        "Personnummer: {v}. Hvorfor er mit abonnement opsagt?",
+    ],
+    "national_id.se": [
+        "Hej! Mitt personnummer är {v} och jag har inte fått min biljett.",
+        "Samordningsnummer {v}, kan ni hjälpa mig med återbetalningen?",
+        "pnr {v} - varför har ni dragit pengar två gånger?",
+    ],
+    "national_id.no": [
+        "Hei, fødselsnummeret mitt er {v}, kan dere sjekke saken?",
+        "Fnr: {v}. Jeg har ikke fått refusjon ennå",
+    ],
+    "national_id.pl": [
+        "Dzień dobry, mój PESEL to {v}, proszę o pomoc z zamówieniem.",
+        "Numer PESEL {v} - nie dostałem zwrotu pieniędzy",
+    ],
+    "national_id.fi": ["Hei, henkilötunnukseni on {v}, en ole saanut lippua."],
+    "phone": [
+        "Ring venligst til mig på {v} i morgen",
+        "Ni kan nå mig på {v} efter 16",
+        "Ring meg på {v}, takk",
+        "Proszę o kontakt pod numerem {v}",
+        "Please call me back on {v} as soon as possible",
+    ],
+    "email": ["Skriv til mig på {v} tak", "You can email me at {v}.", "Mój e-mail: {v}"],
+    "payment_card": [
+        "Jeg har betalt med kortet {v} men intet sket",
+        "My card number is {v}, why was it charged twice?",
+    ],
+    "iban": [
+        "Refusion til min konto IBAN {v} tak",
+        "Please refund to {v} asap",
+        "Mitt IBAN är {v}.",
+    ],
+}
+_NEGATIVES = [
+    "Min ordre {n10} er stadig ikke kommet",
+    "Ordrenummer {n10}, hvor er min pakke?",
+    "Booking {n8} er aflyst, hvad nu?",
+    "Ordre {n8} forsinket igen!!",
+    "Mitt ordernummer är {n10} och paketet har inte kommit",
+    "Bestillingsnummer {n11}: feil vare levert",
+    "Numer zamówienia {n11} - brak przesyłki",
+    "Order #{n8} hasn't arrived yet",
+    "Tracking {n10} shows nothing since Monday",
+    "Faktura {n10} er betalt den 12.03.2024",
+    "Toget kl. 14.35 fra perron 3 var 25 min forsinket",
+    "Jeg rejser d. 24-12-2025 og retur 02.01.2026",
+    "Det kostede 1.249,95 kr. og 2 x 399 kr.",
+    "Sagsnummer {n8} - ingen svar endnu",
+    "Kundenummer {n10} er spærret",
+    "Billet {n11} virker ikke i appen",
+]
+_PHONES = ["+45 20 30 40 50", "20 30 40 50", "+46 70 123 45 67", "070-123 45 67", "+47 412 34 567",
+           "412 34 567", "+48 601 234 567", "601 234 567", "+44 7911 123456", "0045 31 41 59 26"]  # fmt: skip
+_EMAILS = [
+    "jens.hansen@example.dk",
+    "anna_svensson@mail.example.se",
+    "k.nowak+tog@example.pl",
+    "ola@nordmann.no",
+]
+_CARDS = ["4111 1111 1111 1111", "5555-5555-5555-4444", "4571 0000 0000 0001", "3782 822463 10005"]
+_IBANS = ["DK5000400440116243", "DK50 0040 0440 1162 43", "SE45 5000 0000 0583 9825 7466", "NO9386011117947",
+          "PL61109010140000071219812874", "GB29 NWBK 6016 1331 9268 19", "FI2112345600000785"]  # fmt: skip
+#: how people write ID numbers (the stdnum examples also show "8803-20-0016" and "10 04 87 44 732")
+_REALISTIC = re.compile(r"^(?:\d{6}[-+ ]?\d{4}|\d{8}-?\d{4}|\d{6}[- ]?\d{5})$")
+_HETU_CHECK = "0123456789ABCDEFHJKLMNPRSTUVWXY"
+
+
+def _hetu(rng: random.Random) -> str:
+    day, month, year, serial = (
+        rng.randint(1, 28),
+        rng.randint(1, 12),
+        rng.randint(40, 99),
+        rng.randint(2, 899),
+    )
+    base = f"{day:02d}{month:02d}{year:02d}"
+    return f"{base}-{serial:03d}{_HETU_CHECK[int(base + f'{serial:03d}') % 31]}"
+
+
+def _valid_ids(folder: Path) -> dict[str, list[str]]:
+    ids: dict[str, list[str]] = {
+        t: [] for t in ("national_id.dk", "national_id.se", "national_id.no", "national_id.pl")
+    }
+    kinds = {"cpr": "national_id.dk", "personnummer": "national_id.se", "fodselsnummer": "national_id.no"}
+    kinds["pesel"] = "national_id.pl"
+    for row in datasets.national_ids(folder):
+        target = kinds.get(row["id_type"])
+        if target and row["stdnum_is_valid"] == "True" and _REALISTIC.match(row["value"]):
+            ids[target].append(row["value"])
+    for record in datasets.skatteverket(folder):
+        if record.get("valid"):
+            ids["national_id.se"].append(str(record["separated_format"]))
+    coordination = folder / "pii" / "skatteverket_testdata" / "allCoords.json"
+    if coordination.exists():
+        import json
+
+        numbers = json.loads(coordination.read_text("utf-8"))[:40]
+        ids["national_id.se"] += [f"{n[2:8]}-{n[8:]}" for n in numbers]
+    return ids
+
+
+def pii_corpus(folder: Path, seed: int = 7) -> list[tuple[str, list[tuple[str, int, int]]]]:
+    """(text, [(type, start, end)]) pairs: every value in each of its templates, plus negatives."""
+    rng = random.Random(seed)
+    values = _valid_ids(folder)
+    values["national_id.fi"] = [_hetu(rng) for _ in range(20)]
+    values.update(phone=_PHONES, email=_EMAILS, payment_card=_CARDS, iban=_IBANS)
+    corpus: list[tuple[str, list[tuple[str, int, int]]]] = []
+    for kind, templates in _TEMPLATES.items():
+        for value in values[kind]:
+            template = rng.choice(templates)
+            start = template.index("{v}")
+            corpus.append((template.replace("{v}", value), [(kind, start, start + len(value))]))
+    # negatives: numbers that pass the ID checksums but are order numbers
+    pool = {"n8": [], "n10": [], "n11": []}  # type: dict[str, list[str]]
+    for ids in values.values():
+        for value in ids:
+            digits = "".join(ch for ch in value if ch.isdigit())
+            key = {8: "n8", 10: "n10", 11: "n11"}.get(len(digits))
+            if key:
+                pool[key].append(digits)
+    pool["n8"] += [str(rng.randint(20_000_000, 99_999_999)) for _ in range(40)]
+    pool["n10"] += [str(rng.randint(10**9, 10**10 - 1)) for _ in range(40)]
+    pool["n11"] += [str(rng.randint(10**10, 10**11 - 1)) for _ in range(40)]
+    for _ in range(300):
+        template = rng.choice(_NEGATIVES)
+        corpus.append((template.format(**{k: rng.choice(v) for k, v in pool.items()}), []))
+    return corpus
+
+
+def evaluate_pii(folder: Path) -> dict[str, Any]:
+    from tilsvar.pipeline.language import detect
+    from tilsvar.pipeline.pii import find
+
+    corpus = pii_corpus(folder)
+    languages = detect([text for text, _ in corpus])
+    true_positive = false_positive = false_negative = 0
+    by_type: Counter[str] = Counter()
+    missed_by_type: Counter[str] = Counter()
+    errors: list[dict[str, Any]] = []
+    for (text, gold), language in zip(corpus, languages, strict=True):
+        found = {(s.type, s.start, s.end) for s in find(text, language)}
+        expected = set(gold)
+        true_positive += len(found & expected)
+        false_positive += len(found - expected)
+        false_negative += len(expected - found)
+        for kind, _, _ in expected:
+            by_type[kind] += 1
+        for kind, _, _ in expected - found:
+            missed_by_type[kind] += 1
+        if found != expected and len(errors) < 10:
+            errors.append({"text": text, "expected": sorted(expected), "found": sorted(found)})
+    precision = true_positive / max(1, true_positive + false_positive)
+    recall = true_positive / max(1, true_positive + false_negative)
+    return {
+        "messages": len(corpus),
+        "spans": sum(by_type.values()),
+        "negatives": sum(1 for _, gold in corpus if not gold),
+        "precision": round(precision, 4),
+        "recall": round(recall, 4),
+        "recall_by_type": {k: round(1 - missed_by_type[k] / n, 4) for k, n in sorted(by_type.items())},
+        "examples_of_errors": errors,
+    }
+
+
+# --- moderation --------------------------------------------------------------------------------------
+def _cv_offensive(texts: list[str], labels: list[int], c: float) -> list[float]:
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+
+    from tilsvar.pipeline.linear import featurize
+
+    model = LogisticRegression(C=c, class_weight="balanced", max_iter=3000)
+    splitter = StratifiedKFold(5, shuffle=True, random_state=0)
+    probabilities = cross_val_predict(
+        model, featurize(texts), np.array(labels), cv=splitter, method="predict_proba"
+    )
+    return [float(p) for p in probabilities[:, 1]]
+
+
+def _combined(texts: list[str], probabilities: list[float], threshold: float, language: str) -> list[int]:
+    from tilsvar.pipeline.moderation import OFFENSIVE_LABELS, lexicon_labels
+
+    result = []
+    for text, probability in zip(texts, probabilities, strict=True):
+        labels = lexicon_labels(text, language).labels
+        result.append(int(probability >= threshold or any(label in OFFENSIVE_LABELS for label in labels)))
+    return result
+
+
+def evaluate_moderation(folder: Path) -> dict[str, Any]:
+    from sklearn.metrics import f1_score
+
+    from tilsvar.pipeline.linear import shipped
+    from tilsvar.pipeline.moderation import offensive_scores
+
+    report: dict[str, Any] = {}
+    for name, rows, positive, language, model in (
+        ("dkhate_da_cv5", datasets.dkhate(folder), "OFF", "da", "offensive_da"),
+        ("poleval_pl_cv5", datasets.poleval(folder), "1", "pl", "offensive_pl"),
+    ):
+        meta = shipped(model).meta
+        texts = [t for t, _ in rows]
+        gold = [int(label == positive) for _, label in rows]
+        probabilities = _cv_offensive(texts, gold, float(meta.get("c", 8.0)))
+        threshold = float(meta.get("threshold", 0.5))
+        classifier = [int(p >= threshold) for p in probabilities]
+        combined = _combined(texts, probabilities, threshold, language)
+        report[name] = {
+            "rows": len(rows),
+            "classifier_macro_f1": round(float(f1_score(gold, classifier, average="macro")), 4),
+            "classifier_positive_f1": round(float(f1_score(gold, classifier)), 4),
+            "with_lexicons_macro_f1": round(float(f1_score(gold, combined, average="macro")), 4),
+            "with_lexicons_positive_f1": round(float(f1_score(gold, combined)), 4),
+        }
+    rows = datasets.olid(folder)
+    texts = [t for t, _ in rows]
+    gold = [int(label == "OFF") for _, label in rows]
+    scores = offensive_scores(texts, ["en"] * len(texts))
+    predicted = _combined(texts, scores, 0.5, "en")
+    lexicon_only = _combined(texts, [0.0] * len(texts), 0.5, "en")
+    report["olid_en_out_of_domain"] = {
+        "rows": len(rows),
+        "note": "never trained on (no licence): shipped da model + lexicons",
+        "macro_f1": round(float(f1_score(gold, predicted, average="macro")), 4),
+        "lexicons_only_macro_f1": round(float(f1_score(gold, lexicon_only, average="macro")), 4),
+    }
+    return report
+
+
+# --- sentiment ---------------------------------------------------------------------------------------
+def evaluate_sentiment(folder: Path) -> dict[str, Any]:
+    from tilsvar.pipeline.sentiment import label, score
+
+    report: dict[str, Any] = {}
+    for name, rows in (
+        ("norec_no_dev", datasets.norec("dev", folder)),
+        ("swedish_sv", datasets.swedish_sentiment(folder)),
+    ):
+        gold = [g for _, g in rows]
+        predicted = [label(score(text)) for text, _ in rows]
+        report[name] = {
+            "rows": len(rows),
+            "macro_f1": _macro_f1(gold, predicted),
+            "gold": dict(Counter(gold)),
+        }
+    lcc = datasets.lcc_danish(folder)
+    gold = ["positive" if v > 0 else "negative" if v < 0 else "neutral" for _, v in lcc]
+    predicted = [label(score(text)) for text, _ in lcc]
+    report["lcc_da_scored"] = {"rows": len(lcc), "macro_f1": _macro_f1(gold, predicted)}
+    return report

@@ -1,0 +1,95 @@
+"""Sentiment (negative / neutral / positive, score in [-1, 1]) for da, sv, nb/nn, pl and en.
+
+No shippable sentiment model covers sv, nb or pl (OFFLINE_NLP.md; NoReC and the Swedish set may only
+evaluate), so the default is a lexicon we wrote (``lexicons.SENTIMENT_WORDS``: word stems with weights,
+emoji, negation within three words, intensifiers, exclamation marks). The score is
+``tanh(sum / SCALE)``; ``|score| < NEUTRAL`` is neutral. Replace the stage with a heavier local model
+through ``TILSVAR_PIPELINE_STAGE_SENTIMENT`` (see ``plugins``).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from functools import cache, lru_cache
+from typing import TYPE_CHECKING
+
+from tilsvar.pipeline import lexicons
+from tilsvar.pipeline.text import lexicon_form
+
+if TYPE_CHECKING:
+    from tilsvar.pipeline import TextItem
+
+SCALE = 3.0
+NEUTRAL = 0.3
+_TOKEN = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*|n't|!+|\?+")
+
+
+@cache
+def _tables() -> tuple[dict[str, float], list[tuple[str, float]]]:
+    exact: dict[str, float] = {}
+    prefixes: list[tuple[str, float]] = []
+    for word, weight in lexicons.SENTIMENT_WORDS.items():
+        if word.endswith("*"):
+            prefixes.append((word[:-1], weight))
+        else:
+            exact[word] = weight
+    prefixes.sort(key=lambda pair: len(pair[0]), reverse=True)
+    return exact, prefixes
+
+
+@lru_cache(maxsize=200_000)
+def word_weight(token: str) -> float:
+    exact, prefixes = _tables()
+    if token in exact:
+        return exact[token]
+    for prefix, weight in prefixes:
+        if len(token) >= len(prefix) and token.startswith(prefix):
+            return weight
+    return 0.0
+
+
+def raw_score(text: str) -> float:
+    """The summed, negation-aware lexicon weight of one text (before squashing)."""
+    tokens = _TOKEN.findall(lexicon_form(text))
+    total = 0.0
+    for index, token in enumerate(tokens):
+        weight = word_weight(token)
+        if not weight:
+            continue
+        window = tokens[max(0, index - 3) : index]
+        if any(t in lexicons.NEGATIONS for t in window):
+            weight = -0.7 * weight
+        if index and tokens[index - 1] in lexicons.INTENSIFIERS:
+            weight *= 1.5
+        total += weight
+    for ch in text:
+        if ch in lexicons.POSITIVE_EMOJI:
+            total += 1.5
+        elif ch in lexicons.NEGATIVE_EMOJI:
+            total -= 1.5
+    if total and "!" in text:
+        total *= 1.2
+    return total
+
+
+def score(text: str) -> float:
+    return math.tanh(raw_score(text) / SCALE)
+
+
+def label(value: float, neutral: float = NEUTRAL) -> str:
+    if value >= neutral:
+        return "positive"
+    if value <= -neutral:
+        return "negative"
+    return "neutral"
+
+
+class SentimentStage:
+    name = "sentiment"
+
+    def run(self, items: Sequence[TextItem]) -> None:
+        for item in items:
+            value = score(item.text)
+            item.analysis["sentiment"] = {"label": label(value), "score": round(value, 3)}
