@@ -440,8 +440,12 @@ def _thread(
     for channel_id, pairs in per_channel.items():
         channel = channel_of[pairs[0][0]]
         keys = {_thread_key(message) for _, message in pairs} | {message.external_id for _, message in pairs}
+        in_batch = {message.external_id for _, message in pairs}
+        # Parents in this batch are threaded below without the database.
         parents = {
-            message.in_reply_to for _, message in pairs if message.in_reply_to and not message.thread_id
+            message.in_reply_to
+            for _, message in pairs
+            if message.in_reply_to and not message.thread_id and message.in_reply_to not in in_batch
         }
         for external_id, conversation_id in session.execute(
             select(Message.external_id, Message.conversation_id).where(
