@@ -423,3 +423,17 @@ def test_explicit_form_and_shorthand_are_equivalent() -> None:
     )
     assert short.rules[0].when == explicit.rules[0].when
     assert explicit.to_data()["rules"][0]["when"] == {"platform": ["x", "facebook"]}
+
+
+def test_workflow_engines_never_import_the_database() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, tilsvar.workflow.inbound, tilsvar.workflow.calendar\n"
+        "forbidden = ('tilsvar.models', 'tilsvar.db', 'tilsvar.actions', 'sqlalchemy')\n"
+        "bad = [m for m in sys.modules if m.startswith(forbidden)]\n"
+        "print(bad)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"
