@@ -2,10 +2,11 @@
 
 Uses lingua (OFFLINE_NLP.md: the most accurate offline detector) restricted to the languages a Nordic
 brand meets, after stripping URLs, @handles, e-mail addresses and emoji, which otherwise pull short
-messages towards English. ``TILSVAR_PIPELINE_LANGUAGE_MODE=low`` trades accuracy on very short texts
-for a tenth of the memory and start-up time. A caller that knows the brand's markets may pass
-``context["languages"]`` (e.g. ``["da"]``): when a hinted language is a close second (da/nb/sv are
-often within a few per cent of each other) the hint wins.
+messages towards English. By default (``TILSVAR_PIPELINE_LANGUAGE_MODE=auto``) texts under 40 letters
+go to lingua's high-accuracy mode over the eight most likely languages and longer ones to its fast
+low-accuracy mode over all sixteen; ``high`` or ``low`` force one mode. A caller that knows the
+brand's markets may pass ``context["languages"]`` (e.g. ``["da"]``): when a hinted language is a
+close second (da/nb/sv are often within a few per cent of each other) the hint wins.
 """
 
 from __future__ import annotations
@@ -30,17 +31,35 @@ MIN_LETTERS = 2
 HINT_MARGIN = 0.15
 
 
+#: the languages the high-accuracy detector considers for short texts (loading all costs seconds)
+SHORT_TEXT_LANGUAGES = ("da", "sv", "nb", "nn", "pl", "en", "de", "fi")
+#: texts with fewer letters than this go to the high-accuracy detector in "auto" mode
+SHORT_TEXT_LETTERS = 40
+
+
+def mode() -> str:
+    """auto (default: high accuracy for short texts only), high (always) or low (never)."""
+    return os.environ.get("TILSVAR_PIPELINE_LANGUAGE_MODE", "auto")
+
+
 @lru_cache(maxsize=2)
-def detector(mode: str | None = None) -> LanguageDetector:
-    """The lingua detector, built once per process (lazily: importing this module costs nothing)."""
+def detector(accuracy: str = "low") -> LanguageDetector:
+    """A lingua detector, built once per process (lazily: importing this module costs nothing)."""
     from lingua import IsoCode639_1, Language, LanguageDetectorBuilder
 
-    mode = mode or os.environ.get("TILSVAR_PIPELINE_LANGUAGE_MODE", "high")
-    languages = [Language.from_iso_code_639_1(getattr(IsoCode639_1, code.upper())) for code in LANGUAGES]
+    codes = SHORT_TEXT_LANGUAGES if accuracy == "high" and mode() == "auto" else LANGUAGES
+    languages = [Language.from_iso_code_639_1(getattr(IsoCode639_1, code.upper())) for code in codes]
     builder = LanguageDetectorBuilder.from_languages(*languages)
-    if mode == "low":
+    if accuracy == "low":
         builder = builder.with_low_accuracy_mode()
     return builder.build()
+
+
+def _accuracy(text: str) -> str:
+    chosen = mode()
+    if chosen in {"low", "high"}:
+        return chosen
+    return "high" if letters(text) < SHORT_TEXT_LETTERS else "low"
 
 
 def _code(language: Any) -> str:
@@ -54,9 +73,13 @@ def detect(texts: Sequence[str], hints: Sequence[Sequence[str]] | None = None) -
     todo = [i for i, text in enumerate(cleaned) if letters(text) >= MIN_LETTERS]
     if not todo:
         return results
-    found = detector().detect_languages_in_parallel_of([cleaned[i] for i in todo])
-    for index, language in zip(todo, found, strict=True):
-        results[index] = _code(language) if language is not None else None
+    for accuracy in ("low", "high"):
+        group = [i for i in todo if _accuracy(cleaned[i]) == accuracy]
+        if not group:
+            continue
+        found = detector(accuracy).detect_languages_in_parallel_of([cleaned[i] for i in group])
+        for index, language in zip(group, found, strict=True):
+            results[index] = _code(language) if language is not None else None
     if hints:
         for index in todo:
             wanted = [code.lower() for code in hints[index] or ()]
@@ -66,7 +89,7 @@ def detect(texts: Sequence[str], hints: Sequence[Sequence[str]] | None = None) -
 
 
 def _apply_hint(text: str, wanted: list[str]) -> str | None:
-    values = detector().compute_language_confidence_values(text)
+    values = detector(_accuracy(text)).compute_language_confidence_values(text)
     if not values:
         return None
     best = values[0].value

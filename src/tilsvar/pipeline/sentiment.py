@@ -27,25 +27,26 @@ _TOKEN = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*|n't|!+|\?+")
 
 
 @cache
-def _tables() -> tuple[dict[str, float], list[tuple[str, float]]]:
+def _tables() -> tuple[dict[str, float], dict[str, float], tuple[int, ...]]:
     exact: dict[str, float] = {}
-    prefixes: list[tuple[str, float]] = []
+    prefixes: dict[str, float] = {}
     for word, weight in lexicons.SENTIMENT_WORDS.items():
         if word.endswith("*"):
-            prefixes.append((word[:-1], weight))
+            prefixes[word[:-1]] = weight
         else:
             exact[word] = weight
-    prefixes.sort(key=lambda pair: len(pair[0]), reverse=True)
-    return exact, prefixes
+    lengths = tuple(sorted({len(prefix) for prefix in prefixes}, reverse=True))
+    return exact, prefixes, lengths
 
 
 @lru_cache(maxsize=200_000)
 def word_weight(token: str) -> float:
-    exact, prefixes = _tables()
+    """The weight of a word: an exact entry, else the longest matching stem."""
+    exact, prefixes, lengths = _tables()
     if token in exact:
         return exact[token]
-    for prefix, weight in prefixes:
-        if len(token) >= len(prefix) and token.startswith(prefix):
+    for length in lengths:
+        if length <= len(token) and (weight := prefixes.get(token[:length])) is not None:
             return weight
     return 0.0
 

@@ -45,6 +45,7 @@ def _deleet_token(token: str) -> str:
     return token.translate(_LEET)
 
 
+@lru_cache(maxsize=4096)
 def lexicon_form(text: str) -> str:
     """Lower-cased text with leetspeak undone (sh1t → shit), runs of one letter collapsed
     (fuuuuck → fuck), and spaced-out letters joined (f u c k, f.u.c.k → fuck)."""
@@ -59,6 +60,7 @@ def words(text: str) -> list[str]:
     return WORD_RE.findall(text)
 
 
+@lru_cache(maxsize=65536)
 def fold(word: str) -> str:
     """A word without diacritics (for lexicons that must match "jävla" and "javla" alike)."""
     return (

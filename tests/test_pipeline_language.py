@@ -1,0 +1,43 @@
+"""Language stage: short, noisy messages in the five core languages (and a hint for da/nb)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tilsvar.pipeline import TextItem
+from tilsvar.pipeline.language import LanguageStage, detect
+
+EVAL = Path(__file__).resolve().parents[2] / "shared" / "eval"
+
+
+def test_core_languages_with_social_media_noise() -> None:
+    texts = [
+        "@DSB toget er forsinket igen, jeg kommer for sent på arbejde 😡 https://t.co/x",
+        "Varför är tåget alltid försenat? #SJ",
+        "Hvorfor er toget alltid forsinket? Jeg har ventet i en time nå",
+        "Dlaczego pociąg znowu jest opóźniony? 🙄",
+        "Why is my parcel still not delivered?? @support",
+    ]
+    assert detect(texts) == ["da", "sv", "nb", "pl", "en"]
+
+
+def test_nothing_to_tell_from() -> None:
+    assert detect(["😀👍", "@someone https://example.com", ""]) == [None, None, None]
+
+
+def test_stage_fills_language_and_honours_a_hint() -> None:
+    items = [TextItem("Tak for hjælpen!"), TextItem("Jeg er virkelig skuffet", context={"languages": ["da"]})]
+    LanguageStage().run(items)
+    assert items[0].analysis["language"] == "da"
+    assert items[1].analysis["language"] == "da"
+
+
+@pytest.mark.skipif(not EVAL.is_dir(), reason="../shared/eval is absent")
+def test_word_pairs_accuracy_on_lingua_testdata() -> None:
+    from tilsvar.pipeline.datasets import lingua_testdata
+
+    rows = [row for row in lingua_testdata("word-pairs", EVAL) if row[1] in {"pl", "fi"}][:400]
+    guesses = detect([text for text, _ in rows])
+    assert sum(g == gold for (_, gold), g in zip(rows, guesses, strict=True)) / len(rows) >= 0.95
