@@ -3,7 +3,7 @@
 Uses lingua (OFFLINE_NLP.md: the most accurate offline detector) restricted to the languages a Nordic
 brand meets, after stripping URLs, @handles, e-mail addresses and emoji, which otherwise pull short
 messages towards English. By default (``TILSVAR_PIPELINE_LANGUAGE_MODE=auto``) texts under 40 letters
-go to lingua's high-accuracy mode over the eight most likely languages and longer ones to its fast
+go to lingua's high-accuracy mode over the nine most likely languages and longer ones to its fast
 low-accuracy mode over all sixteen; ``high`` or ``low`` force one mode. A caller that knows the
 brand's markets may pass ``context["languages"]`` (e.g. ``["da"]``): when a hinted language is a
 close second (da/nb/sv are often within a few per cent of each other) the hint wins.
@@ -32,7 +32,7 @@ HINT_MARGIN = 0.15
 
 
 #: the languages the high-accuracy detector considers for short texts (loading all costs seconds)
-SHORT_TEXT_LANGUAGES = ("da", "sv", "nb", "nn", "pl", "en", "de", "fi")
+SHORT_TEXT_LANGUAGES = ("da", "sv", "nb", "nn", "pl", "en", "de", "fi", "is")
 #: texts with fewer letters than this go to the high-accuracy detector in "auto" mode
 SHORT_TEXT_LETTERS = 40
 
