@@ -10,11 +10,11 @@ from sqlalchemy.orm import Session
 from tilsvar.models import Brand, Channel, Conversation, Message, User, UserBrand
 
 PERMISSIONS: dict[str, frozenset[str]] = {
-    "admin": frozenset({"read", "reply", "ingest", "report", "jobs", "channels", "users"}),
-    "supervisor": frozenset({"read", "reply", "ingest", "report", "jobs"}),
-    "agent": frozenset({"read", "reply"}),
-    "press": frozenset({"read", "reply"}),
-    "marketing": frozenset({"read", "reply"}),
+    "admin": frozenset({"read", "reply", "moderate", "ingest", "report", "jobs", "channels", "users"}),
+    "supervisor": frozenset({"read", "reply", "moderate", "ingest", "report", "jobs"}),
+    "agent": frozenset({"read", "reply", "moderate"}),
+    "press": frozenset({"read", "reply", "moderate"}),
+    "marketing": frozenset({"read", "reply", "moderate"}),
     "analyst": frozenset({"read", "report"}),
     "readonly": frozenset({"read"}),
 }

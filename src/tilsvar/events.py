@@ -80,6 +80,15 @@ class ChannelStatusChanged(Event):
     reason: str = ""
 
 
+class ModerationChanged(Event):
+    """A customer's public message was flagged, or hiding/unhiding/deleting it was asked or done."""
+
+    type: ClassVar[str] = "moderation.changed"
+    message_id: int
+    state: str
+    reason: str = ""
+
+
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.type: cls
     for cls in (
@@ -91,6 +100,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         MessageAnalyzed,
         JobDead,
         ChannelStatusChanged,
+        ModerationChanged,
     )
 }
 

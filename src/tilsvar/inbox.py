@@ -14,14 +14,15 @@ from datetime import datetime
 from itertools import islice
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, Select, and_, or_, select
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from tilsvar import access
+from tilsvar.actions.analysis import PRIORITY_RANK
 from tilsvar.models import Brand, Channel, Contact, Conversation, Identity, Message, User, utcnow
 
-View = Literal["unanswered", "all", "open", "resolved"]
-Sort = Literal["waiting", "newest_waiting", "recent"]
+View = Literal["unanswered", "all", "open", "resolved", "urgent", "personal_data", "flagged"]
+Sort = Literal["waiting", "newest_waiting", "recent", "priority"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,12 +33,20 @@ class InboxFilter:
     brand_id: int | None = None
     channel_id: int | None = None
     status: str | None = None
+    language: str | None = None
+    intent: str | None = None
+    sentiment: str | None = None
+    priority: str | None = None
+    has_pii: bool | None = None
+    flagged: bool | None = None
 
     @property
     def effective_sort(self) -> Sort:
         if self.sort:
             return self.sort
-        return "waiting" if self.view == "unanswered" else "recent"
+        if self.view == "urgent":
+            return "priority"
+        return "waiting" if self.view in ("unanswered", "personal_data", "flagged") else "recent"
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +68,13 @@ class ConversationRow:
     first_inbound_at: datetime | None
     first_response_at: datetime | None
     assignee_id: int | None
+    priority: str
+    intent: str | None
+    sentiment: str | None
+    language: str | None
+    pii_exposed: bool
+    flagged: bool
+    priority_rank: int
 
     def waiting_minutes(self, now: datetime | None = None) -> float | None:
         if self.waiting_since is None:
@@ -86,6 +102,12 @@ class ConversationRow:
             "first_inbound_at": _iso(self.first_inbound_at),
             "first_response_at": _iso(self.first_response_at),
             "assignee_id": self.assignee_id,
+            "priority": self.priority,
+            "intent": self.intent,
+            "sentiment": self.sentiment,
+            "language": self.language,
+            "pii_exposed": self.pii_exposed,
+            "flagged": self.flagged,
         }
 
 
@@ -120,6 +142,13 @@ def _columns() -> Select[*tuple[Any, ...]]:
             Conversation.first_inbound_at,
             Conversation.first_response_at,
             Conversation.assignee_id,
+            Conversation.priority,
+            Conversation.intent,
+            Conversation.sentiment,
+            Conversation.language,
+            Conversation.pii_exposed,
+            Conversation.flagged,
+            Conversation.priority_rank,
         )
         .join(Channel, Channel.id == Conversation.channel_id)
         .join(Brand, Brand.id == Conversation.brand_id)
@@ -133,7 +162,13 @@ MERGE_BRANDS_UP_TO = 24
 
 
 def list_conversations(
-    session: Session, user: User, *, filters: InboxFilter, cursor: str | None = None, limit: int = 50
+    session: Session,
+    user: User,
+    *,
+    filters: InboxFilter,
+    cursor: str | None = None,
+    limit: int = 50,
+    within: Select[Any] | None = None,
 ) -> Page:
     """One page of the conversations ``user`` may see, matching ``filters``.
 
@@ -145,9 +180,13 @@ def list_conversations(
     if filters.brand_id:
         brand_ids = [brand_id for brand_id in brand_ids if brand_id == filters.brand_id]
     sort = filters.effective_sort
+    if sort == "priority":
+        return _priority_page(session, brand_ids, filters=filters, cursor=cursor, limit=limit)
     key_column = Conversation.last_message_at if sort == "recent" else Conversation.waiting_since
     descending = sort != "waiting"
     conditions = _conditions(filters, key_column=key_column, descending=descending, cursor=cursor)
+    if within is not None:  # a saved search or query as an inbox view (search.saved.inbox_scope)
+        conditions.append(Conversation.id.in_(within))
     order = (
         (key_column.desc(), Conversation.id.desc())
         if descending
@@ -180,14 +219,73 @@ def list_conversations(
         last_value, last_id = page_keys[-1]
         assert last_value is not None
         next_cursor = _encode_cursor(last_value, last_id)
-    ids = [row_id for _, row_id in page_keys]
+    return Page(rows=_rows_in_order(session, [row_id for _, row_id in page_keys]), next_cursor=next_cursor)
+
+
+def _rows_in_order(session: Session, ids: list[int]) -> list[ConversationRow]:
     by_id = {
         row.id: row
         for row in (
             ConversationRow(*values) for values in session.execute(_columns().where(Conversation.id.in_(ids)))
         )
     }
-    return Page(rows=[by_id[row_id] for row_id in ids], next_cursor=next_cursor)
+    return [by_id[row_id] for row_id in ids]
+
+
+def _priority_page(
+    session: Session, brand_ids: list[int], *, filters: InboxFilter, cursor: str | None, limit: int
+) -> Page:
+    """Most urgent first, then longest waiting: waiting conversations only. The cursor holds
+    (rank, waiting since, id)."""
+    conditions = _conditions(filters, key_column=Conversation.waiting_since, descending=False, cursor=None)
+    if cursor:
+        rank, after_value, after_id = _decode_priority_cursor(cursor)
+        conditions.append(
+            or_(
+                Conversation.priority_rank < rank,
+                and_(
+                    Conversation.priority_rank == rank,
+                    or_(
+                        Conversation.waiting_since > after_value,
+                        and_(Conversation.waiting_since == after_value, Conversation.id > after_id),
+                    ),
+                ),
+            )
+        )
+    keys = (
+        select(Conversation.priority_rank, Conversation.waiting_since, Conversation.id)
+        .where(*conditions)
+        .order_by(Conversation.priority_rank.desc(), Conversation.waiting_since.asc(), Conversation.id.asc())
+    )
+    if filters.platform:
+        keys = keys.join(Channel, Channel.id == Conversation.channel_id)
+    runs = [
+        [
+            (-rank, waiting, row_id)
+            for rank, waiting, row_id in session.execute(
+                keys.where(Conversation.brand_id == brand_id).limit(limit + 1)
+            )
+        ]
+        for brand_id in brand_ids
+    ]
+    page_keys = list(islice(heapq.merge(*runs), limit + 1))
+    next_cursor = None
+    if len(page_keys) > limit:
+        page_keys = page_keys[:limit]
+        negative_rank, waiting, row_id = page_keys[-1]
+        assert waiting is not None
+        next_cursor = base64.urlsafe_b64encode(
+            json.dumps([-negative_rank, waiting.isoformat(), row_id]).encode()
+        ).decode()
+    return Page(rows=_rows_in_order(session, [key[2] for key in page_keys]), next_cursor=next_cursor)
+
+
+def _decode_priority_cursor(cursor: str) -> tuple[int, datetime, int]:
+    try:
+        rank, value, row_id = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+        return int(rank), datetime.fromisoformat(value), int(row_id)
+    except (ValueError, TypeError) as error:
+        raise ValueError("invalid cursor") from error
 
 
 def _conditions(
@@ -204,6 +302,28 @@ def _conditions(
         conditions.append(Conversation.status.not_in(("resolved", "closed")))
     elif filters.view == "resolved":
         conditions.append(Conversation.status.in_(("resolved", "closed")))
+    elif filters.view == "urgent":
+        conditions += [
+            Conversation.priority_rank >= PRIORITY_RANK["high"],
+            Conversation.waiting_since.is_not(None),
+            Conversation.status.not_in(("resolved", "closed")),
+        ]
+    elif filters.view == "personal_data":
+        conditions += [Conversation.pii_exposed.is_(True), Conversation.status.not_in(("resolved", "closed"))]
+    elif filters.view == "flagged":
+        conditions += [Conversation.flagged.is_(True), Conversation.status.not_in(("resolved", "closed"))]
+    if filters.language:
+        conditions.append(Conversation.language == filters.language)
+    if filters.intent:
+        conditions.append(Conversation.intent == filters.intent)
+    if filters.sentiment:
+        conditions.append(Conversation.sentiment == filters.sentiment)
+    if filters.priority:
+        conditions.append(Conversation.priority == filters.priority)
+    if filters.has_pii is not None:
+        conditions.append(Conversation.pii_exposed.is_(filters.has_pii))
+    if filters.flagged is not None:
+        conditions.append(Conversation.flagged.is_(filters.flagged))
     if filters.platform:
         conditions.append(Channel.platform == filters.platform)
     if filters.channel_id:
@@ -250,6 +370,18 @@ class MessageView:
     delivery_attempts: int
     is_automatic: bool
     language: str | None
+    intent: str | None
+    sentiment: str | None
+    priority: str | None
+    has_pii: bool
+    moderation_action: str
+    moderation_state: str
+    moderation_reason: str
+
+    @property
+    def masked(self) -> bool:
+        """Personal data in this message is shown redacted (revealing it is a separate, recorded act)."""
+        return self.has_pii
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -268,6 +400,15 @@ class MessageView:
             },
             "is_automatic": self.is_automatic,
             "language": self.language,
+            "intent": self.intent,
+            "sentiment": self.sentiment,
+            "priority": self.priority,
+            "personal_data_masked": self.masked,
+            "moderation": {
+                "action": self.moderation_action or None,
+                "state": self.moderation_state or None,
+                "reason": self.moderation_reason or None,
+            },
         }
 
 
@@ -297,13 +438,20 @@ def read_conversation(session: Session, user: User, conversation_id: int) -> Con
             kind=kind,
             author=author_name,
             author_handle=handle or "",
-            text=text,
+            text=shown_text,
             created_at=created_at,
             delivery_state=delivery_state,
             delivery_error=delivery_error,
             delivery_attempts=attempts,
             is_automatic=is_automatic,
             language=language,
+            intent=intent,
+            sentiment=sentiment,
+            priority=priority,
+            has_pii=has_pii,
+            moderation_action=moderation_action,
+            moderation_state=moderation_state,
+            moderation_reason=moderation_reason,
         )
         for (
             message_id,
@@ -312,13 +460,20 @@ def read_conversation(session: Session, user: User, conversation_id: int) -> Con
             kind,
             author_name,
             handle,
-            text,
+            shown_text,
             created_at,
             delivery_state,
             delivery_error,
             attempts,
             is_automatic,
             language,
+            intent,
+            sentiment,
+            priority,
+            has_pii,
+            moderation_action,
+            moderation_state,
+            moderation_reason,
         ) in session.execute(
             select(
                 Message.id,
@@ -327,13 +482,20 @@ def read_conversation(session: Session, user: User, conversation_id: int) -> Con
                 Message.kind,
                 Message.author_name,
                 Identity.handle,
-                Message.text,
+                func.coalesce(Message.redacted_text, Message.text),
                 Message.created_at,
                 Message.delivery_state,
                 Message.delivery_error,
                 Message.delivery_attempts,
                 Message.is_automatic,
                 Message.language,
+                Message.intent,
+                Message.sentiment,
+                Message.priority,
+                Message.has_pii,
+                Message.moderation_action,
+                Message.moderation_state,
+                Message.moderation_reason,
             )
             .outerjoin(Identity, Identity.id == Message.author_identity_id)
             .where(Message.conversation_id == conversation.id)

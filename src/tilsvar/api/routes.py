@@ -15,12 +15,14 @@ from sqlalchemy import select
 from tilsvar import access, inbox
 from tilsvar.actions.ingest import do_ingest_messages
 from tilsvar.actions.jobs import do_retry_job
+from tilsvar.actions.moderation import do_clear_flag, do_moderate_message
 from tilsvar.actions.replies import do_reply, do_retry_reply
 from tilsvar.api.deps import ApiUser, DatabaseDep, ReadSession
-from tilsvar.api.schemas import InboxPageOut
+from tilsvar.api.schemas import ClearFlagIn, InboxPageOut, ModerationIn
 from tilsvar.channels import Author, InboundMessage, normalize_account
 from tilsvar.models import Job, Message, RawEvent, utcnow
 from tilsvar.reports.kpis import Period, compute_report
+from tilsvar.search.saved import inbox_scope
 
 router = APIRouter(prefix="/api/v1")
 
@@ -52,17 +54,44 @@ def list_conversations(
     brand_id: int | None = None,
     channel_id: int | None = None,
     status: str | None = None,
+    language: str | None = None,
+    intent: str | None = None,
+    sentiment: str | None = None,
+    priority: str | None = None,
+    has_pii: bool | None = None,
+    flagged: bool | None = None,
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    q: Annotated[str | None, Query(max_length=1000)] = None,
+    saved_search_id: int | None = None,
 ) -> JSONResponse:
     """Conversations the caller may see. `view=unanswered` (default) lists those waiting for the brand,
-    longest waiting first; `sort=newest_waiting` or `sort=recent` change the order. Page with `cursor`."""
+    longest waiting first; `urgent` (high or urgent priority, most urgent first), `personal_data`
+    (a customer exposed personal data in public), `flagged` (moderation flagged or hid a message).
+    `sort=newest_waiting`, `recent` or `priority` change the order. Filter by the understanding
+    pipeline's labels with `language`, `intent`, `sentiment`, `priority`, `has_pii`, `flagged`.
+    Page with `cursor`."""
     access.require(user, "read")
     filters = inbox.InboxFilter(
-        view=view, sort=sort, platform=platform, brand_id=brand_id, channel_id=channel_id, status=status
+        view=view,
+        sort=sort,
+        platform=platform,
+        brand_id=brand_id,
+        channel_id=channel_id,
+        status=status,
+        language=language,
+        intent=intent,
+        sentiment=sentiment,
+        priority=priority,
+        has_pii=has_pii,
+        flagged=flagged,
     )
     try:
-        page = inbox.list_conversations(session, user, filters=filters, cursor=cursor, limit=limit)
+        # `q` (search syntax, docs/search.md) or `saved_search_id`: only conversations with a match.
+        within = inbox_scope(session, user, q=q, saved_search_id=saved_search_id)
+        page = inbox.list_conversations(
+            session, user, filters=filters, cursor=cursor, limit=limit, within=within
+        )
     except ValueError as error:
         raise HTTPException(400, str(error)) from error
     return JSONResponse({"items": [row.as_json() for row in page.rows], "next_cursor": page.next_cursor})
@@ -109,6 +138,32 @@ def retry_reply(message_id: int, user: ApiUser, database: DatabaseDep) -> dict[s
         message = access.access_message(session, user, message_id)
         do_retry_reply(session, user=user, message=message)
         return {"id": message.id, "delivery": {"state": message.delivery_state}}
+
+
+@router.post(
+    "/messages/{message_id}/moderation",
+    status_code=202,
+    summary="Hide, unhide (undo) or delete a customer's public message on its platform",
+)
+def moderate_message(
+    message_id: int, body: ModerationIn, user: ApiUser, database: DatabaseDep
+) -> dict[str, Any]:
+    """Queues the platform call; the message's `moderation.state` goes `hide_pending` → `hidden`
+    (or `hide_failed` with the platform's reason). The reason is shown to colleagues and audited."""
+    access.require(user, "moderate")
+    with database.session() as session:
+        message = access.access_message(session, user, message_id)
+        do_moderate_message(session, user=user, message=message, action=body.action, reason=body.reason)
+        return {"id": message.id, "moderation": {"state": message.moderation_state}}
+
+
+@router.post("/messages/{message_id}/clear-flag", summary="Mark a flagged message as looked at and fine")
+def clear_flag(message_id: int, body: ClearFlagIn, user: ApiUser, database: DatabaseDep) -> dict[str, Any]:
+    access.require(user, "moderate")
+    with database.session() as session:
+        message = access.access_message(session, user, message_id)
+        do_clear_flag(session, user=user, message=message, reason=body.reason)
+        return {"id": message.id, "moderation": {"state": message.moderation_state}}
 
 
 class AuthorIn(BaseModel):

@@ -7,7 +7,9 @@ shape, and ``tests/test_api.py`` validates real answers against them with unknow
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class Strict(BaseModel):
@@ -41,8 +43,23 @@ class ConversationOut(Strict):
     first_inbound_at: str | None
     first_response_at: str | None
     assignee_id: int | None
+    priority: str
+    intent: str | None
+    sentiment: str | None
+    language: str | None
+    pii_exposed: bool
+    flagged: bool
 
 
 class InboxPageOut(Strict):
     items: list[ConversationOut]
     next_cursor: str | None
+
+
+class ModerationIn(BaseModel):
+    action: Literal["hide", "unhide", "delete"]
+    reason: str = Field(min_length=1, max_length=300)
+
+
+class ClearFlagIn(BaseModel):
+    reason: str = Field(default="looked at, fine", max_length=300)

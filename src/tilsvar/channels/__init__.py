@@ -12,10 +12,13 @@ from tilsvar.channels.base import (
     Connector,
     DeliveryError,
     InboundMessage,
+    ModeratingConnector,
+    ModerationRequest,
     OutboundReply,
     SendResult,
     normalize_account,
 )
+from tilsvar.channels.email import EmailConnector
 from tilsvar.channels.generic_api import GenericApiConnector
 from tilsvar.channels.linkedin import LinkedInConnector
 from tilsvar.channels.meta import MetaConnector
@@ -28,6 +31,7 @@ CONNECTORS: dict[str, Connector] = {
     "instagram": MetaConnector("instagram"),
     "x": XConnector(),
     "linkedin": LinkedInConnector(),
+    "email": EmailConnector(),
 }
 
 
@@ -41,6 +45,15 @@ def connector_for(platform: str, mode: str) -> Connector:
     return connector
 
 
+def moderator_for(platform: str, mode: str) -> ModeratingConnector | None:
+    """The connector that hides and deletes public messages on ``platform``, if it can."""
+    try:
+        connector = connector_for(platform, mode)
+    except DeliveryError:
+        return None
+    return connector if isinstance(connector, ModeratingConnector) else None
+
+
 __all__ = [
     "CONNECTORS",
     "PLATFORMS",
@@ -48,8 +61,11 @@ __all__ = [
     "Connector",
     "DeliveryError",
     "InboundMessage",
+    "ModeratingConnector",
+    "ModerationRequest",
     "OutboundReply",
     "SendResult",
     "connector_for",
+    "moderator_for",
     "normalize_account",
 ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, runtime_checkable
 
 PLATFORMS = ("facebook", "instagram", "x", "linkedin", "youtube", "email", "webchat", "api")
 KINDS = ("post", "comment", "dm", "email", "chat")
@@ -61,6 +61,8 @@ class OutboundReply:
     idempotency_key: str
     credentials: dict[str, Any]
     config: dict[str, Any]
+    # What a platform needs beyond the common fields (e-mail: subject, references, reply_to, is_automatic).
+    extra: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,3 +82,25 @@ class DeliveryError(Exception):
 
 class Connector(Protocol):
     def send_reply(self, reply: OutboundReply) -> SendResult: ...
+
+
+ModerationAction = Literal["hide", "unhide", "delete"]
+
+
+@dataclass(frozen=True, slots=True)
+class ModerationRequest:
+    """Hide, unhide or delete one public message (a comment or reply) on its platform."""
+
+    platform: str
+    account: str
+    external_id: str
+    action: ModerationAction
+    credentials: dict[str, Any]
+    config: dict[str, Any]
+
+
+@runtime_checkable
+class ModeratingConnector(Protocol):
+    """A connector whose platform lets a brand hide (and delete) public messages on its own pages."""
+
+    def moderate(self, request: ModerationRequest) -> None: ...

@@ -7,7 +7,7 @@ from __future__ import annotations
 import random
 from datetime import UTC, datetime, timedelta
 
-from tilsvar.channels.base import DeliveryError, OutboundReply, SendResult
+from tilsvar.channels.base import DeliveryError, ModerationRequest, OutboundReply, SendResult
 
 MESSAGING_WINDOW = timedelta(hours=24)
 TRANSIENT_FAILURE_RATE = 0.1
@@ -31,3 +31,6 @@ class SimulatedConnector:
         if self._rng.random() < TRANSIENT_FAILURE_RATE:
             raise DeliveryError("platform timed out (simulated)", retryable=True)
         return SendResult(external_id=f"sim-{reply.idempotency_key}")
+
+    def moderate(self, request: ModerationRequest) -> None:
+        """Hiding on a simulated platform always works (nothing leaves the machine)."""

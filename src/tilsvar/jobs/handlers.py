@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from tilsvar.actions.analysis import do_store_analysis
+from tilsvar.actions.mail import reply_context
+from tilsvar.actions.moderation import PENDING, do_record_moderation_result
 from tilsvar.actions.org import channel_credentials
 from tilsvar.actions.replies import do_record_delivery, do_record_delivery_failure
 from tilsvar.actions.webhooks import do_mark_channel_needs_reconnect
-from tilsvar.channels import DeliveryError, OutboundReply, connector_for
+from tilsvar.channels import DeliveryError, ModerationRequest, OutboundReply, connector_for, moderator_for
 from tilsvar.db import Database
 from tilsvar.jobs.queue import ClaimedJob
 from tilsvar.jobs.worker import PermanentFailure, handler
-from tilsvar.models import Channel, Conversation, Identity, Message
+from tilsvar.models import Brand, Channel, Conversation, Identity, Message, utcnow
 from tilsvar.pipeline import STAGES, TextItem, analyze
 
 
@@ -22,15 +27,109 @@ def analyze_messages(database: Database, job: ClaimedJob) -> None:
     if not STAGES or not message_ids:
         return
     with database.reader() as session:
-        rows = session.execute(
-            select(Message.id, Message.text, Message.kind, Channel.platform)
-            .join(Channel, Channel.id == Message.channel_id)
-            .where(Message.id.in_(message_ids))
-        )
-        items = {mid: TextItem(text=text, platform=platform, kind=kind) for mid, text, kind, platform in rows}
+        items = pipeline_items(session, message_ids)
     analyze(list(items.values()))
     with database.session() as session:
         do_store_analysis(session, results={mid: item.analysis for mid, item in items.items()})
+
+
+def pipeline_items(session: Session, message_ids: list[int]) -> dict[int, TextItem]:
+    """The messages to understand, each with what its brand and history add: the brand's moderation
+    policy, competitors, own domains and staff names, the author's earlier flagged or hidden
+    messages (repeat trolls), and how long the message has waited."""
+    rows = session.execute(
+        select(
+            Message.id,
+            Message.text,
+            Message.kind,
+            Channel.platform,
+            Conversation.brand_id,
+            Message.author_identity_id,
+            Message.created_at,
+        )
+        .join(Channel, Channel.id == Message.channel_id)
+        .join(Conversation, Conversation.id == Message.conversation_id)
+        .where(Message.id.in_(message_ids))
+    ).all()
+    brand_settings = {
+        brand_id: dict(settings or {})
+        for brand_id, settings in session.execute(
+            select(Brand.id, Brand.settings).where(Brand.id.in_({row.brand_id for row in rows}))
+        )
+    }
+    authors = {row.author_identity_id for row in rows if row.author_identity_id is not None}
+    offences = dict(
+        session.execute(
+            select(Message.author_identity_id, func.count())
+            .where(
+                Message.author_identity_id.in_(authors),
+                Message.moderation_action.in_(("flag", "hide")),
+                Message.id.not_in(message_ids),
+            )
+            .group_by(Message.author_identity_id)
+        ).all()
+    )
+    now = utcnow()
+    items = {}
+    for message_id, text, kind, platform, brand_id, author, created_at in rows:
+        settings = brand_settings.get(brand_id, {})
+        context: dict[str, Any] = {
+            "policy": settings.get("moderation_policy") or {},
+            "competitors": settings.get("competitors") or [],
+            "own_domains": settings.get("own_domains") or [],
+            "staff_names": settings.get("staff_names") or [],
+            "author_prior_offences": int(offences.get(author, 0)) if author is not None else 0,
+            "waiting_minutes": max((now - created_at).total_seconds() / 60, 0.0),
+        }
+        items[message_id] = TextItem(text=text, platform=platform, kind=kind, context=context)
+    return items
+
+
+def _moderation_failed(database: Database, job: ClaimedJob, error: str, dead: bool) -> None:
+    if dead:
+        with database.session() as session:
+            do_record_moderation_result(
+                session,
+                message_id=int(job.payload["message_id"]),
+                action=job.payload["action"],
+                error=error,
+            )
+
+
+@handler("moderation.apply", on_failure=_moderation_failed)
+def apply_moderation(database: Database, job: ClaimedJob) -> None:
+    """Hide, unhide or delete a public message on its platform."""
+    message_id = int(job.payload["message_id"])
+    action = job.payload["action"]
+    with database.reader() as session:
+        message = session.get(Message, message_id)
+        if message is None:
+            raise PermanentFailure(f"message {message_id} no longer exists")
+        if message.moderation_state != PENDING.get(action):
+            return  # done by an earlier run of this job, or overtaken by a later request
+        channel = session.get_one(Channel, message.channel_id)
+        moderator = moderator_for(channel.platform, channel.mode)
+        if moderator is None or not message.external_id:
+            raise PermanentFailure(f"{channel.platform} does not let Tilsvar {action} messages")
+        request = ModerationRequest(
+            platform=channel.platform,
+            account=channel.account,
+            external_id=message.external_id,
+            action=action,
+            credentials=channel_credentials(channel),
+            config=dict(channel.config or {}),
+        )
+    try:
+        moderator.moderate(request)
+    except DeliveryError as error:
+        if error.needs_reconnect:
+            with database.session() as session:
+                do_mark_channel_needs_reconnect(session, channel_id=channel.id, reason=error.reason)
+        if error.retryable:
+            raise
+        raise PermanentFailure(error.reason) from error
+    with database.session() as session:
+        do_record_moderation_result(session, message_id=message_id, action=action)
 
 
 def _delivery_failed(database: Database, job: ClaimedJob, error: str, dead: bool) -> None:
@@ -70,6 +169,13 @@ def send_reply(database: Database, job: ClaimedJob) -> None:
             idempotency_key=message.idempotency_key or str(message.id),
             credentials=channel_credentials(channel),
             config=dict(channel.config or {}),
+            extra=reply_context(
+                session,
+                channel=channel,
+                conversation=conversation,
+                message=message,
+                in_reply_to=last_inbound[0] if last_inbound else None,
+            ),
         )
         connector = connector_for(channel.platform, channel.mode)
     try:
@@ -85,4 +191,4 @@ def send_reply(database: Database, job: ClaimedJob) -> None:
         do_record_delivery(session, message_id=message_id, external_id=result.external_id)
 
 
-from tilsvar.jobs import webhook_handlers  # noqa: E402, F401  (registers ``webhook.process``)
+from tilsvar.jobs import email_handlers, webhook_handlers  # noqa: E402, F401  (register their kinds)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import Float, ForeignKey, Index, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tilsvar.models.base import Base, IdType, JsonType, UTCDateTime, utcnow
@@ -28,6 +28,7 @@ class Conversation(Base):
         # The inbox reads each brand's conversations in waiting or activity order (inbox.py).
         Index("ix_conversations_brand_waiting", "brand_id", "waiting_since", "id"),
         Index("ix_conversations_brand_last_message", "brand_id", "last_message_at", "id"),
+        Index("ix_conversations_brand_priority", "brand_id", "priority_rank", "waiting_since", "id"),
     )
 
     id: Mapped[int] = mapped_column(IdType, primary_key=True)
@@ -56,6 +57,15 @@ class Conversation(Base):
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # From the understanding pipeline (actions/analysis.py): the highest priority of its messages
+    # (rank: low 0, normal 1, high 2, urgent 3), the latest inbound message's labels, and flags.
+    priority: Mapped[str] = mapped_column(String(8), default="normal", server_default="normal")
+    priority_rank: Mapped[int] = mapped_column(default=1, server_default="1")
+    intent: Mapped[str | None] = mapped_column(String(16))
+    sentiment: Mapped[str | None] = mapped_column(String(8))
+    language: Mapped[str | None] = mapped_column(String(8))
+    pii_exposed: Mapped[bool] = mapped_column(default=False, server_default=false())
+    flagged: Mapped[bool] = mapped_column(default=False, server_default=false())
 
 
 class Message(Base):
@@ -91,6 +101,18 @@ class Message(Base):
     idempotency_key: Mapped[str | None] = mapped_column(String(200))
     language: Mapped[str | None] = mapped_column(String(8))
     analysis: Mapped[dict[str, Any] | None] = mapped_column(JsonType)
+    intent: Mapped[str | None] = mapped_column(String(16))
+    sentiment: Mapped[str | None] = mapped_column(String(8))
+    sentiment_score: Mapped[float | None] = mapped_column(Float)
+    priority: Mapped[str | None] = mapped_column(String(8))
+    # Personal data found: ``redacted_text`` is what people see unless they may and do reveal it.
+    has_pii: Mapped[bool] = mapped_column(default=False, server_default=false())
+    redacted_text: Mapped[str | None] = mapped_column(Text)
+    # The brand policy's decision (allow / flag / hide), and where carrying it out stands:
+    # "" nothing to do, flagged, hide_pending, hidden, hide_failed, unhide_pending, restored.
+    moderation_action: Mapped[str] = mapped_column(String(8), default="", server_default="")
+    moderation_state: Mapped[str] = mapped_column(String(16), default="", server_default="")
+    moderation_reason: Mapped[str] = mapped_column(String(300), default="", server_default="")
 
 
 class Tag(Base):

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from tilsvar.models.base import Base, IdType, UTCDateTime, utcnow
+from tilsvar.models.base import Base, IdType, JsonType, UTCDateTime, utcnow
 
 ROLES = ("admin", "supervisor", "agent", "press", "marketing", "analyst", "readonly")
 
@@ -30,6 +31,9 @@ class Brand(Base):
     slug: Mapped[str] = mapped_column(String(64))
     name: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Brand-specific behaviour: ``moderation_policy`` (label -> allow/flag/hide), ``competitors`` and
+    # ``staff_names`` for the understanding pipeline.
+    settings: Mapped[dict[str, Any] | None] = mapped_column(JsonType, default=dict)
 
 
 class Team(Base):

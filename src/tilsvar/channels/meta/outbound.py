@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 
-from tilsvar.channels.base import DeliveryError, OutboundReply, SendResult
+from tilsvar.channels.base import DeliveryError, ModerationRequest, OutboundReply, SendResult
 from tilsvar.channels.meta.inbound import OUR_METADATA_PREFIX
 
 DEFAULT_GRAPH_VERSION = "v25.0"
@@ -145,6 +145,20 @@ class MetaConnector:
         return _require_id(data, "message_id")
 
     # --- moderation ---------------------------------------------------------------------------
+
+    def moderate(self, request: ModerationRequest) -> None:
+        """Hide (the default way to moderate: reversible), unhide or delete a comment."""
+        if request.action == "delete":
+            self.delete_comment(
+                comment_id=request.external_id, credentials=request.credentials, config=request.config
+            )
+            return
+        self.hide_comment(
+            comment_id=request.external_id,
+            hidden=request.action == "hide",
+            credentials=request.credentials,
+            config=request.config,
+        )
 
     def hide_comment(
         self, *, comment_id: str, hidden: bool, credentials: dict[str, Any], config: dict[str, Any]

@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 
-from tilsvar.channels.base import DeliveryError, OutboundReply, SendResult
+from tilsvar.channels.base import DeliveryError, ModerationRequest, OutboundReply, SendResult
 
 API_BASE = "https://api.x.com"
 TIMEOUT = httpx.Timeout(15.0)
@@ -72,6 +72,19 @@ class XConnector:
             json={"text": reply.text, "reply": {"in_reply_to_tweet_id": reply.in_reply_to}},
         )
         return SendResult(external_id=_require(dict(data.get("data") or {}), "id"))
+
+    def moderate(self, request: ModerationRequest) -> None:
+        """Hide or unhide a reply to the brand's posts; X lets nobody delete another's post."""
+        if request.action == "delete":
+            raise DeliveryError(
+                "X does not let a brand delete someone else's post; hide it instead", retryable=False
+            )
+        self.hide_reply(
+            tweet_id=request.external_id,
+            hidden=request.action == "hide",
+            credentials=request.credentials,
+            config=request.config,
+        )
 
     def hide_reply(
         self, *, tweet_id: str, hidden: bool, credentials: dict[str, Any], config: dict[str, Any]
