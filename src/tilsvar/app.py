@@ -59,8 +59,15 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
                 target=worker.run_forever, args=(stop,), name="tilsvar-worker", daemon=True
             )
             thread.start()
+        listener = None
+        if app.state.start_worker:  # background services: off in API tests that drive jobs themselves
+            from tilsvar.notify import start_listener
+
+            listener = start_listener(database.url, stop)
         yield
         stop.set()
+        if listener is not None:
+            listener.join(timeout=5)
         if thread is not None:
             from tilsvar.jobs.queue import wakeup
 
@@ -111,6 +118,9 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     from tilsvar.api.routes import router as api_router
 
     app.include_router(api_router)
+    from tilsvar.api.search_routes import router as search_api_router
+
+    app.include_router(search_api_router)
     from tilsvar.api.webhooks import router as webhooks_router
 
     app.include_router(webhooks_router)
@@ -119,6 +129,9 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     except ImportError:  # pragma: no cover - the web UI is optional in stripped-down builds
         log.warning("web UI not available")
     else:
+        from tilsvar.web.search_routes import router as search_web_router
+
         app.include_router(web_router)
+        app.include_router(search_web_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

@@ -3,8 +3,9 @@
 Every event type is a pydantic model registered here. Actions write events to the ``domain_events``
 table in their own transaction (so the log is complete and ordered with the data) and wake the hub
 after commit. The hub also polls the table, so events written by another process (a worker, an
-import, another API node) reach this process's live views too; PostgreSQL's LISTEN/NOTIFY can wake it
-sooner, but correctness never depends on it.
+import, another API node) reach this process's live views too; on PostgreSQL a NOTIFY in the same
+transaction wakes every other node's listener (``tilsvar.notify``) at once, but correctness never
+depends on it.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from datetime import datetime
 from typing import Any, ClassVar
 
 from pydantic import BaseModel
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from tilsvar.db import bulk_insert, on_commit
@@ -125,6 +127,9 @@ def record_events(session: Session, events: list[Event], *, occurred_at: datetim
             for event in events
         ],
     )
+    if session.get_bind().dialect.name == "postgresql":
+        # Delivered to other processes' listeners (tilsvar.notify) only if this transaction commits.
+        session.execute(text("SELECT pg_notify('tilsvar_events', '')"))
     on_commit(session, hub.wake)
 
 
