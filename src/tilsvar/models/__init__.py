@@ -31,3 +31,5 @@ __all__ = [
     "WebSession",
     "utcnow",
 ]
+
+from tilsvar.models import workflow  # noqa: F401  (registers the workflow tables)
