@@ -27,6 +27,7 @@ from rich.table import Table
 from sqlalchemy import inspect, select
 
 from tilsvar.cli_analysis import register as register_analysis_commands
+from tilsvar.cli_search import register as register_search_commands
 from tilsvar.db import Database, get_database
 from tilsvar.settings import documented_settings, get_settings
 
@@ -38,6 +39,7 @@ app.add_typer(users_app, name="users")
 app.add_typer(channels_app, name="channels")
 app.add_typer(jobs_app, name="jobs")
 register_analysis_commands(app)
+register_search_commands(app)
 console = Console(stderr=True)
 
 

@@ -7,6 +7,7 @@ from tilsvar.models.conversations import Conversation, ConversationTag, Message,
 from tilsvar.models.jobs import Job
 from tilsvar.models.log import AuditEntry, DomainEvent, RawEvent
 from tilsvar.models.org import ApiToken, Brand, Organization, Team, TeamMember, User, UserBrand, WebSession
+from tilsvar.models.search import SavedSearch
 
 __all__ = [
     "ApiToken",
@@ -23,6 +24,7 @@ __all__ = [
     "Message",
     "Organization",
     "RawEvent",
+    "SavedSearch",
     "Tag",
     "Team",
     "TeamMember",
