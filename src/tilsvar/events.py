@@ -10,6 +10,7 @@ depends on it.
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Callable
 from datetime import datetime
@@ -91,6 +92,40 @@ class ModerationChanged(Event):
     reason: str = ""
 
 
+class SignInFromNewPlace(Event):
+    """A user signed in from an address and browser never seen for them before: an account-safety
+    alert for the user and administrators (no brand, so it never reaches inbox live views)."""
+
+    type: ClassVar[str] = "auth.new_place"
+    user_id: int
+    ip: str
+    user_agent: str
+
+
+class WorkflowChanged(Event):
+    """Routing, assignment, status, a note, a draft or a survey changed a conversation (its timeline)."""
+
+    type: ClassVar[str] = "workflow.changed"
+    kind: str
+    summary: str = ""
+
+
+class SlaAlert(Event):
+    """An SLA clock is about to breach (``level`` warning) or has breached (``breach``); once each."""
+
+    type: ClassVar[str] = "sla.alert"
+    metric: str
+    level: str
+    due_at: str | None = None
+
+
+class NotificationCreated(Event):
+    type: ClassVar[str] = "notification.created"
+    user_id: int
+    kind: str
+    text: str = ""
+
+
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.type: cls
     for cls in (
@@ -103,8 +138,18 @@ EVENT_TYPES: dict[str, type[Event]] = {
         JobDead,
         ChannelStatusChanged,
         ModerationChanged,
+        SignInFromNewPlace,
     )
 }
+
+
+@functools.cache
+def _payload_fields(event_type: type[Event]) -> tuple[str, ...]:
+    """The fields an event keeps in its payload (the rest are columns of the log)."""
+    return tuple(name for name in event_type.model_fields if name not in COLUMN_FIELDS)
+
+
+COLUMN_FIELDS = frozenset({"organization_id", "brand_id", "conversation_id"})
 
 
 def record_events(session: Session, events: list[Event], *, occurred_at: datetime | None = None) -> None:
@@ -122,7 +167,7 @@ def record_events(session: Session, events: list[Event], *, occurred_at: datetim
                 "organization_id": event.organization_id,
                 "brand_id": event.brand_id,
                 "conversation_id": event.conversation_id,
-                "payload": event.model_dump(exclude={"organization_id", "brand_id", "conversation_id"}),
+                "payload": {name: getattr(event, name) for name in _payload_fields(type(event))},
             }
             for event in events
         ],

@@ -183,7 +183,8 @@ def do_ingest_messages(
     for thread in threads:
         for index, message in thread.new_messages:
             events.append(
-                MessageReceived(
+                # Values straight from the database and parsed messages: no validation per message.
+                MessageReceived.model_construct(
                     organization_id=org_of_channel[thread.channel.id],
                     brand_id=thread.channel.brand_id,
                     conversation_id=thread.conversation_id,
