@@ -229,3 +229,35 @@ def live_channel(database: Database, brand: Brand, *, account: str, account_id: 
     )
     with database.reader() as session:
         return session.get_one(Channel, channel_id)
+
+
+def test_the_web_ui_shows_labels_masks_personal_data_and_offers_the_undo(
+    client: TestClient, seeded: Seeded, ingest: IngestFn, run_jobs: Callable[[], int], database: Database
+) -> None:
+    from test_web_ui import csrf_in, sign_in
+
+    message_id = ingest(seeded.fb_channel, CPR_COMMENT, kind="comment")
+    run_jobs()
+    conversation_id = conversation_of(database, message_id)
+    sign_in(client, seeded.admin.email, seeded.password)
+    flagged = client.get("/inbox?view=personal_data").text
+    assert f"/conversations/{conversation_id}" in flagged
+    assert "010203" not in flagged
+    page = client.get(f"/conversations/{conversation_id}").text
+    assert "010203" not in page
+    assert "personal data masked" in page
+    assert "Hidden on the platform" in page
+    assert "Undo: show again" in page
+    undone = client.post(
+        f"/messages/{message_id}/moderation",
+        data={"action": "unhide", "reason": "the customer asked", "csrf_token": csrf_in(page)},
+        headers={"HX-Request": "true"},
+    )
+    assert undone.status_code == 200, undone.text
+    assert "Unhiding on the platform" in undone.text
+    forged = client.post(
+        f"/messages/{message_id}/moderation", data={"action": "hide", "reason": "x", "csrf_token": "forged"}
+    )
+    assert forged.status_code == 403
+    run_jobs()
+    assert "Shown again" in client.get(f"/conversations/{conversation_id}").text

@@ -6,7 +6,7 @@ from __future__ import annotations
 import html
 import logging
 import threading
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -19,21 +19,10 @@ from tilsvar.access import Forbidden, NotFound
 from tilsvar.actions.common import ActionError
 from tilsvar.db import Database, get_database
 from tilsvar.settings import Settings, get_settings
+from tilsvar.web_security import SecurityMiddleware
 
 log = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).parent / "web" / "static"
-
-CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; "
-    "form-action 'self'; frame-ancestors 'none'"
-)
-# Swagger UI (vendored, served from /static) needs one inline bootstrap script and inline styles.
-DOCS_CSP = (
-    "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
-    "img-src 'self' data:; frame-ancestors 'none'"
-)
-
 
 def _error(request: Request, status: int, detail: str) -> Response:
     """JSON for the API, a plain escaped page for the web UI."""
@@ -87,17 +76,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.settings = settings
     app.state.start_worker = True
 
-    @app.middleware("http")
-    async def security_headers(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        response = await call_next(request)
-        docs = request.url.path in {"/docs", "/redoc"}
-        response.headers.setdefault("Content-Security-Policy", DOCS_CSP if docs else CONTENT_SECURITY_POLICY)
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        return response
+    # Security headers, body size limits and the same-origin check (tilsvar.web_security).
+    app.add_middleware(SecurityMiddleware, settings=settings)
 
     @app.exception_handler(NotFound)
     async def not_found(request: Request, error: NotFound) -> Response:
@@ -124,14 +104,21 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     from tilsvar.api.webhooks import router as webhooks_router
 
     app.include_router(webhooks_router)
+    from tilsvar.api.security_routes import router as security_api_router
+
+    app.include_router(security_api_router)
     try:
         from tilsvar.web.routes import router as web_router
     except ImportError:  # pragma: no cover - the web UI is optional in stripped-down builds
         log.warning("web UI not available")
     else:
+        from tilsvar.web.moderation_routes import router as moderation_web_router
+        from tilsvar.web.account_routes import router as account_web_router
         from tilsvar.web.search_routes import router as search_web_router
 
         app.include_router(web_router)
+        app.include_router(account_web_router)
         app.include_router(search_web_router)
+        app.include_router(moderation_web_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

@@ -46,7 +46,7 @@ class InboxFilter:
             return self.sort
         if self.view == "urgent":
             return "priority"
-        return "waiting" if self.view in ("unanswered", "personal_data", "flagged") else "recent"
+        return "waiting" if self.view == "unanswered" else "recent"
 
 
 @dataclass(frozen=True, slots=True)
