@@ -108,7 +108,7 @@ def seed_demo(
         do_ingest_messages(
             session,
             messages=history(rng, channels, now=now, conversations=conversations),
-            enqueue_pipeline=False,
+            enqueue_pipeline=True,  # the demo shows what the understanding pipeline finds
             actor="demo",
         )
     return DemoLogins(users=[(email, password, role) for email, _, role, _, _ in USERS], api_token=token)
