@@ -7,17 +7,32 @@ from __future__ import annotations
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from tilsvar.models import Brand, Channel, Conversation, Message, User, UserBrand
+from tilsvar.models import ApiToken, Brand, Channel, Conversation, Message, User, UserBrand
 
 PERMISSIONS: dict[str, frozenset[str]] = {
-    "admin": frozenset({"read", "reply", "moderate", "ingest", "report", "jobs", "channels", "users"}),
-    "supervisor": frozenset({"read", "reply", "moderate", "ingest", "report", "jobs"}),
-    "agent": frozenset({"read", "reply", "moderate"}),
-    "press": frozenset({"read", "reply", "moderate"}),
-    "marketing": frozenset({"read", "reply", "moderate"}),
-    "analyst": frozenset({"read", "report"}),
-    "readonly": frozenset({"read"}),
+    "admin": frozenset(
+        {"read", "reply", "moderate", "ingest", "report", "jobs", "channels", "users", "audit", "account"}
+        | {"workflow"}  # configure routing rules, SLA policies, calendars, teams' assignment
+    ),
+    "supervisor": frozenset({"read", "reply", "moderate", "ingest", "report", "jobs", "audit", "account"})
+    | {"workflow"},
+    "agent": frozenset({"read", "reply", "moderate", "account"}),
+    "press": frozenset({"read", "reply", "moderate", "account"}),
+    "marketing": frozenset({"read", "reply", "moderate", "account"}),
+    "analyst": frozenset({"read", "report", "account"}),
+    "readonly": frozenset({"read", "account"}),
 }
+
+# What an API token may do is its user's role's permissions narrowed to those its scopes grant.
+SCOPES: dict[str, frozenset[str]] = {
+    "read": frozenset({"read"}),
+    "reply": frozenset({"reply"}),
+    "moderate": frozenset({"moderate"}),
+    "ingest": frozenset({"ingest"}),
+    "report": frozenset({"report"}),
+    "admin": frozenset({"jobs", "channels", "users", "audit", "account", "workflow"}),
+}
+_SCOPES_ATTRIBUTE = "_tilsvar_token_scopes"
 
 
 class NotFound(Exception):
@@ -28,13 +43,54 @@ class Forbidden(Exception):
     """The user may see the object but not do this to it."""
 
 
+def limit_to_scopes(user: User, scopes: list[str]) -> None:
+    """Narrow what ``user`` (loaded for one API request) may do to what the token's scopes grant."""
+    granted: set[str] = set()
+    for scope in scopes:
+        granted |= SCOPES.get(scope, frozenset())
+    setattr(user, _SCOPES_ATTRIBUTE, frozenset(granted))
+
+
 def can(user: User, permission: str) -> bool:
-    return user.is_active and permission in PERMISSIONS.get(user.role, frozenset())
+    if not user.is_active or permission not in PERMISSIONS.get(user.role, frozenset()):
+        return False
+    granted: frozenset[str] | None = getattr(user, _SCOPES_ATTRIBUTE, None)
+    return granted is None or permission in granted
 
 
 def require(user: User, permission: str) -> None:
     if not can(user, permission):
+        if permission in PERMISSIONS.get(user.role, frozenset()):
+            raise Forbidden(f"this API token's scopes do not allow {permission}")
         raise Forbidden(f"the {user.role} role may not {permission}")
+
+
+def require_channel_admin(user: User) -> None:
+    """Connecting channels or changing their credentials: the permission and two-factor sign-in."""
+    require(user, "channels")
+    if user.totp_enabled_at is None:
+        raise Forbidden("channel administration needs two-factor sign-in; turn it on under Account")
+
+
+def access_user(session: Session, actor: User, user_id: int) -> User:
+    """Another user of the actor's organisation, for user administration."""
+    require(actor, "users")
+    user = session.get(User, user_id)
+    if user is None or user.organization_id != actor.organization_id:
+        raise NotFound(f"user {user_id}")
+    return user
+
+
+def access_api_token(session: Session, actor: User, token_id: int) -> ApiToken:
+    """One of the actor's own tokens, or (for user administrators) any token in the organisation."""
+    require(actor, "account")
+    token = session.get(ApiToken, token_id)
+    owner = session.get(User, token.user_id) if token is not None else None
+    if token is None or owner is None or owner.organization_id != actor.organization_id:
+        raise NotFound(f"API token {token_id}")
+    if owner.id != actor.id and not can(actor, "users"):
+        raise NotFound(f"API token {token_id}")
+    return token
 
 
 def brand_ids(session: Session, user: User) -> list[int]:

@@ -8,11 +8,12 @@ from datetime import timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from tilsvar.models import ApiToken, User, WebSession, utcnow
+from tilsvar.models import ApiToken, Organization, User, WebSession, utcnow
 from tilsvar.passwords import token_hash
 
 SESSION_COOKIE = "tilsvar_session"
 TOKEN_TOUCH_INTERVAL = timedelta(minutes=5)
+SESSION_TOUCH_INTERVAL = timedelta(minutes=5)
 
 
 def user_for_token(session: Session, token: str) -> tuple[User, ApiToken] | None:
@@ -35,6 +36,24 @@ def user_for_session(session: Session, cookie: str) -> tuple[User, WebSession] |
     if user is None or not user.is_active:
         return None
     return user, row
+
+
+def session_touch_due(web_session: WebSession) -> bool:
+    """Whether a session's last-seen time should be written now (at most every few minutes)."""
+    return web_session.last_seen_at is None or utcnow() - web_session.last_seen_at > SESSION_TOUCH_INTERVAL
+
+
+def do_note_session_seen(session: Session, *, web_session: WebSession) -> None:
+    session.execute(update(WebSession).where(WebSession.id == web_session.id).values(last_seen_at=utcnow()))
+
+
+def two_factor_required(session: Session, user: User) -> bool:
+    """Whether the user's organisation requires two-factor sign-in and the user has not set it up."""
+    if user.totp_enabled_at is not None:
+        return False
+    return bool(
+        session.scalar(select(Organization.require_two_factor).where(Organization.id == user.organization_id))
+    )
 
 
 def token_use_due(token: ApiToken) -> bool:

@@ -28,6 +28,7 @@ from sqlalchemy import inspect, select
 
 from tilsvar.cli_analysis import register as register_analysis_commands
 from tilsvar.cli_search import register as register_search_commands
+from tilsvar.cli_security import register as register_security_commands
 from tilsvar.db import Database, get_database
 from tilsvar.settings import documented_settings, get_settings
 
@@ -40,6 +41,7 @@ app.add_typer(channels_app, name="channels")
 app.add_typer(jobs_app, name="jobs")
 register_analysis_commands(app)
 register_search_commands(app)
+register_security_commands(app, users_app)
 console = Console(stderr=True)
 
 
@@ -291,8 +293,14 @@ def users_create(
 def users_token(
     email: Annotated[str, typer.Option(help="The user's e-mail.")],
     name: Annotated[str, typer.Option(help="What the token is for.")] = "cli",
+    scope: Annotated[
+        list[str] | None,
+        typer.Option(help="read, reply, moderate, ingest, report or admin (repeat it; default: all)."),
+    ] = None,
 ) -> None:
-    """Create an API token for a user and print it (it is shown only once)."""
+    """Create an API token for a user and print it (it is shown only once). It can never do more than
+    the user's role allows; --scope narrows it further."""
+    from tilsvar.actions.common import ActionError
     from tilsvar.actions.org import do_create_api_token
     from tilsvar.models import User
 
@@ -301,7 +309,10 @@ def users_token(
         user = session.scalar(select(User).where(User.email == email.strip().casefold()))
         if user is None:
             raise _fail(f"no user {email}")
-        typer.echo(do_create_api_token(session, user=user, name=name))
+        try:
+            typer.echo(do_create_api_token(session, user=user, name=name, scopes=scope or None))
+        except ActionError as error:
+            raise _fail(error.reason) from error
 
 
 @users_app.command("list")

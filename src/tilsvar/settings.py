@@ -106,6 +106,24 @@ class Settings(BaseSettings):
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(config_file)))
         return tuple(sources)
 
+    login_max_failures: int = Field(
+        default=5, description="Wrong passwords or codes in a row before an account is locked."
+    )
+    login_lockout_minutes: float = Field(
+        default=15.0, description="How long a locked account stays locked (an admin can unlock it sooner)."
+    )
+    login_ip_max_failures: int = Field(
+        default=30, description="Failed sign-ins from one address within the window before it must wait."
+    )
+    login_window_minutes: float = Field(
+        default=15.0, description="The window in which failed sign-ins from one address are counted."
+    )
+    max_request_bytes: int = Field(
+        default=1_048_576, description="Largest request body accepted (413 above it), except webhooks."
+    )
+    max_webhook_bytes: int = Field(
+        default=10_485_760, description="Largest webhook delivery accepted from a platform (413 above it)."
+    )
     @property
     def effective_database_url(self) -> str:
         if self.database_url:

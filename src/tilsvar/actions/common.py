@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from tilsvar.audit_chain import append as append_audit_entry
 from tilsvar.models import AuditEntry, User
 
 
@@ -33,18 +34,20 @@ def audit(
     target_id: str | int = "",
     details: dict[str, Any] | None = None,
 ) -> None:
-    session.add(
+    """Append a row to the hash-chained audit trail (tilsvar.audit_chain)."""
+    append_audit_entry(
+        session,
         AuditEntry(
             organization_id=organization_id
             if organization_id is not None
             else getattr(actor_user, "organization_id", None),
             actor_user_id=actor_user.id if actor_user else None,
-            actor=actor or (actor_user.email if actor_user else "system"),
+            actor=(actor or (actor_user.email if actor_user else "system"))[:200],
             action=action,
             target_type=target_type,
             target_id=str(target_id),
             details=details or {},
-        )
+        ),
     )
 
 

@@ -4,13 +4,12 @@ web sign-ins."""
 from __future__ import annotations
 
 import re
-import secrets
-from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from tilsvar.access import SCOPES
 from tilsvar.actions.common import ActionError, audit
 from tilsvar.channels import PLATFORMS, normalize_account
 from tilsvar.crypto import SecretBox, load_or_create_key
@@ -23,11 +22,10 @@ from tilsvar.models import (
     TeamMember,
     User,
     UserBrand,
-    WebSession,
     utcnow,
 )
 from tilsvar.models.org import ROLES
-from tilsvar.passwords import hash_password, new_token, token_hash, verify_password
+from tilsvar.passwords import hash_password, new_token, token_hash
 from tilsvar.settings import get_settings
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -206,64 +204,48 @@ def do_create_user(
     return user
 
 
-def do_create_api_token(session: Session, *, user: User, name: str, actor_user: User | None = None) -> str:
-    """Create a token for ``user`` and return it; only its hash is kept, so it is shown once."""
+def do_create_api_token(
+    session: Session,
+    *,
+    user: User,
+    name: str,
+    scopes: list[str] | None = None,
+    actor_user: User | None = None,
+) -> str:
+    """Create a token for ``user`` and return it; only its hash is kept, so it is shown once. Without
+    ``scopes`` it may do everything the user's role allows."""
+    chosen = sorted(set(scopes)) if scopes is not None else list(SCOPES)
+    unknown = [scope for scope in chosen if scope not in SCOPES]
+    if unknown or not chosen:
+        raise ActionError(f"scopes are some of {', '.join(SCOPES)}; not {', '.join(unknown) or 'none'}")
+    name = name.strip()[:200] or "token"
     token = new_token("tsv")
-    session.add(ApiToken(user_id=user.id, name=name, token_hash=token_hash(token), prefix=token[:8]))
+    row = ApiToken(user_id=user.id, name=name, token_hash=token_hash(token), prefix=token[:8], scopes=chosen)
+    session.add(row)
+    session.flush()
     audit(
         session,
         action="api_token.created",
         actor_user=actor_user or user,
-        target_type="user",
-        target_id=user.id,
-        details={"name": name},
+        organization_id=user.organization_id,
+        target_type="api_token",
+        target_id=row.id,
+        details={"name": name, "user_id": user.id, "scopes": chosen},
     )
     return token
 
 
-def do_revoke_api_token(session: Session, *, token_id: int, actor_user: User) -> None:
-    session.execute(update(ApiToken).where(ApiToken.id == token_id).values(revoked_at=utcnow()))
+def do_revoke_api_token(session: Session, *, token: ApiToken, actor_user: User | None) -> None:
+    if token.revoked_at is not None:
+        return
+    token.revoked_at = utcnow()
     audit(
         session,
         action="api_token.revoked",
         actor_user=actor_user,
+        actor="" if actor_user else "cli",
+        organization_id=session.scalar(select(User.organization_id).where(User.id == token.user_id)),
         target_type="api_token",
-        target_id=token_id,
+        target_id=token.id,
+        details={"name": token.name, "user_id": token.user_id},
     )
-
-
-def do_sign_in(session: Session, *, email: str, password: str, user_agent: str = "") -> tuple[User, str, str]:
-    """Check the password and open a web session; returns (user, cookie token, CSRF token)."""
-    user = session.scalar(select(User).where(User.email == email.strip().casefold()))
-    if user is None or not user.is_active or not verify_password(user.password_hash, password):
-        audit(
-            session,
-            action="auth.sign_in_failed",
-            actor=email[:200],
-            organization_id=user.organization_id if user else None,
-            details={},
-        )
-        raise ActionError("wrong e-mail or password", status=401)
-    token = secrets.token_urlsafe(32)
-    csrf = secrets.token_urlsafe(32)
-    now = utcnow()
-    session.add(
-        WebSession(
-            user_id=user.id,
-            token_hash=token_hash(token),
-            csrf_token=csrf,
-            created_at=now,
-            expires_at=now + timedelta(hours=get_settings().session_max_age_hours),
-            user_agent=user_agent[:400],
-        )
-    )
-    user.last_login_at = now
-    audit(session, action="auth.signed_in", actor_user=user, target_type="user", target_id=user.id)
-    return user, token, csrf
-
-
-def do_sign_out(session: Session, *, token: str) -> None:
-    row = session.scalar(select(WebSession).where(WebSession.token_hash == token_hash(token)))
-    if row is not None:
-        session.delete(row)
-        audit(session, action="auth.signed_out", actor="user", target_type="user", target_id=row.user_id)

@@ -9,6 +9,7 @@ from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
+from tilsvar import access
 from tilsvar.auth import do_note_token_used, token_use_due, user_for_token
 from tilsvar.db import Database
 from tilsvar.models import User
@@ -39,6 +40,7 @@ def api_user(
             raise HTTPException(401, "invalid or revoked API token", headers={"WWW-Authenticate": "Bearer"})
         user, token = found
         session.expunge(user)
+    access.limit_to_scopes(user, list(token.scopes or []))
     if token_use_due(token):
         with database.session() as session:
             do_note_token_used(session, token=token)

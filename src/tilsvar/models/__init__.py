@@ -17,6 +17,7 @@ __all__ = [
     "Channel",
     "Contact",
     "Conversation",
+from tilsvar.models.security import SignInAttempt
     "ConversationTag",
     "DomainEvent",
     "Identity",
@@ -35,3 +36,4 @@ __all__ = [
 ]
 
 from tilsvar.models import workflow  # noqa: F401  (registers the workflow tables)
+    "SignInAttempt",

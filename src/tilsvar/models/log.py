@@ -58,3 +58,7 @@ class AuditEntry(Base):
     target_type: Mapped[str] = mapped_column(String(64), default="")
     target_id: Mapped[str] = mapped_column(String(64), default="")
     details: Mapped[dict[str, Any]] = mapped_column(JsonType, default=dict)
+    # The hash chain (tilsvar.audit_chain): the previous row's hash and this row's own, over its
+    # canonical content and ``prev_hash``; editing or deleting a row breaks the chain after it.
+    prev_hash: Mapped[str] = mapped_column(String(64), default="")
+    row_hash: Mapped[str] = mapped_column(String(64), default="")

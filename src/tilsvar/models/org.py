@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tilsvar.models.base import Base, IdType, JsonType, UTCDateTime, utcnow
@@ -20,6 +20,8 @@ class Organization(Base):
     slug: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Every user must sign in with a second factor (TOTP) when set.
+    require_two_factor: Mapped[bool] = mapped_column(default=False)
 
 
 class Brand(Base):
@@ -61,6 +63,14 @@ class User(Base):
     all_brands: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Two-factor sign-in (tilsvar.actions.auth): the TOTP secret AES-GCM encrypted, enabled once the
+    # user proved a code; recovery codes as SHA-256 hashes, each usable once.
+    totp_secret_encrypted: Mapped[bytes | None] = mapped_column(LargeBinary)
+    totp_enabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    recovery_code_hashes: Mapped[list[str] | None] = mapped_column(JsonType)
+    # Lockout after repeated wrong passwords (tilsvar.actions.auth).
+    failed_sign_ins: Mapped[int] = mapped_column(default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class UserBrand(Base):
@@ -92,6 +102,8 @@ class ApiToken(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # What the token may do (access.SCOPES), further limited by its user's role.
+    scopes: Mapped[list[str]] = mapped_column(JsonType, default=list)
 
 
 class WebSession(Base):
@@ -107,3 +119,7 @@ class WebSession(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     user_agent: Mapped[str] = mapped_column(String(400), default="")
+    ip: Mapped[str] = mapped_column(String(64), default="")
+    last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Password checked, TOTP code still to come: such a session opens only the second-factor page.
+    second_factor_pending: Mapped[bool] = mapped_column(default=False)
