@@ -78,6 +78,30 @@ class Settings(BaseSettings):
         default=320.0, description="Default first-response target used by reports (KPIS.md)."
     )
     csat_target: float = Field(default=0.4, description="Target share of happy CSAT answers.")
+    analytics_refresh_seconds: float = Field(
+        default=5.0,
+        description="How often workers bring the KPI facts and rollups up to date with the event log.",
+    )
+    analytics_settle_seconds: float = Field(
+        default=30.0,
+        description="PostgreSQL: events younger than this are processed again by the next rollup run.",
+    )
+    wall_rotate_seconds: float = Field(
+        default=20.0, description="How long a wall screen shows each board before it rotates."
+    )
+    report_smtp_url: str = Field(
+        default="",
+        description=(
+            "SMTP server for scheduled reports: `smtp://host:25`, `smtp+starttls://user@host:587` or "
+            "`smtps://user@host:465`; empty means scheduled reports are not sent."
+        ),
+    )
+    report_smtp_password_file: Path | None = Field(
+        default=None, description="File with the password of the user in `report_smtp_url`."
+    )
+    report_mail_from: str = Field(
+        default="tilsvar@localhost", description="Sender address of scheduled reports."
+    )
     session_max_age_hours: float = Field(default=12.0, description="Web sign-in lifetime.")
     cookie_secure: Literal["auto", "yes", "no"] = Field(
         default="auto", description="Mark cookies Secure; `auto` does so when base_url is https."

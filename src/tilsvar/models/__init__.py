@@ -1,5 +1,13 @@
 """SQLAlchemy models, one module per entity group; importing this package registers them all."""
 
+from tilsvar.models.analytics import (
+    AnalyticsCursor,
+    KpiConversationFact,
+    KpiHourly,
+    KpiResponseFact,
+    ReportSchedule,
+    WallScreen,
+)
 from tilsvar.models.base import Base, utcnow
 from tilsvar.models.channels import Channel
 from tilsvar.models.contacts import Contact, Identity
@@ -8,8 +16,10 @@ from tilsvar.models.jobs import Job
 from tilsvar.models.log import AuditEntry, DomainEvent, RawEvent
 from tilsvar.models.org import ApiToken, Brand, Organization, Team, TeamMember, User, UserBrand, WebSession
 from tilsvar.models.search import SavedSearch
+from tilsvar.models.security import SignInAttempt
 
 __all__ = [
+    "AnalyticsCursor",
     "ApiToken",
     "AuditEntry",
     "Base",
@@ -17,23 +27,27 @@ __all__ = [
     "Channel",
     "Contact",
     "Conversation",
-from tilsvar.models.security import SignInAttempt
     "ConversationTag",
     "DomainEvent",
     "Identity",
     "Job",
+    "KpiConversationFact",
+    "KpiHourly",
+    "KpiResponseFact",
     "Message",
     "Organization",
     "RawEvent",
+    "ReportSchedule",
     "SavedSearch",
+    "SignInAttempt",
     "Tag",
     "Team",
     "TeamMember",
     "User",
     "UserBrand",
+    "WallScreen",
     "WebSession",
     "utcnow",
 ]
 
 from tilsvar.models import workflow  # noqa: F401  (registers the workflow tables)
-    "SignInAttempt",
