@@ -14,6 +14,7 @@ from tilsvar.models.contacts import Contact, Identity
 from tilsvar.models.conversations import Conversation, ConversationTag, Message, Tag
 from tilsvar.models.jobs import Job
 from tilsvar.models.log import AuditEntry, DomainEvent, RawEvent
+from tilsvar.models.mail import EmailMailbox, EmailMessage, MessageAttachment
 from tilsvar.models.org import ApiToken, Brand, Organization, Team, TeamMember, User, UserBrand, WebSession
 from tilsvar.models.search import SavedSearch
 from tilsvar.models.security import SignInAttempt
@@ -29,12 +30,15 @@ __all__ = [
     "Conversation",
     "ConversationTag",
     "DomainEvent",
+    "EmailMailbox",
+    "EmailMessage",
     "Identity",
     "Job",
     "KpiConversationFact",
     "KpiHourly",
     "KpiResponseFact",
     "Message",
+    "MessageAttachment",
     "Organization",
     "RawEvent",
     "ReportSchedule",
