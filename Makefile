@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 PYTEST_WORKERS ?= 2
 
-.PHONY: install demo serve test check test-sqlite test-postgresql chromium postgres bench clean
+.PHONY: install demo serve test check test-sqlite test-postgresql chromium postgres dovecot bench clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -32,10 +32,13 @@ chromium:
 postgres:
 	scripts/ensure-postgres.sh
 
-test-sqlite: install chromium
+dovecot:
+	scripts/ensure-dovecot.sh
+
+test-sqlite: install chromium dovecot
 	TILSVAR_TEST_DATABASE=sqlite $(BIN)/pytest -n $(PYTEST_WORKERS) -p no:cacheprovider
 
-test-postgresql: install postgres
+test-postgresql: install postgres dovecot
 	TILSVAR_TEST_DATABASE=postgresql $(BIN)/pytest -n $(PYTEST_WORKERS) -p no:cacheprovider -m "not browser"
 
 test: check test-sqlite test-postgresql

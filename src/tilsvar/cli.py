@@ -354,6 +354,15 @@ def channels_add(
     consumer_secret_file: Annotated[Path | None, typer.Option(help="x: consumer (API) secret file.")] = None,
     client_secret_file: Annotated[Path | None, typer.Option(help="linkedin: client secret file.")] = None,
     linkedin_version: Annotated[str, typer.Option(help="linkedin: LinkedIn-Version header (YYYYMM).")] = "",
+    imap_url: Annotated[str, typer.Option(help="email: imaps://user@host[:port] or imap+starttls://.")] = "",
+    smtp_url: Annotated[
+        str, typer.Option(help="email: smtp+starttls://user@host:587, smtps://user@host or smtp://.")
+    ] = "",
+    password_file: Annotated[Path | None, typer.Option(help="email: the mailbox password file.")] = None,
+    smtp_password_file: Annotated[
+        Path | None, typer.Option(help="email: SMTP password file, when it differs from the IMAP one.")
+    ] = None,
+    mailbox: Annotated[list[str] | None, typer.Option(help="email: IMAP folders to read.")] = None,
     org: Annotated[str | None, typer.Option(help="Organization slug.")] = None,
 ) -> None:
     """Connect a channel. Secrets are read from files only, stored encrypted, and never shown again."""
@@ -404,16 +413,32 @@ def channels_add(
         if brand_row is None:
             brand_row = do_create_brand(session, organization=organization, name=brand, slug=brand)
         try:
-            channel = do_create_channel(
-                session,
-                brand=brand_row,
-                platform=platform,
-                account=account,
-                name=name or None,
-                mode=mode,
-                credentials=credentials or None,
-                config=config,
-            )
+            if platform == "email":
+                from tilsvar.actions.mail import do_connect_email_channel
+
+                channel = do_connect_email_channel(
+                    session,
+                    brand=brand_row,
+                    account=account,
+                    imap_url=imap_url,
+                    smtp_url=smtp_url,
+                    password=password_file.read_text().strip() if password_file else "",
+                    smtp_password=smtp_password_file.read_text().strip() if smtp_password_file else None,
+                    name=name or None,
+                    mode=mode,
+                    mailboxes=mailbox or ["INBOX"],
+                )
+            else:
+                channel = do_create_channel(
+                    session,
+                    brand=brand_row,
+                    platform=platform,
+                    account=account,
+                    name=name or None,
+                    mode=mode,
+                    credentials=credentials or None,
+                    config=config,
+                )
         except ActionError as error:
             raise _fail(error.reason) from error
         typer.echo(

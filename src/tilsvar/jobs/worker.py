@@ -86,6 +86,10 @@ class Worker:
     def run_forever(self, stop: threading.Event) -> None:
         poll = get_settings().worker_poll_seconds
         log.info("worker %s started", self.worker_id)
+        if self.queues is None or "inbound" in self.queues:
+            from tilsvar.jobs.email_watch import start_mail_watcher
+
+            start_mail_watcher(self.database, stop)  # IMAP IDLE: wakes e-mail syncs when mail arrives
         while not stop.is_set():
             try:
                 ran = self.run_once()
