@@ -101,6 +101,9 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     from tilsvar.api.search_routes import router as search_api_router
 
     app.include_router(search_api_router)
+    from tilsvar.api.workflow_routes import router as workflow_api_router
+
+    app.include_router(workflow_api_router)
     from tilsvar.api.webhooks import router as webhooks_router
 
     app.include_router(webhooks_router)

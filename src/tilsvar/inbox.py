@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from tilsvar import access
 from tilsvar.actions.analysis import PRIORITY_RANK
 from tilsvar.models import Brand, Channel, Contact, Conversation, Identity, Message, User, utcnow
+from tilsvar.models.workflow import ConversationWorkflowState
 
 View = Literal["unanswered", "all", "open", "resolved", "urgent", "personal_data", "flagged"]
 Sort = Literal["waiting", "newest_waiting", "recent", "priority"]
@@ -39,6 +40,9 @@ class InboxFilter:
     priority: str | None = None
     has_pii: bool | None = None
     flagged: bool | None = None
+    team_id: int | None = None  # a team's queue (workflow)
+    assignee_id: int | None = None  # one agent's conversations ("mine")
+    unassigned: bool | None = None  # in a queue, nobody assigned
 
     @property
     def effective_sort(self) -> Sort:
@@ -75,6 +79,9 @@ class ConversationRow:
     pii_exposed: bool
     flagged: bool
     priority_rank: int
+    team_id: int | None = None
+    sla_level: str | None = None  # ok, warning, breached, paused, none (actions/sla.py)
+    sla_due_at: datetime | None = None  # the earliest due time of a running SLA clock
 
     def waiting_minutes(self, now: datetime | None = None) -> float | None:
         if self.waiting_since is None:
@@ -108,6 +115,8 @@ class ConversationRow:
             "language": self.language,
             "pii_exposed": self.pii_exposed,
             "flagged": self.flagged,
+            "team_id": self.team_id,
+            "sla": {"level": self.sla_level or "none", "due_at": _iso(self.sla_due_at)},
         }
 
 
@@ -149,10 +158,14 @@ def _columns() -> Select[*tuple[Any, ...]]:
             Conversation.pii_exposed,
             Conversation.flagged,
             Conversation.priority_rank,
+            Conversation.team_id,
+            ConversationWorkflowState.sla_level,
+            ConversationWorkflowState.next_due_at,
         )
         .join(Channel, Channel.id == Conversation.channel_id)
         .join(Brand, Brand.id == Conversation.brand_id)
         .outerjoin(Contact, Contact.id == Conversation.contact_id)
+        .outerjoin(ConversationWorkflowState, ConversationWorkflowState.conversation_id == Conversation.id)
     )
 
 
@@ -330,6 +343,13 @@ def _conditions(
         conditions.append(Conversation.channel_id == filters.channel_id)
     if filters.status:
         conditions.append(Conversation.status == filters.status)
+    if filters.team_id:
+        conditions.append(Conversation.team_id == filters.team_id)
+    if filters.assignee_id:
+        conditions.append(Conversation.assignee_id == filters.assignee_id)
+    if filters.unassigned is not None:
+        assignee = Conversation.assignee_id
+        conditions.append(assignee.is_(None) if filters.unassigned else assignee.is_not(None))
     if cursor:
         after_value, after_id = _decode_cursor(cursor)
         if descending:

@@ -112,6 +112,10 @@ def do_store_analysis(session: Session, *, results: dict[int, dict[str, Any]]) -
     conversation_ids = {row[1] for row in rows}
     events += refresh_conversation_labels(session, conversation_ids=conversation_ids)
     record_events(session, events)
+    # Routing needs the labels: route (or re-check the owner of) conversations with new customer messages.
+    from tilsvar.actions.routing import do_route_conversations
+
+    do_route_conversations(session, conversation_ids={row[1] for row in rows if row[3] == "in"})
 
 
 def refresh_conversation_labels(session: Session, *, conversation_ids: Iterable[int]) -> list[Event]:

@@ -34,6 +34,7 @@ from tilsvar.events import ConversationCreated, Event, MessageReceived, record_e
 from tilsvar.jobs.queue import enqueue
 from tilsvar.models import Brand, Channel, Contact, Conversation, Identity, Message, RawEvent, utcnow
 from tilsvar.models.base import table_of
+from tilsvar.settings import get_settings
 
 UnknownChannelPolicy = Literal["reject", "create"]
 IdentityMap = dict[tuple[int, str, str | None], tuple[int, int]]
@@ -197,6 +198,18 @@ def do_ingest_messages(
     inbound_ids = [id_by_index[index] for index, message in accepted if message.direction == "in"]
     if enqueue_pipeline and inbound_ids:
         enqueue(session, queue="pipeline", kind="pipeline.analyze", payload={"message_ids": inbound_ids})
+    # Routing runs when the pipeline has labelled the messages; without a pipeline, route now.
+    from tilsvar.actions.routing import do_route_conversations
+
+    analysed_later = enqueue_pipeline and get_settings().pipeline_enabled
+    do_route_conversations(
+        session,
+        conversation_ids=[
+            thread.conversation_id
+            for thread in threads
+            if any(m.direction == "out" or not analysed_later for _, m in thread.new_messages)
+        ],
+    )
     audit(
         session,
         action="messages.ingested",

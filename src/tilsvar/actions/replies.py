@@ -39,10 +39,17 @@ def do_reply(
     conversation: Conversation,
     text: str,
     idempotency_key: str | None = None,
+    approved: bool = False,
 ) -> Message:
-    """Queue a reply in ``conversation`` written by ``user``; repeating an idempotency key is a no-op."""
+    """Queue a reply in ``conversation`` written by ``user``; repeating an idempotency key is a no-op.
+    A conversation whose routing requires approval refuses replies (409) unless ``approved`` (an
+    approver sends a reviewed draft, ``actions.drafts``)."""
     channel = session.get_one(Channel, conversation.channel_id)
     text = check_reply_text(platform=channel.platform, text=text)
+    if not approved:
+        from tilsvar.actions.drafts import check_reply_allowed
+
+        check_reply_allowed(session, user=user, conversation=conversation)
     if idempotency_key:
         existing = session.scalar(
             select(Message).where(
@@ -131,6 +138,10 @@ def do_record_delivery(session: Session, *, message_id: int, external_id: str) -
     values["updated_at"] = now
     session.execute(update(Conversation).where(Conversation.id == conversation.id).values(**values))
     _delivery_events(session, conversation=conversation, message=message)
+    from tilsvar.actions.sla import refresh_sla
+
+    session.refresh(conversation)
+    refresh_sla(session, conversation=conversation)  # a reply stops the response clocks
     audit(
         session,
         action="reply.sent",

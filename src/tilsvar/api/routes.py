@@ -64,13 +64,18 @@ def list_conversations(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     q: Annotated[str | None, Query(max_length=1000)] = None,
     saved_search_id: int | None = None,
+    team_id: int | None = None,
+    assignee_id: int | None = None,
+    mine: bool = False,
+    unassigned: bool | None = None,
 ) -> JSONResponse:
     """Conversations the caller may see. `view=unanswered` (default) lists those waiting for the brand,
     longest waiting first; `urgent` (high or urgent priority, most urgent first), `personal_data`
     (a customer exposed personal data in public), `flagged` (moderation flagged or hid a message).
     `sort=newest_waiting`, `recent` or `priority` change the order. Filter by the understanding
     pipeline's labels with `language`, `intent`, `sentiment`, `priority`, `has_pii`, `flagged`.
-    Page with `cursor`."""
+    Page with `cursor`. Workflow queues: `team_id`, `assignee_id`, `mine=true` (assigned to you),
+    `unassigned=true`; each row carries `team_id` and `sla` (`level`, `due_at`)."""
     access.require(user, "read")
     filters = inbox.InboxFilter(
         view=view,
@@ -85,6 +90,9 @@ def list_conversations(
         priority=priority,
         has_pii=has_pii,
         flagged=flagged,
+        team_id=team_id,
+        assignee_id=user.id if mine else assignee_id,
+        unassigned=unassigned,
     )
     try:
         # `q` (search syntax, docs/search.md) or `saved_search_id`: only conversations with a match.

@@ -28,6 +28,11 @@ class ChannelRef(Strict):
     name: str
 
 
+class SlaOut(Strict):
+    level: str  # ok, warning, breached, paused, none
+    due_at: str | None  # the earliest due time of a running SLA clock
+
+
 class ConversationOut(Strict):
     id: int
     brand: BrandRef
@@ -49,6 +54,8 @@ class ConversationOut(Strict):
     language: str | None
     pii_exposed: bool
     flagged: bool
+    team_id: int | None
+    sla: SlaOut
 
 
 class InboxPageOut(Strict):
