@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 PYTEST_WORKERS ?= 2
 
-.PHONY: install demo serve test check test-sqlite test-postgresql chromium postgres dovecot bench clean
+.PHONY: install demo serve test check test-sqlite test-postgresql chromium postgres dovecot weasyprint bench clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -35,10 +35,13 @@ postgres:
 dovecot:
 	scripts/ensure-dovecot.sh
 
-test-sqlite: install chromium dovecot
+weasyprint:
+	scripts/ensure-weasyprint.sh
+
+test-sqlite: install chromium dovecot weasyprint
 	TILSVAR_TEST_DATABASE=sqlite $(BIN)/pytest -n $(PYTEST_WORKERS) -p no:cacheprovider
 
-test-postgresql: install postgres dovecot
+test-postgresql: install postgres dovecot weasyprint
 	TILSVAR_TEST_DATABASE=postgresql $(BIN)/pytest -n $(PYTEST_WORKERS) -p no:cacheprovider -m "not browser"
 
 test: check test-sqlite test-postgresql

@@ -13,9 +13,10 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "admin": frozenset(
         {"read", "reply", "moderate", "ingest", "report", "jobs", "channels", "users", "audit", "account"}
         | {"workflow"}  # configure routing rules, SLA policies, calendars, teams' assignment
+        | {"analytics"}  # wall-screen kiosk links and weekly-report schedules
     ),
     "supervisor": frozenset({"read", "reply", "moderate", "ingest", "report", "jobs", "audit", "account"})
-    | {"workflow"},
+    | {"workflow", "analytics"},
     "agent": frozenset({"read", "reply", "moderate", "account"}),
     "press": frozenset({"read", "reply", "moderate", "account"}),
     "marketing": frozenset({"read", "reply", "moderate", "account"}),
@@ -30,7 +31,7 @@ SCOPES: dict[str, frozenset[str]] = {
     "moderate": frozenset({"moderate"}),
     "ingest": frozenset({"ingest"}),
     "report": frozenset({"report"}),
-    "admin": frozenset({"jobs", "channels", "users", "audit", "account", "workflow"}),
+    "admin": frozenset({"jobs", "channels", "users", "audit", "account", "workflow", "analytics"}),
 }
 _SCOPES_ATTRIBUTE = "_tilsvar_token_scopes"
 

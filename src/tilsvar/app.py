@@ -110,6 +110,9 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     from tilsvar.api.security_routes import router as security_api_router
 
     app.include_router(security_api_router)
+    from tilsvar.api.report_routes import router as report_api_router
+
+    app.include_router(report_api_router)
     try:
         from tilsvar.web.routes import router as web_router
     except ImportError:  # pragma: no cover - the web UI is optional in stripped-down builds
@@ -123,5 +126,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         app.include_router(account_web_router)
         app.include_router(search_web_router)
         app.include_router(moderation_web_router)
+        from tilsvar.web.dashboard_routes import router as dashboard_web_router
+
+        app.include_router(dashboard_web_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

@@ -201,6 +201,8 @@ def import_(
 class ReportFormat(StrEnum):
     json = "json"
     csv = "csv"
+    html = "html"
+    pdf = "pdf"
 
 
 @app.command()
@@ -208,32 +210,38 @@ def report(
     date_from: Annotated[str, typer.Option("--from", help="First day (YYYY-MM-DD, UTC), included.")],
     date_to: Annotated[str, typer.Option("--to", help="Last day (YYYY-MM-DD, UTC), included.")],
     brand: Annotated[str | None, typer.Option(help="Only this brand (slug).")] = None,
-    fmt: Annotated[ReportFormat, typer.Option("--format", help="json or csv.")] = ReportFormat.json,
+    fmt: Annotated[
+        ReportFormat, typer.Option("--format", help="json, csv, html or pdf.")
+    ] = ReportFormat.json,
     output: Annotated[Path | None, typer.Option("-o", "--output", help="Write to this file.")] = None,
     target: Annotated[float | None, typer.Option(help="First-response target in minutes.")] = None,
+    rebuild: Annotated[
+        bool, typer.Option(help="Recompute the KPI facts and rollups from scratch first.")
+    ] = False,
 ) -> None:
-    """KPIs for a period (definitions in KPIS.md and docs/kpis.md)."""
-    from tilsvar.models import Brand
-    from tilsvar.reports.kpis import Period, compute_report
+    """KPIs for a period (definitions in KPIS.md and docs/kpis.md), from the KPI engine's rollups
+    (brought up to date first); html and pdf are the weekly report's layout (docs/analytics.md)."""
+    from tilsvar.cli_reports import run_report
 
-    database = ready_database()
     try:
-        period = Period.from_dates(date.fromisoformat(date_from), date.fromisoformat(date_to))
+        first, last = date.fromisoformat(date_from), date.fromisoformat(date_to)
+        content = run_report(
+            ready_database(),
+            first=first,
+            last=last,
+            brand=brand,
+            fmt=fmt.value,
+            target=target,
+            rebuild=rebuild,
+        )
     except ValueError as error:
-        raise _fail(f"bad period: {error}") from error
-    with database.reader() as session:
-        query = select(Brand.id)
-        if brand:
-            query = query.where(Brand.slug == brand)
-        brand_ids = list(session.scalars(query))
-        if brand and not brand_ids:
-            raise _fail(f"no brand {brand!r}")
-        result = compute_report(session, period=period, brand_ids=brand_ids, target_minutes=target)
-    text = json.dumps(result.as_json(), indent=2) + "\n" if fmt == ReportFormat.json else result.as_csv()
+        raise _fail(str(error)) from error
     if output:
-        output.write_text(text)
+        output.write_bytes(content)
+    elif fmt == ReportFormat.pdf:
+        raise _fail("a PDF needs -o FILE")
     else:
-        typer.echo(text, nl=False)
+        typer.echo(content.decode(), nl=False)
 
 
 @users_app.command("create")
@@ -363,6 +371,9 @@ def channels_add(
         Path | None, typer.Option(help="email: SMTP password file, when it differs from the IMAP one.")
     ] = None,
     mailbox: Annotated[list[str] | None, typer.Option(help="email: IMAP folders to read.")] = None,
+    allowed_origin: Annotated[
+        list[str] | None, typer.Option(help="webchat: a site origin that may embed the chat (repeatable).")
+    ] = None,
     org: Annotated[str | None, typer.Option(help="Organization slug.")] = None,
 ) -> None:
     """Connect a channel. Secrets are read from files only, stored encrypted, and never shown again."""
@@ -427,6 +438,20 @@ def channels_add(
                     name=name or None,
                     mode=mode,
                     mailboxes=mailbox or ["INBOX"],
+                )
+            elif platform == "webchat":
+                from tilsvar.actions.webchat import do_connect_webchat_channel
+
+                channel = do_connect_webchat_channel(
+                    session,
+                    brand=brand_row,
+                    account=account,
+                    allowed_origins=allowed_origin or [],
+                    name=name or None,
+                )
+                base = get_settings().effective_base_url
+                typer.echo(
+                    f'embed: <script src="{base}/widget/{channel.config["public_key"]}.js" async></script>'
                 )
             else:
                 channel = do_create_channel(

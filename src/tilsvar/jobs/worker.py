@@ -60,7 +60,7 @@ class Worker:
 
     def run_once(self, *, limit: int | None = None) -> int:
         """Claim and run one batch of due jobs; return how many ran."""
-        from tilsvar.jobs import handlers  # noqa: F401  (registers the built-in handlers)
+        from tilsvar.jobs import analytics, handlers  # noqa: F401  (registers the built-in handlers)
 
         with self.database.session() as session:
             jobs = queue.claim(
@@ -84,6 +84,8 @@ class Worker:
         return total
 
     def run_forever(self, stop: threading.Event) -> None:
+        from tilsvar.jobs.analytics import tick as analytics_tick
+
         poll = get_settings().worker_poll_seconds
         log.info("worker %s started", self.worker_id)
         if self.queues is None or "inbound" in self.queues:
@@ -94,6 +96,7 @@ class Worker:
             try:
                 ran = self.run_once()
                 self._maybe_prune()
+                analytics_tick(self.database)  # KPI rollups and due weekly reports
             except Exception:
                 log.exception("worker loop failed; retrying")
                 ran = 0

@@ -286,7 +286,7 @@ def _dimension_column(name: str) -> Any:
 def labels_for(session: Session, dimension: str, keys: Sequence[Any]) -> dict[Any, str]:
     """Display names of dimension values (brand, channel, team and agent ids; labels as they are)."""
     if dimension == "brand":
-        return dict(session.execute(select(Brand.id, Brand.name).where(Brand.id.in_(keys))).tuples().all())
+        return dict(session.execute(select(Brand.id, Brand.name).where(Brand.id.in_(keys))).all())
     if dimension == "channel":
         return {
             cid: f"{platform} · {name or account}"
@@ -297,10 +297,10 @@ def labels_for(session: Session, dimension: str, keys: Sequence[Any]) -> dict[An
             )
         }
     if dimension == "team":
-        names = dict(session.execute(select(Team.id, Team.name).where(Team.id.in_(keys))).tuples().all())
+        names = dict(session.execute(select(Team.id, Team.name).where(Team.id.in_(keys))).all())
         return {key: names.get(key, "No team") for key in keys}
     if dimension == "agent":
-        names = dict(session.execute(select(User.id, User.name).where(User.id.in_(keys))).tuples().all())
+        names = dict(session.execute(select(User.id, User.name).where(User.id.in_(keys))).all())
         return {key: names.get(key, "Not a Tilsvar user" if key == 0 else f"user {key}") for key in keys}
     return {key: (key or "unknown") for key in keys}
 

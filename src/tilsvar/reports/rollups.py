@@ -370,7 +370,12 @@ def refresh_rollups(database: Database, *, batch: int = 5000, wait: bool = False
     ``wait`` waits), and every step is idempotent."""
     started = time.perf_counter()
     events_seen = conversations = 0
-    position = 0
+    with database.reader() as session:  # nothing new: no write transaction at all
+        position = int(
+            session.scalar(select(AnalyticsCursor.position).where(AnalyticsCursor.name == CURSOR)) or 0
+        )
+        if not session.scalar(select(DomainEvent.id).where(DomainEvent.id > position).limit(1)):
+            return RefreshResult(0, 0, position, time.perf_counter() - started)
     while True:
         with database.session() as session:
             cursor = _lock_cursor(session, wait=wait)
