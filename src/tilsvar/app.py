@@ -107,6 +107,9 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     from tilsvar.api.webhooks import router as webhooks_router
 
     app.include_router(webhooks_router)
+    from tilsvar.api.webchat import router as webchat_router
+
+    app.include_router(webchat_router)
     from tilsvar.api.security_routes import router as security_api_router
 
     app.include_router(security_api_router)

@@ -23,6 +23,7 @@ from tilsvar.channels.generic_api import GenericApiConnector
 from tilsvar.channels.linkedin import LinkedInConnector
 from tilsvar.channels.meta import MetaConnector
 from tilsvar.channels.simulated import SimulatedConnector
+from tilsvar.channels.webchat import WebchatConnector
 from tilsvar.channels.x import XConnector
 
 CONNECTORS: dict[str, Connector] = {
@@ -32,6 +33,7 @@ CONNECTORS: dict[str, Connector] = {
     "x": XConnector(),
     "linkedin": LinkedInConnector(),
     "email": EmailConnector(),
+    "webchat": WebchatConnector(),
 }
 
 
