@@ -128,6 +128,9 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         app.include_router(web_router)
         app.include_router(account_web_router)
         app.include_router(search_web_router)
+        from tilsvar.web.workflow_routes import router as workflow_web_router
+
+        app.include_router(workflow_web_router)
         app.include_router(moderation_web_router)
         from tilsvar.web.dashboard_routes import router as dashboard_web_router
 

@@ -1,0 +1,413 @@
+"""The web UI of the conversation workflow: the workflow panel beside a conversation (owner, why routed
+here, SLA countdowns, status buttons, assignment and hand-over, notes, timeline, the customer's other
+conversations, who else is here), canned responses and "ask for review" in the reply box, the rules
+editor (YAML import/export with the engine's validation errors), the approval queue, notifications,
+and the public CSAT page. Thin: parse, authorize via ``access``, call one action, render autoescaped
+templates (customer text is never marked safe)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+import yaml
+from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import select
+
+from tilsvar import access
+from tilsvar.actions.canned import canned_for_conversation
+from tilsvar.actions.common import ActionError
+from tilsvar.actions.csat import do_answer_survey, survey_for_token
+from tilsvar.actions.drafts import do_decide_draft, do_save_draft, pending_drafts
+from tilsvar.actions.notes import do_add_note, do_mark_notifications_read
+from tilsvar.actions.workflow import do_assign, do_hand_over, do_set_status
+from tilsvar.actions.workflow_config import (
+    do_save_calendar,
+    do_save_routing_rules,
+    do_save_sla_policies,
+    export_rules_yaml,
+)
+from tilsvar.api.deps import DatabaseDep
+from tilsvar.models import Team, User, utcnow
+from tilsvar.models.workflow import BusinessCalendarRow, SlaPolicyRow
+from tilsvar.presence import board
+from tilsvar.web.routes import _conversation_values, not_found, render, templates
+from tilsvar.web.session import CsrfUser, WebContext, WebUser
+from tilsvar.workflow_view import notifications_json, read_workflow
+
+router = APIRouter(include_in_schema=False)
+
+
+def countdown(minutes: float | None) -> str:
+    """'in 1 h 5 min', '12 min overdue'."""
+    if minutes is None:
+        return ""
+    value = abs(minutes)
+    hours, rest = divmod(int(value), 60)
+    text = f"{hours} h {rest} min" if hours else f"{rest} min"
+    return f"{text} overdue" if minutes < 0 else f"in {text}"
+
+
+templates.env.filters["countdown"] = countdown
+
+
+def _panel_values(database: Any, context: WebContext, conversation_id: int) -> dict[str, Any]:
+    with database.reader() as session:
+        view = read_workflow(session, context.user, conversation_id)
+        user = context.user
+        teams = list(
+            session.scalars(
+                select(Team).where(Team.organization_id == user.organization_id).order_by(Team.name)
+            )
+        )
+        members = session.execute(
+            select(User.id, User.name)
+            .where(User.organization_id == user.organization_id, User.is_active.is_(True))
+            .order_by(User.name)
+        ).all()
+    board.touch(conversation_id, user_id=context.user.id, name=context.user.name, state="viewing")
+    return {
+        "w": view,
+        "teams": teams,
+        "colleagues": [(uid, name) for uid, name in members if access.can(context.user, "reply")],
+        "others": board.others(conversation_id, user_id=context.user.id),
+        "can_reply": access.can(context.user, "reply"),
+        "now": utcnow(),
+        "error": "",
+    }
+
+
+@router.get("/conversations/{conversation_id}/workflow")
+def workflow_panel(
+    request: Request, database: DatabaseDep, context: WebUser, conversation_id: int
+) -> HTMLResponse:
+    try:
+        values = _panel_values(database, context, conversation_id)
+    except access.NotFound:
+        return not_found(request, context)
+    return render(request, "_workflow_panel.html", context, **values)
+
+
+def _panel_after(
+    request: Request, database: Any, context: WebContext, conversation_id: int, error: str = ""
+) -> Response:
+    if not request.headers.get("HX-Request"):
+        return RedirectResponse(f"/conversations/{conversation_id}", status_code=303)
+    values = _panel_values(database, context, conversation_id)
+    values["error"] = error
+    response = render(request, "_workflow_panel.html", context, status_code=422 if error else 200, **values)
+    response.headers["HX-Trigger"] = "thread-refresh"
+    return response
+
+
+@router.post("/conversations/{conversation_id}/status")
+def set_status(
+    request: Request,
+    database: DatabaseDep,
+    context: CsrfUser,
+    conversation_id: int,
+    status: Annotated[str, Form()],
+    snooze_until: Annotated[str, Form()] = "",
+) -> Response:
+    try:
+        access.require(context.user, "reply")
+        until = None
+        if status == "snoozed":
+            try:
+                until = datetime.fromisoformat(snooze_until)
+            except ValueError:
+                raise ActionError("choose when the conversation should wake up") from None
+            if until.tzinfo is None:
+                until = until.replace(tzinfo=UTC)
+        with database.session() as session:
+            conversation = access.access_conversation(session, context.user, conversation_id)
+            do_set_status(
+                session, user=context.user, conversation=conversation, status=status, snooze_until=until
+            )
+    except access.NotFound:
+        return not_found(request, context)
+    except access.Forbidden as error:
+        raise HTTPException(403, str(error)) from error
+    except ActionError as error:
+        return _panel_after(request, database, context, conversation_id, error.reason)
+    return _panel_after(request, database, context, conversation_id)
+
+
+@router.post("/conversations/{conversation_id}/assign")
+def assign(
+    request: Request,
+    database: DatabaseDep,
+    context: CsrfUser,
+    conversation_id: int,
+    team_id: Annotated[str, Form()] = "",
+    assignee_id: Annotated[str, Form()] = "",
+    note: Annotated[str, Form()] = "",
+) -> Response:
+    try:
+        access.require(context.user, "reply")
+        with database.session() as session:
+            conversation = access.access_conversation(session, context.user, conversation_id)
+            if note.strip() and assignee_id.isdigit():
+                do_hand_over(
+                    session,
+                    user=context.user,
+                    conversation=conversation,
+                    assignee_id=int(assignee_id),
+                    note=note,
+                )
+            else:
+                do_assign(
+                    session,
+                    user=context.user,
+                    conversation=conversation,
+                    team_id=int(team_id) if team_id.isdigit() else None,
+                    assignee_id=int(assignee_id) if assignee_id.isdigit() else None,
+                    unassign=assignee_id == "none",
+                )
+    except access.NotFound:
+        return not_found(request, context)
+    except access.Forbidden as error:
+        raise HTTPException(403, str(error)) from error
+    except ActionError as error:
+        return _panel_after(request, database, context, conversation_id, error.reason)
+    return _panel_after(request, database, context, conversation_id)
+
+
+@router.post("/conversations/{conversation_id}/notes")
+def add_note(
+    request: Request,
+    database: DatabaseDep,
+    context: CsrfUser,
+    conversation_id: int,
+    text: Annotated[str, Form()] = "",
+) -> Response:
+    try:
+        access.require(context.user, "reply")
+        with database.session() as session:
+            conversation = access.access_conversation(session, context.user, conversation_id)
+            do_add_note(session, user=context.user, conversation=conversation, text=text)
+    except access.NotFound:
+        return not_found(request, context)
+    except access.Forbidden as error:
+        raise HTTPException(403, str(error)) from error
+    except ActionError as error:
+        return _panel_after(request, database, context, conversation_id, error.reason)
+    return _panel_after(request, database, context, conversation_id)
+
+
+@router.post("/conversations/{conversation_id}/typing")
+def typing(conversation_id: int, database: DatabaseDep, context: CsrfUser) -> Response:
+    with database.reader() as session:
+        access.access_conversation(session, context.user, conversation_id)
+    board.touch(conversation_id, user_id=context.user.id, name=context.user.name, state="typing")
+    return Response(status_code=204)
+
+
+@router.get("/conversations/{conversation_id}/reply-box")
+def reply_box(
+    request: Request, database: DatabaseDep, context: WebUser, conversation_id: int, canned: int | None = None
+) -> HTMLResponse:
+    """The reply area, with a canned response's text (variables filled in) when one was chosen."""
+    try:
+        values = _conversation_values(database, context, conversation_id)
+    except access.NotFound:
+        return not_found(request, context)
+    text = ""
+    with database.reader() as session:
+        conversation = access.access_conversation(session, context.user, conversation_id)
+        choices = canned_for_conversation(session, conversation=conversation, agent=context.user)
+    if canned is not None:
+        text = next((choice.text for choice in choices if choice.id == canned), "")
+    return render(request, "_reply_area.html", context, text=text, error="", canned=choices, **values)
+
+
+@router.post("/conversations/{conversation_id}/draft")
+def save_draft(
+    request: Request,
+    database: DatabaseDep,
+    context: CsrfUser,
+    conversation_id: int,
+    text: Annotated[str, Form()] = "",
+    reviewer_id: Annotated[str, Form()] = "",
+) -> Response:
+    try:
+        access.require(context.user, "reply")
+        with database.session() as session:
+            conversation = access.access_conversation(session, context.user, conversation_id)
+            do_save_draft(
+                session,
+                user=context.user,
+                conversation=conversation,
+                text=text,
+                reviewer_id=int(reviewer_id) if reviewer_id.isdigit() else None,
+                submit=not reviewer_id.isdigit(),
+            )
+    except access.NotFound:
+        return not_found(request, context)
+    except ActionError as error:
+        values = _conversation_values(database, context, conversation_id)
+        return render(
+            request, "_reply_area.html", context, status_code=422, text=text, error=error.reason, **values
+        )
+    return RedirectResponse(f"/conversations/{conversation_id}", status_code=303)
+
+
+# rules, SLA policies, calendars -------------------------------------------------------------------
+
+
+def _config_values(database: Any, context: WebContext) -> dict[str, Any]:
+    with database.reader() as session:
+        rules_yaml = export_rules_yaml(session, context.user.organization_id)
+        policies = [
+            row.spec
+            for row in session.scalars(
+                select(SlaPolicyRow)
+                .where(SlaPolicyRow.organization_id == context.user.organization_id)
+                .order_by(SlaPolicyRow.position)
+            )
+        ]
+        calendars = list(
+            session.scalars(
+                select(BusinessCalendarRow).where(
+                    BusinessCalendarRow.organization_id == context.user.organization_id
+                )
+            )
+        )
+    return {
+        "rules_yaml": rules_yaml,
+        "policies_yaml": yaml.safe_dump({"policies": policies}, sort_keys=False, allow_unicode=True)
+        if policies
+        else "",
+        "calendars": [
+            (row.id, row.name, yaml.safe_dump(row.spec, sort_keys=False, allow_unicode=True))
+            for row in calendars
+        ],
+        "can_edit": access.can(context.user, "workflow"),
+        "error": "",
+        "saved": "",
+    }
+
+
+@router.get("/workflow")
+def workflow_settings(request: Request, database: DatabaseDep, context: WebUser) -> HTMLResponse:
+    access.require(context.user, "read")
+    return render(request, "workflow_settings.html", context, **_config_values(database, context))
+
+
+@router.post("/workflow/{what}")
+def save_workflow_settings(
+    request: Request, database: DatabaseDep, context: CsrfUser, what: str, text: Annotated[str, Form()] = ""
+) -> Response:
+    access.require(context.user, "workflow")
+    try:
+        with database.session() as session:
+            if what == "rules":
+                do_save_routing_rules(session, user=context.user, rules=text)
+            elif what == "policies":
+                data = yaml.safe_load(text) if text.strip() else {"policies": []}
+                items = data.get("policies") if isinstance(data, dict) else data
+                if not isinstance(items, list):
+                    raise ActionError("write policies: [ ... ]", status=422)
+                do_save_sla_policies(session, user=context.user, policies=items)
+            elif what == "calendar":
+                do_save_calendar(session, user=context.user, spec=text)
+            else:
+                raise HTTPException(404, "unknown setting")
+    except (ActionError, yaml.YAMLError) as error:
+        values = _config_values(database, context)
+        reason = error.reason if isinstance(error, ActionError) else f"not valid YAML: {error}"
+        values["error"] = f"{what}: {reason}"
+        values[{"rules": "rules_yaml", "policies": "policies_yaml"}.get(what, "calendar_text")] = text
+        return render(request, "workflow_settings.html", context, status_code=422, **values)
+    values = _config_values(database, context)
+    values["saved"] = f"{what} saved"
+    return render(request, "workflow_settings.html", context, **values)
+
+
+# approvals and notifications -----------------------------------------------------------------------
+
+
+@router.get("/approvals")
+def approvals(request: Request, database: DatabaseDep, context: WebUser) -> HTMLResponse:
+    with database.reader() as session:
+        items = pending_drafts(session, context.user)
+    return render(request, "approvals.html", context, items=items)
+
+
+@router.post("/approvals/{draft_id}")
+def decide(
+    database: DatabaseDep,
+    context: CsrfUser,
+    draft_id: int,
+    decision: Annotated[str, Form()],
+    comment: Annotated[str, Form()] = "",
+) -> Response:
+    with database.session() as session:
+        do_decide_draft(
+            session, user=context.user, draft_id=draft_id, approve=decision == "approve", comment=comment
+        )
+    return RedirectResponse("/approvals", status_code=303)
+
+
+@router.get("/notifications")
+def notifications(request: Request, database: DatabaseDep, context: WebUser) -> HTMLResponse:
+    with database.reader() as session:
+        data = notifications_json(session, context.user)
+    return render(request, "notifications.html", context, data=data)
+
+
+@router.post("/notifications/read")
+def notifications_read(database: DatabaseDep, context: CsrfUser) -> Response:
+    with database.session() as session:
+        do_mark_notifications_read(session, user=context.user)
+    return RedirectResponse("/notifications", status_code=303)
+
+
+# the public CSAT page -------------------------------------------------------------------------------
+
+FACES = [("happy", "😊", "Good"), ("neutral", "😐", "Okay"), ("sad", "☹️", "Bad")]
+
+
+@router.get("/csat/{token}")
+def csat_page(request: Request, database: DatabaseDep, token: str) -> HTMLResponse:
+    with database.reader() as session:
+        survey = survey_for_token(session, token)
+    if survey is None:
+        return render(
+            request,
+            "error.html",
+            None,
+            status_code=404,
+            title="Not found",
+            message="This survey link is not valid.",
+        )
+    return render(request, "csat.html", None, token=token, faces=FACES, rating=survey.rating, thanks=False)
+
+
+@router.post("/csat/{token}")
+def csat_answer(
+    request: Request,
+    database: DatabaseDep,
+    token: str,
+    rating: Annotated[str, Form()] = "",
+    comment: Annotated[str, Form(max_length=2000)] = "",
+) -> HTMLResponse:
+    """No sign-in and no CSRF token: the signed survey token in the URL is the customer's key."""
+    try:
+        with database.session() as session:
+            survey = do_answer_survey(session, token=token, rating=rating, comment=comment)
+            chosen = survey.rating
+    except ActionError as error:
+        return render(
+            request, "error.html", None, status_code=error.status, title="Sorry", message=error.reason
+        )
+    return render(request, "csat.html", None, token=token, faces=FACES, rating=chosen, thanks=True)
+
+
+def as_json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, indent=2)
+
+
+templates.env.filters["as_json"] = as_json

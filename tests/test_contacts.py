@@ -1,0 +1,95 @@
+"""One customer across channels: merging contacts with undo and history beside the conversation;
+moving a public comment to a private conversation with the same owner, both linked."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from tilsvar.db import Database
+from tilsvar.models import Conversation
+from workflow_support import FakePipeline, RunJobs, conversation_of, pipeline, set_online, workflow
+
+from conftest import IngestFn, Seeded
+from helpers import auth, json_of
+
+__all__ = ["pipeline"]
+
+
+def _contact(database: Database, cid: int) -> int:
+    with database.reader() as session:
+        found = session.scalar(select(Conversation.contact_id).where(Conversation.id == cid))
+    assert found is not None
+    return int(found)
+
+
+def test_merge_contacts_shows_the_whole_history_and_can_be_undone(
+    client: TestClient,
+    seeded: Seeded,
+    database: Database,
+    ingest: IngestFn,
+    run_jobs: RunJobs,
+    pipeline: FakePipeline,
+) -> None:
+    on_x = conversation_of(database, ingest(seeded.x_channel, "@NordicRailHelp hej", author_id="ola-x"))
+    on_fb = conversation_of(database, ingest(seeded.fb_channel, "Hej igen", author_id="ola-fb"))
+    run_jobs()
+    source, target = _contact(database, on_x), _contact(database, on_fb)
+    merged = client.post(
+        "/api/v1/contacts/merges",
+        json={"source_contact_id": source, "target_contact_id": target},
+        headers=auth(seeded.agent_token),
+    )
+    assert merged.status_code == 201, merged.text
+    contact = json_of(client.get(f"/api/v1/contacts/{target}", headers=auth(seeded.agent_token)))
+    assert sorted(i["platform"] for i in contact["identities"]) == ["facebook", "x"]
+    assert {c["id"] for c in contact["conversations"]} == {on_x, on_fb}
+    beside = workflow(client, seeded.agent_token, on_fb)["other_conversations"]
+    assert [c["id"] for c in beside] == [on_x]
+    undone = client.post(
+        f"/api/v1/contacts/merges/{merged.json()['id']}/undo", headers=auth(seeded.agent_token)
+    )
+    assert undone.status_code == 200
+    assert _contact(database, on_x) == source
+    assert (
+        client.post(
+            f"/api/v1/contacts/merges/{merged.json()['id']}/undo", headers=auth(seeded.agent_token)
+        ).status_code
+        == 409
+    )
+    assert workflow(client, seeded.agent_token, on_fb)["other_conversations"] == []
+
+
+def test_a_public_comment_moves_to_a_private_conversation_with_the_same_owner(
+    client: TestClient,
+    seeded: Seeded,
+    database: Database,
+    ingest: IngestFn,
+    run_jobs: RunJobs,
+    pipeline: FakePipeline,
+) -> None:
+    set_online(client, seeded.admin_token, seeded.agent.id)
+    public = conversation_of(database, ingest(seeded.fb_channel, "Mit kundenummer er ...", author_id="u7"))
+    run_jobs()
+    moved = client.post(
+        f"/api/v1/conversations/{public}/move-to-private",
+        json={"public_reply": "Vi har skrevet til dig privat."},
+        headers=auth(seeded.agent_token),
+    )
+    assert moved.status_code == 201, moved.text
+    private = moved.json()["conversation_id"]
+    view = workflow(client, seeded.agent_token, private)
+    assert view["assignee"]["id"] == seeded.agent.id
+    assert view["linked_conversation_id"] == public
+    assert workflow(client, seeded.agent_token, public)["linked_conversation_id"] == private
+    # The customer's next DM lands in that private conversation and stays with the owner.
+    ingest(seeded.fb_channel, "Her er mit nummer", author_id="u7", kind="dm")
+    run_jobs()
+    view = workflow(client, seeded.agent_token, private)
+    assert view["assignee"]["id"] == seeded.agent.id
+    assert (
+        json_of(client.get(f"/api/v1/conversations/{private}", headers=auth(seeded.agent_token)))[
+            "message_count"
+        ]
+        == 1
+    )
