@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from datetime import date, timedelta
 from typing import Annotated, Any
 
@@ -230,33 +230,39 @@ def wall_json(database: DatabaseDep, token: str) -> Response:
     return Response(json.dumps(data), media_type="application/json", headers={"Cache-Control": "no-store"})
 
 
-def _positions(database: Database) -> tuple[int, int]:
+def _positions(database: Database, token: str) -> tuple[int, int] | None:
+    """Where the event log and the rollups are, or None when the link no longer works."""
     with database.reader() as session:
+        if wall_screen_for_token(session, token) is None:
+            return None
         latest = int(session.scalar(select(func.coalesce(func.max(DomainEvent.id), 0))) or 0)
         rolled = int(session.scalar(select(func.coalesce(func.max(AnalyticsCursor.position), 0))) or 0)
     return latest, rolled
 
 
-async def _wall_stream(
-    request: Request, database: Database, token: str, poll: float
-) -> AsyncIterator[dict[str, str]]:
-    """Sends the wall's numbers whenever the event log or the rollups move (and a ping otherwise);
-    stops with a ``revoked`` event as soon as the link is revoked."""
+async def wall_stream(
+    request: Any, database: Database, token: str, poll: float
+) -> AsyncGenerator[dict[str, str]]:
+    """Sends the wall's numbers whenever the event log or the rollups move (at least every minute, and
+    a ping in between); ends with a ``revoked`` event as soon as the link is revoked."""
     seen: tuple[int, int] | None = None
-    idle = 0.0
+    waited = 0.0
+    step = max(poll, 0.2)
     while not await request.is_disconnected():
-        positions = await anyio.to_thread.run_sync(_positions, database)
-        if positions != seen or idle >= WALL_PING_SECONDS * 4:
+        positions = await anyio.to_thread.run_sync(_positions, database, token)
+        data = None
+        if positions is not None and (positions != seen or waited >= 60):
             data = await anyio.to_thread.run_sync(_wall_values, database, token)
-            if data is None:
-                yield {"event": "revoked", "data": "{}"}
-                return
-            seen, idle = positions, 0.0
+        if positions is None or (data is None and positions != seen):
+            yield {"event": "revoked", "data": "{}"}
+            return
+        if data is not None:
+            seen, waited = positions, 0.0
             yield {"event": "kpis", "data": json.dumps(data)}
-        await asyncio.sleep(max(poll, 0.5))
-        idle += max(poll, 0.5)
-        if idle and idle % WALL_PING_SECONDS < max(poll, 0.5):
+        elif waited and int(waited / WALL_PING_SECONDS) != int((waited - step) / WALL_PING_SECONDS):
             yield {"comment": "ping"}
+        await asyncio.sleep(step)
+        waited += step
 
 
 @router.get("/wall/{token}/events")
@@ -265,7 +271,7 @@ async def wall_events(request: Request, database: DatabaseDep, token: str) -> Re
         if wall_screen_for_token(session, token) is None:
             return Response(status_code=404)
     settings: Settings = request.app.state.settings
-    return EventSourceResponse(_wall_stream(request, database, token, settings.events_poll_seconds))
+    return EventSourceResponse(wall_stream(request, database, token, settings.events_poll_seconds))
 
 
 def _admin_page(
