@@ -1,0 +1,291 @@
+"""A small multilingual vocabulary of what customers complain and ask about, so the chorus detector
+groups "toget er forsinket", "tåget är försenat", "pociąg jest opóźniony" and "the train is late"
+without a translation model: each folded word that starts with one of a concept's stems (da, sv,
+nb, pl, en) also counts as that concept. Words outside it still count as themselves, and names,
+hashtags and numbers (a train number, a product) are language-neutral anyway. Words every message of
+a brand uses (train, bus, station for a railway) are deliberately no concepts: they would pull every
+message into one cluster.
+
+Stems are folded (``tilsvar.faq.text.fold_word``): no diacritics, ø → o, æ → ae, ł → l.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+CONCEPTS: dict[str, tuple[str, ...]] = {
+    "delay": ("forsink", "forsen", "opozn", "spozn", "delay", "late", "senare", "sent ", "forsinkel"),
+    "cancel": ("aflys", "instal", "innstil", "odwol", "cancel", "kansel", "annuller", "struk"),
+    "ticket": ("billet", "biljett", "bilet", "ticket", "pendlerkort", "periodekort", "rejsekort", "card"),
+    "app": ("app", "appen", "aplikac", "applikation", "applikasjon"),
+    "website": ("hjemmeside", "webside", "hemsid", "nettsid", "strona", "website", "site", "webshop"),
+    "crash": ("crash", "krasj", "kraschar", "krascha", "crasher", "zawies", "freez", "frys", "hang"),
+    "down": (
+        "nede",
+        "ligger nede",
+        "outage",
+        "awari",
+        "virker ikke",
+        "fungerar inte",
+        "fungerer ikke",
+        "dziala",
+        "not working",
+        "broken",
+        "odstang",
+        "stopped",
+    ),
+    "error": ("fejl", "fel", "feil", "blad", "error", "bug", "problem"),
+    "login": (
+        "login",
+        "logge",
+        "logga",
+        "logowa",
+        "zalogow",
+        "sign in",
+        "signin",
+        "password",
+        "adgangskod",
+        "losenord",
+        "passord",
+        "haslo",
+        "mitid",
+        "bankid",
+    ),
+    "pay": (
+        "betal",
+        "platn",
+        "zaplac",
+        "oplat",
+        "pay",
+        "payment",
+        "charge",
+        "trukket",
+        "dragits",
+        "trekk",
+        "obciaz",
+        "mobilepay",
+        "swish",
+        "vipps",
+        "blik",
+    ),
+    "refund": (
+        "refus",
+        "refund",
+        "aterbetal",
+        "tilbakebetal",
+        "zwrot",
+        "penge tilbage",
+        "pengar tillbaka",
+        "pengene tilbake",
+        "kompens",
+        "erstatning",
+        "ersattning",
+        "rekompens",
+        "odszkod",
+    ),
+    "price": ("pris", "price", "cena", "ceny", "dyr", "expensive", "drogi", "koste", "kost", "kosztu"),
+    "buy": ("kob", "kop", "kjop", "kupi", "kupno", "buy", "purchase", "bestil", "bestall", "zamow", "order"),
+    "delivery": (
+        "lever",
+        "deliver",
+        "dostaw",
+        "pakke",
+        "paket",
+        "paczk",
+        "package",
+        "parcel",
+        "forsendel",
+        "shipping",
+        "frakt",
+        "fragt",
+    ),
+    "wait": ("vent", "vant", "czek", "wait", "queue", "ko ", "kolejk"),
+    "seat": ("plads", "plats", "plass", "miejsc", "seat", "siddeplads", "sittplats", "sitteplass"),
+    "crowd": ("fyldt", "fullt", "full", "proppet", "trangsel", "tlok", "crowd", "packed", "overfyld"),
+    "cold": ("kold", "kall", "zimn", "cold", "varme", "heating", "ogrzew", "freezing"),
+    "hot": ("varmt", "hot", "goraco", "klima", "aircon", "air condition"),
+    "toilet": ("toilet", "toalett", "wc", "toalet"),
+    "wifi": ("wifi", "wi fi", "internet", "netvaerk", "natverk", "nettverk"),
+    "staff": (
+        "personal",
+        "personale",
+        "konduktor",
+        "kontrollor",
+        "obsluga",
+        "staff",
+        "conductor",
+        "driver",
+        "chauffor",
+        "sjafor",
+        "kierowc",
+        "medarbejder",
+        "ansatt",
+    ),
+    "rude": ("uhoflig", "unhoflig", "ohoflig", "rude", "niegrzecz", "arrogant", "frack", "frekk"),
+    "info": (
+        "information",
+        "informasjon",
+        "informac",
+        "info",
+        "besked",
+        "beskjed",
+        "meddelande",
+        "announce",
+        "komunikat",
+        "skilt",
+        "skylt",
+    ),
+    "strike": ("strejk", "streik", "strajk", "strike"),
+    "weather": (
+        "sne",
+        "sno",
+        "snieg",
+        "snow",
+        "storm",
+        "blaest",
+        "wind",
+        "vind",
+        "ice",
+        "is ",
+        "glat",
+        "frost",
+    ),
+    "accident": ("ulykke", "olycka", "wypadek", "accident", "pakorsel", "collision"),
+    "signal": ("signal", "sygnal", "signalfejl", "signalfel", "signalfeil"),
+    "schedule": (
+        "koreplan",
+        "tidtabel",
+        "tidtabell",
+        "rozklad",
+        "schedule",
+        "timetable",
+        "afgang",
+        "avgang",
+        "departure",
+        "odjazd",
+    ),
+    "connection": (
+        "forbindelse",
+        "anslutning",
+        "forbindels",
+        "polaczen",
+        "connection",
+        "mist",
+        "missed",
+        "missa",
+        "spoznil",
+        "nadde ikke",
+        "nadde inte",
+    ),
+    "account": ("konto", "account", "profil", "profile"),
+    "card_block": ("spaerr", "sparr", "sperr", "zablok", "block", "frozen"),
+    "transfer": ("overforsel", "overfor", "overforing", "przelew", "transfer"),
+    "fee": ("gebyr", "avgift", "oplata", "fee", "charges"),
+    "return": ("retur", "return", "bytte", "byta", "exchange", "wymian"),
+    "quality": (
+        "kvalitet",
+        "jakosc",
+        "quality",
+        "odelagt",
+        "trasig",
+        "knust",
+        "uszkodz",
+        "damaged",
+        "defekt",
+    ),
+    "stock": ("udsolgt", "slutsald", "utsolgt", "wyprzed", "sold out", "out of stock", "lager"),
+    "privacy": ("data", "gdpr", "rodo", "privacy", "persondata", "lakk", "lack", "leak", "wyciek"),
+    "thanks": ("tak ", "tack", "takk", "dzieki", "dziekuj", "thank"),
+    "praise": ("god", "bra", "super", "fantast", "fint", "great", "excellent", "swietn", "dobr", "love"),
+    "angry": (
+        "vred",
+        "arg",
+        "sint",
+        "zly",
+        "wsciek",
+        "angry",
+        "furious",
+        "skandal",
+        "skandale",
+        "scandal",
+        "elendig",
+        "uselt",
+        "okropn",
+        "terrible",
+        "awful",
+        "worst",
+        "horrible",
+        "latterlig",
+        "pathetic",
+    ),
+    "boycott": ("boykot", "bojkot", "boycott"),
+    "campaign": ("kampagne", "kampanj", "kampani", "campaign", "reklam", "reklame", "advert", "annonce"),
+    "update": ("opdater", "uppdater", "oppdater", "aktualiz", "update", "version", "wersj"),
+}
+
+# Common short words that a stem would otherwise swallow ("tag" is also Danish for roof / take).
+_EXACT_ONLY = frozenset(
+    {
+        "app",
+        "ko ",
+        "wc",
+        "is ",
+        "god",
+        "bra",
+        "arg",
+        "sint",
+        "zly",
+        "dyr",
+        "fel",
+        "feil",
+        "bug",
+        "pay",
+        "fee",
+        "site",
+        "late",
+        "card",
+        "order",
+        "data",
+        "lager",
+        "mist",
+        "hang",
+        "kost",
+        "full",
+        "hot",
+        "sne",
+        "sno",
+        "vind",
+        "wind",
+        "ice",
+        "vent",
+        "kop",
+        "kob",
+        "info",
+        "block",
+        "konto",
+    }
+)
+_STEMS: dict[str, str] = {}
+_EXACT: dict[str, str] = {}
+for _concept, _stems in CONCEPTS.items():
+    for _stem in _stems:
+        _stem = _stem.strip()
+        if " " in _stem:
+            continue  # multi-word cues are matched by their words
+        if _stem in _EXACT_ONLY or len(_stem) < 4:
+            _EXACT[_stem] = _concept
+        else:
+            _STEMS[_stem] = _concept
+_MAX_STEM = max(len(stem) for stem in _STEMS)
+
+
+@lru_cache(maxsize=65536)
+def concept_of(word: str) -> str | None:
+    """The concept a folded word expresses, if any (longest matching stem wins)."""
+    if word in _EXACT:
+        return _EXACT[word]
+    for length in range(min(len(word), _MAX_STEM), 3, -1):
+        found = _STEMS.get(word[:length])
+        if found is not None:
+            return found
+    return None
