@@ -54,4 +54,7 @@ __all__ = [
     "utcnow",
 ]
 
-from tilsvar.models import workflow  # noqa: F401  (registers the workflow tables)
+from tilsvar.models import (  # noqa: F401  (register the FAQ, trends and workflow tables)
+    knowledge,
+    workflow,
+)
