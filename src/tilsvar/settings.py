@@ -114,6 +114,54 @@ class Settings(BaseSettings):
     demo_messages_per_minute: float = Field(
         default=12.0, description="Rate of simulated customer messages in `tilsvar demo`."
     )
+    faq_min_score: float = Field(
+        default=0.05, description="FAQ suggestions scoring below this (0–1) are not shown."
+    )
+    faq_widget_requests_per_minute: int = Field(
+        default=120,
+        description="Public FAQ requests (web chat widget) allowed per minute per client address.",
+    )
+    faq_deflection_minutes: float = Field(
+        default=30.0,
+        description=(
+            "A web chat visitor who opened an FAQ article and did not write within this time "
+            "counts as deflected."
+        ),
+    )
+    trends_enabled: bool = Field(
+        default=True,
+        description="Cluster inbound messages and raise chorus and shitstorm alerts (docs/trends.md).",
+    )
+    trends_window_minutes: float = Field(
+        default=30.0, description="Chorus detection: the window in which a cluster's growth is measured."
+    )
+    trends_similarity: float = Field(
+        default=0.55,
+        description="Chorus detection: how similar (cosine, 0–1) a message must be to join a cluster.",
+    )
+    trends_min_size: int = Field(
+        default=6, description="Chorus detection: messages in the window before a cluster can alert."
+    )
+    trends_min_authors: int = Field(
+        default=5, description="Chorus detection: different authors in the window before a cluster can alert."
+    )
+    trends_sensitivity: float = Field(
+        default=4.0, description="Chorus detection: how many times its baseline a cluster must grow to alert."
+    )
+    trends_baseline_hours: float = Field(
+        default=24.0, description="Chorus detection: the history a cluster's baseline rate is measured over."
+    )
+    trends_floor_per_hour: float = Field(
+        default=2.0,
+        description="Chorus detection: the least baseline assumed (messages per hour), for new clusters.",
+    )
+    trends_cooldown_hours: float = Field(
+        default=6.0, description="Chorus detection: a cluster that alerted stays quiet this long (per kind)."
+    )
+    trends_negative_share: float = Field(
+        default=0.6,
+        description="A surge at least this share negative (and mostly public) is a shitstorm.",
+    )
 
     @classmethod
     def settings_customise_sources(
