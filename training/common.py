@@ -13,11 +13,11 @@ import numpy.typing as npt
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 
-from tilsvar.pipeline.linear import DATA_DIR, LinearTextModel, featurize
+from tilsvar.pipeline.linear import DATA_DIR, DEFAULT_SPEC, FeatureSpec, LinearTextModel, featurize
 
 
 def cv_probabilities(
-    texts: list[str], labels: npt.NDArray[Any], c: float, folds: int = 5
+    texts: list[str], labels: npt.NDArray[Any], c: float, folds: int = 5, spec: FeatureSpec = DEFAULT_SPEC
 ) -> npt.NDArray[Any]:
     """Out-of-fold probabilities of a class-balanced logistic regression (stratified, seeded)."""
     from sklearn.linear_model import LogisticRegression
@@ -26,7 +26,7 @@ def cv_probabilities(
     model = LogisticRegression(C=c, class_weight="balanced", max_iter=3000)
     splitter = StratifiedKFold(folds, shuffle=True, random_state=0)
     result: npt.NDArray[Any] = cross_val_predict(
-        model, featurize(texts), labels, cv=splitter, method="predict_proba"
+        model, featurize(texts, spec), labels, cv=splitter, method="predict_proba"
     )
     return result
 
@@ -43,10 +43,19 @@ def best_threshold(labels: npt.NDArray[Any], positive: npt.NDArray[Any]) -> tupl
     return round(threshold, 3), round(f1, 4)
 
 
-def fit(texts: list[str], labels: npt.NDArray[Any], c: float, meta: dict[str, Any]) -> LinearTextModel:
+def fit(
+    texts: list[str],
+    labels: npt.NDArray[Any],
+    c: float,
+    meta: dict[str, Any],
+    spec: FeatureSpec = DEFAULT_SPEC,
+    sample_weight: npt.NDArray[Any] | None = None,
+) -> LinearTextModel:
     from sklearn.linear_model import LogisticRegression
 
-    model = LogisticRegression(C=c, class_weight="balanced", max_iter=3000).fit(featurize(texts), labels)
+    model = LogisticRegression(C=c, class_weight="balanced", max_iter=3000)
+    model.fit(featurize(texts, spec), labels, sample_weight=sample_weight)
+    meta = {**meta, "features": spec.to_meta()}
     classes = [str(value) for value in model.classes_]
     coef = model.coef_
     intercept = model.intercept_

@@ -1,7 +1,7 @@
 """Train the shipped "offensive" classifiers: ``offensive_da`` on DKhate (CC BY 4.0; also used for
 nb/sv, which share much spelling with Danish) and ``offensive_pl`` on PolEval 2019 task 6-1 (BSD-3).
 OLID is never trained on (no licence). Prints 5-fold CV figures; run from the repository root:
-``.venv/bin/python training/train_offensive.py [--data ../shared/eval]``."""
+``.venv/bin/python -m training.train_offensive [--data ../shared/eval]``."""
 
 from __future__ import annotations
 

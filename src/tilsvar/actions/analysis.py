@@ -17,6 +17,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from tilsvar.actions.moderation import MODERATED_KINDS, request_moderation
+from tilsvar.actions.trends import enqueue_observation as enqueue_trend_observation
 from tilsvar.events import ConversationUpdated, Event, MessageAnalyzed, ModerationChanged, record_events
 from tilsvar.models import Conversation, Message
 
@@ -116,6 +117,7 @@ def do_store_analysis(session: Session, *, results: dict[int, dict[str, Any]]) -
     from tilsvar.actions.routing import do_route_conversations
 
     do_route_conversations(session, conversation_ids={row[1] for row in rows if row[3] == "in"})
+    enqueue_trend_observation(session, message_ids=[row[0] for row in rows if row[3] == "in"])
 
 
 def refresh_conversation_labels(session: Session, *, conversation_ids: Iterable[int]) -> list[Event]:

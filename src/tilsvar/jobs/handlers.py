@@ -191,4 +191,9 @@ def send_reply(database: Database, job: ClaimedJob) -> None:
         do_record_delivery(session, message_id=message_id, external_id=result.external_id)
 
 
-from tilsvar.jobs import email_handlers, webhook_handlers, workflow_handlers  # noqa: E402, F401  (register their kinds)
+from tilsvar.jobs import (  # noqa: E402, F401  (register their kinds)
+    email_handlers,
+    trends_handlers,
+    webhook_handlers,
+    workflow_handlers,
+)

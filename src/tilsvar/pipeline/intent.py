@@ -8,12 +8,11 @@ moderation), press, sales lead, complaint, question, praise, feedback; sentiment
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from functools import cache
 from typing import TYPE_CHECKING
 
-from tilsvar.pipeline.text import lexicon_form
+from tilsvar.pipeline.text import CueSet, lexicon_form
 
 if TYPE_CHECKING:
     from tilsvar.pipeline import TextItem
@@ -287,10 +286,8 @@ CUES: dict[str, list[str]] = {
 
 
 @cache
-def _patterns() -> dict[str, re.Pattern[str]]:
-    return {
-        name: re.compile(r"(?<!\w)(?:" + "|".join(cues) + r")(?!\w)", re.I) for name, cues in CUES.items()
-    }
+def _patterns() -> dict[str, CueSet]:
+    return {name: CueSet(cues, suffix=r")(?!\w)") for name, cues in CUES.items()}
 
 
 def classify(text: str, sentiment: float = 0.0, moderation_labels: Sequence[str] = ()) -> str:

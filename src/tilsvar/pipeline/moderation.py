@@ -21,8 +21,8 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from tilsvar.pipeline import lexicons
-from tilsvar.pipeline.linear import DATA_DIR, shipped
-from tilsvar.pipeline.text import URL_RE, fold, lexicon_form
+from tilsvar.pipeline.linear import DATA_DIR, FeatureSpec, featurize, shipped
+from tilsvar.pipeline.text import URL_RE, CueSet, fold, lexicon_form
 
 if TYPE_CHECKING:
     from tilsvar.pipeline import TextItem
@@ -96,9 +96,6 @@ def _profanity(group: str) -> Lexicon:
 
 @cache
 def _compiled() -> dict[str, Any]:
-    def alternation(patterns: Iterable[str]) -> re.Pattern[str]:
-        return re.compile(r"(?<!\w)(?:" + "|".join(patterns) + r")", re.I)
-
     insults = "|".join(sorted((re.escape(lexicon_form(w)) for w in lexicons.INSULTS), key=len, reverse=True))
     second = "|".join(lexicons.SECOND_PERSON)
     return {
@@ -115,10 +112,10 @@ def _compiled() -> dict[str, Any]:
             r"(?:(?:en|et|ett|an?|så|sådan|such|total|fucking|jævla|jävla|kæmpe|stor|big|the|bare|bara|"
             r"zwykłym?|kompletn\w+|biggest|største|största|helt)\s+)*(?:" + insults + r")(?!\w)",
         ),
-        "threat": alternation(lexicons.THREATS),
-        "hate_pattern": alternation(lexicons.HATE_PATTERNS),
-        "spam": alternation(lexicons.SPAM_PATTERNS),
-        "advertising": alternation(lexicons.ADVERTISING_PATTERNS),
+        "threat": CueSet(lexicons.THREATS),
+        "hate_pattern": CueSet(lexicons.HATE_PATTERNS),
+        "spam": CueSet(lexicons.SPAM_PATTERNS),
+        "advertising": CueSet(lexicons.ADVERTISING_PATTERNS),
     }
 
 
@@ -270,10 +267,14 @@ def offensive_scores(texts: Sequence[str], languages: Sequence[str | None]) -> l
     by_model: dict[str, list[int]] = {}
     for index, language in enumerate(languages):
         by_model.setdefault(_MODEL.get(language or "", _DEFAULT_MODEL), []).append(index)
+    shared: dict[FeatureSpec, Any] = {}
     for name, indexes in by_model.items():
         model = shipped(name)
         threshold = float(model.meta.get("threshold", 0.5))
-        probabilities = model.predict_proba([texts[i] for i in indexes])[:, 1]
+        # the whole batch is featurized once (and the sentiment stage reuses it, see linear.featurize)
+        if model.spec not in shared:
+            shared[model.spec] = featurize(texts, model.spec)
+        probabilities = model.proba_of(shared[model.spec][indexes])[:, 1]
         for index, probability in zip(indexes, probabilities, strict=True):
             scores[index] = _calibrate(float(probability), threshold)
     return scores

@@ -65,18 +65,26 @@ def raw_score(text: str) -> float:
         if index and tokens[index - 1] in lexicons.INTENSIFIERS:
             weight *= 1.5
         total += weight
-    for ch in text:
-        if ch in lexicons.POSITIVE_EMOJI:
-            total += 1.5
-        elif ch in lexicons.NEGATIVE_EMOJI:
-            total -= 1.5
+    present = set(text)
+    total += 1.5 * sum(text.count(ch) for ch in present & lexicons.POSITIVE_EMOJI)
+    total -= 1.5 * sum(text.count(ch) for ch in present & lexicons.NEGATIVE_EMOJI)
     if total and "!" in text:
         total *= 1.2
     return total
 
 
-def score(text: str) -> float:
+def lexicon_score(text: str) -> float:
+    """The lexicon alone, squashed to [-1, 1]."""
     return math.tanh(raw_score(text) / SCALE)
+
+
+def scores(texts: Sequence[str]) -> list[float]:
+    """Scores in [-1, 1] for a batch (the stage's entry point, so a model can be blended in later)."""
+    return [lexicon_score(text) for text in texts]
+
+
+def score(text: str) -> float:
+    return scores([text])[0]
 
 
 def label(value: float, neutral: float = NEUTRAL) -> str:
@@ -91,6 +99,6 @@ class SentimentStage:
     name = "sentiment"
 
     def run(self, items: Sequence[TextItem]) -> None:
-        for item in items:
-            value = score(item.text)
+        values = scores([item.text for item in items])
+        for item, value in zip(items, values, strict=True):
             item.analysis["sentiment"] = {"label": label(value), "score": round(value, 3)}
