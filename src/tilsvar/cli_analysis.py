@@ -75,10 +75,11 @@ class EvalTask(StrEnum):
     pii = "pii"
     moderation = "moderation"
     sentiment = "sentiment"
+    intent = "intent"
 
 
 def evaluate(
-    task: Annotated[EvalTask, typer.Argument(help="language, pii, moderation or sentiment.")],
+    task: Annotated[EvalTask, typer.Argument(help="language, pii, moderation, sentiment or intent.")],
     data: Annotated[
         Path | None, typer.Option(help="The shared eval folder (default ../shared/eval).")
     ] = None,

@@ -75,15 +75,31 @@ def lcc_danish(base: Path = DEFAULT_EVAL_DIR) -> list[tuple[str, int]]:
     return rows
 
 
-def lingua_testdata(kind: str = "word-pairs", base: Path = DEFAULT_EVAL_DIR) -> Labelled:
-    """Lingua's language-ID test data: (text, language code). Apache-2.0."""
+def lcc_sentences(base: Path = DEFAULT_EVAL_DIR) -> list[tuple[str, int | None]]:
+    """All LCC Danish sentences (CC BY) with their valence where one is given (the scored head)."""
+    rows: list[tuple[str, int | None]] = []
+    for path in sorted((base / "sentiment" / "lcc_da").glob("*.csv")):
+        with path.open(encoding="utf-8", newline="") as handle:
+            for row in csv.DictReader(handle, skipinitialspace=True):
+                valence = (row.get("valence") or "").strip()
+                if row.get("text"):
+                    rows.append((row["text"], int(valence) if valence.lstrip("-").isdigit() else None))
+    return rows
+
+
+def lingua_testdata(
+    kind: str = "word-pairs", base: Path = DEFAULT_EVAL_DIR, half: str | None = None
+) -> Labelled:
+    """Lingua's language-ID test data: (text, language code). Apache-2.0. ``half="train"`` keeps the
+    even lines of each file (what ``training/train_language.py`` learns from), ``half="held-out"`` the
+    odd lines (what ``tilsvar eval language`` measures)."""
     folder = base / "language" / "lingua_testdata" / kind
-    return [
-        (line.strip(), path.stem)
-        for path in sorted(folder.glob("*.txt"))
-        for line in path.read_text(encoding="utf-8").splitlines()
-        if line.strip()
-    ]
+    wanted = {"train": 0, "held-out": 1}.get(half or "")
+    rows = []
+    for path in sorted(folder.glob("*.txt")):
+        lines = [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        rows += [(line, path.stem) for i, line in enumerate(lines) if wanted is None or i % 2 == wanted]
+    return rows
 
 
 def twcs_texts(base: Path = DEFAULT_EVAL_DIR) -> list[str]:
@@ -101,3 +117,17 @@ def national_ids(base: Path = DEFAULT_EVAL_DIR) -> list[dict[str, str]]:
 def skatteverket(base: Path = DEFAULT_EVAL_DIR) -> list[dict[str, object]]:
     data = json.loads((base / "pii" / "skatteverket_testdata" / "list.json").read_text("utf-8"))
     return list(data)
+
+
+def banking77(base: Path = DEFAULT_EVAL_DIR) -> Labelled:
+    """BANKING77 train: (English banking question, intent). CC BY 4.0."""
+    with (base / "support" / "banking77" / "train.csv").open(encoding="utf-8", newline="") as handle:
+        return [(row["text"], row["category"]) for row in csv.DictReader(handle)]
+
+
+def clinc150(base: Path = DEFAULT_EVAL_DIR) -> Labelled:
+    """CLINC150 train+val (all splits in the file except test): (English utterance, intent). CC BY 3.0."""
+    data = json.loads((base / "support" / "clinc150" / "train_val.json").read_text("utf-8"))
+    return [
+        (str(text), str(label)) for key, rows in data.items() if "test" not in key for text, label in rows
+    ]

@@ -1,21 +1,29 @@
 """Language identification for short, noisy social-media messages.
 
-Uses lingua (OFFLINE_NLP.md: the most accurate offline detector) restricted to the languages a Nordic
-brand meets, after stripping URLs, @handles, e-mail addresses and emoji, which otherwise pull short
-messages towards English. By default (``TILSVAR_PIPELINE_LANGUAGE_MODE=auto``) texts under 40 letters
-go to lingua's high-accuracy mode over the nine most likely languages and longer ones to its fast
-low-accuracy mode over all sixteen; ``high`` or ``low`` force one mode. A caller that knows the
-brand's markets may pass ``context["languages"]`` (e.g. ``["da"]``): when a hinted language is a
-close second (da/nb/sv are often within a few per cent of each other) the hint wins.
+URLs, @handles, e-mail addresses, emoji and symbols are stripped first (they otherwise pull short
+messages towards English). By default (``TILSVAR_PIPELINE_LANGUAGE_MODE=model``) a shipped linear model
+over hashed character 1–4-grams and words (``data/language.npz``, trained by
+``training/train_language.py`` on shippable text) tells apart da, sv, nb, nn, pl, en, de, fi, is, fr,
+es, it and nl for a whole batch at once; Cyrillic and Arabic script are decided by rule (uk when the
+Ukrainian letters і ї є ґ occur, else ru; ar). The model was trained above all to separate Danish,
+Swedish and Norwegian, which general detectors confuse on sentences.
+
+``auto``, ``high`` and ``low`` use lingua instead (restricted to the 16 languages of ``LANGUAGES``;
+``auto``: high-accuracy mode for texts under 40 letters, the fast mode for longer ones) — slower to load
+and to run, kept for comparison. A caller that knows the brand's markets may pass
+``context["languages"]`` (e.g. ``["da"]``): when a hinted language is a close second (da/nb/sv are
+often within a few per cent of each other) the hint wins.
 """
 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Sequence
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
+from tilsvar.pipeline.linear import FeatureSpec, featurize_normalized, shipped
 from tilsvar.pipeline.text import letters, strip_noise
 
 if TYPE_CHECKING:
@@ -23,23 +31,85 @@ if TYPE_CHECKING:
 
     from tilsvar.pipeline import TextItem
 
-#: ISO 639-1 codes of the languages told apart (lingua names them; nb and nn are separate)
+#: ISO 639-1 codes of the languages told apart (nb and nn are separate)
 LANGUAGES = ("da", "sv", "nb", "nn", "pl", "en", "de", "fi", "is", "fr", "es", "uk", "ar", "nl", "ru", "it")
+#: the languages of the shipped model (the rest are told by their script)
+MODEL_CLASSES = ("da", "sv", "nb", "nn", "pl", "en", "de", "fi", "is", "fr", "es", "it", "nl")
+MODEL_NAME = "language"
+SPEC = FeatureSpec(chars=(1, 2, 3, 4), words=(1,), bits=17)
 #: below this many letters nothing is claimed
 MIN_LETTERS = 2
 #: a hinted language this close to the winner's confidence replaces it
 HINT_MARGIN = 0.15
 
-
-#: the languages the high-accuracy detector considers for short texts (loading all costs seconds)
+#: the languages lingua's high-accuracy detector considers for short texts (loading all costs seconds)
 SHORT_TEXT_LANGUAGES = ("da", "sv", "nb", "nn", "pl", "en", "de", "fi", "is")
-#: texts with fewer letters than this go to the high-accuracy detector in "auto" mode
+#: texts with fewer letters than this go to lingua's high-accuracy detector in "auto" mode
 SHORT_TEXT_LETTERS = 40
+
+_DIGITS = re.compile(r"\d+")
+_CYRILLIC = re.compile(r"[\u0400-\u04ff]")
+_UKRAINIAN = re.compile(r"[іїєґІЇЄҐ]")
+_ARABIC = re.compile(r"[\u0600-\u06ff]")
 
 
 def mode() -> str:
-    """auto (default: high accuracy for short texts only), high (always) or low (never)."""
+    """auto (default: lingua, high accuracy for short texts only), high, low, or model (ours)."""
     return os.environ.get("TILSVAR_PIPELINE_LANGUAGE_MODE", "auto")
+
+
+def prepare(text: str) -> str:
+    """What the model sees: the text without noise and digits, case-folded."""
+    return _DIGITS.sub(" ", strip_noise(text)).casefold()
+
+
+def _script(text: str) -> str | None:
+    """uk, ru or ar when most letters are Cyrillic or Arabic, else None."""
+    count = letters(text)
+    if count and len(_CYRILLIC.findall(text)) * 2 > count:
+        return "uk" if _UKRAINIAN.search(text) else "ru"
+    if count and len(_ARABIC.findall(text)) * 2 > count:
+        return "ar"
+    return None
+
+
+def probabilities(texts: Sequence[str]) -> tuple[list[str], Any]:
+    """The model's classes and a (texts × classes) probability matrix for already prepared texts."""
+    model = shipped(MODEL_NAME)
+    return model.classes, model.proba_of(featurize_normalized(texts, model.spec))
+
+
+def _detect_model(
+    cleaned: list[str], todo: list[int], hints: Sequence[Sequence[str]] | None
+) -> dict[int, str]:
+    import numpy as np
+
+    found: dict[int, str] = {}
+    rest = []
+    for index in todo:
+        script = _script(cleaned[index])
+        if script:
+            found[index] = script
+        else:
+            rest.append(index)
+    if not rest:
+        return found
+    classes, matrix = probabilities([_DIGITS.sub(" ", cleaned[i]).casefold() for i in rest])
+    best = np.argmax(matrix, axis=1)
+    for row, index in enumerate(rest):
+        code = classes[int(best[row])]
+        wanted = [c.lower() for c in (hints[index] or ())] if hints else []
+        if wanted and code not in wanted:
+            top = float(matrix[row, best[row]])
+            close = [
+                (float(matrix[row, k]), classes[k])
+                for k in range(len(classes))
+                if classes[k] in wanted and top - float(matrix[row, k]) <= HINT_MARGIN
+            ]
+            if close:
+                code = max(close)[1]
+        found[index] = code
+    return found
 
 
 @lru_cache(maxsize=2)
@@ -66,26 +136,26 @@ def _code(language: Any) -> str:
     return str(language.iso_code_639_1.name).lower()
 
 
-def detect(texts: Sequence[str], hints: Sequence[Sequence[str]] | None = None) -> list[str | None]:
-    """The language code of each text, or None when it has too few letters to tell."""
-    cleaned = [strip_noise(text) for text in texts]
-    results: list[str | None] = [None] * len(texts)
-    todo = [i for i, text in enumerate(cleaned) if letters(text) >= MIN_LETTERS]
-    if not todo:
-        return results
+def _detect_lingua(
+    cleaned: list[str], todo: list[int], hints: Sequence[Sequence[str]] | None
+) -> dict[int, str]:
+    found: dict[int, str] = {}
     for accuracy in ("low", "high"):
         group = [i for i in todo if _accuracy(cleaned[i]) == accuracy]
         if not group:
             continue
-        found = detector(accuracy).detect_languages_in_parallel_of([cleaned[i] for i in group])
-        for index, language in zip(group, found, strict=True):
-            results[index] = _code(language) if language is not None else None
+        languages = detector(accuracy).detect_languages_in_parallel_of([cleaned[i] for i in group])
+        for index, language in zip(group, languages, strict=True):
+            if language is not None:
+                found[index] = _code(language)
     if hints:
         for index in todo:
             wanted = [code.lower() for code in hints[index] or ()]
-            if wanted and results[index] not in wanted:
-                results[index] = _apply_hint(cleaned[index], wanted) or results[index]
-    return results
+            if wanted and found.get(index) not in wanted:
+                hinted = _apply_hint(cleaned[index], wanted)
+                if hinted:
+                    found[index] = hinted
+    return found
 
 
 def _apply_hint(text: str, wanted: list[str]) -> str | None:
@@ -99,6 +169,21 @@ def _apply_hint(text: str, wanted: list[str]) -> str | None:
         if _code(candidate.language) in wanted:
             return _code(candidate.language)
     return None
+
+
+def detect(texts: Sequence[str], hints: Sequence[Sequence[str]] | None = None) -> list[str | None]:
+    """The language code of each text, or None when it has too few letters to tell."""
+    cleaned = [strip_noise(text) for text in texts]
+    results: list[str | None] = [None] * len(texts)
+    todo = [i for i, text in enumerate(cleaned) if letters(text) >= MIN_LETTERS]
+    if not todo:
+        return results
+    if hints is not None and not any(hints):
+        hints = None
+    found = _detect_model(cleaned, todo, hints) if mode() == "model" else _detect_lingua(cleaned, todo, hints)
+    for index, code in found.items():
+        results[index] = code
+    return results
 
 
 class LanguageStage:
