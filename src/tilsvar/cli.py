@@ -27,6 +27,7 @@ from rich.table import Table
 from sqlalchemy import inspect, select
 
 from tilsvar.cli_analysis import register as register_analysis_commands
+from tilsvar.cli_faq import register as register_faq_commands
 from tilsvar.cli_search import register as register_search_commands
 from tilsvar.cli_security import register as register_security_commands
 from tilsvar.db import Database, get_database
@@ -41,6 +42,7 @@ app.add_typer(channels_app, name="channels")
 app.add_typer(jobs_app, name="jobs")
 register_analysis_commands(app)
 register_search_commands(app)
+register_faq_commands(app)
 register_security_commands(app, users_app)
 console = Console(stderr=True)
 

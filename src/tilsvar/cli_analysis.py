@@ -75,11 +75,12 @@ class EvalTask(StrEnum):
     pii = "pii"
     moderation = "moderation"
     sentiment = "sentiment"
+    faq = "faq"
     intent = "intent"
 
 
 def evaluate(
-    task: Annotated[EvalTask, typer.Argument(help="language, pii, moderation, sentiment or intent.")],
+    task: Annotated[EvalTask, typer.Argument(help="language, pii, moderation, sentiment, intent or faq.")],
     data: Annotated[
         Path | None, typer.Option(help="The shared eval folder (default ../shared/eval).")
     ] = None,
@@ -93,7 +94,8 @@ def evaluate(
     if not folder.is_dir():
         print(f"no evaluation data at {folder}", file=sys.stderr)
         raise typer.Exit(2)
-    result = getattr(import_module("tilsvar.pipeline.evaluation"), f"evaluate_{task.value}")(folder)
+    module = "tilsvar.faq.evaluation" if task is EvalTask.faq else "tilsvar.pipeline.evaluation"
+    result = getattr(import_module(module), f"evaluate_{task.value}")(folder)
     typer.echo(json.dumps(result, indent=2, ensure_ascii=False))
 
 

@@ -289,7 +289,7 @@ def labels_for(session: Session, dimension: str, keys: Sequence[Any]) -> dict[An
         return dict(session.execute(select(Brand.id, Brand.name).where(Brand.id.in_(keys))).all())
     if dimension == "channel":
         return {
-            cid: f"{platform} · {name or account}"
+            cid: name or f"{platform}: {account}"
             for cid, platform, name, account in session.execute(
                 select(Channel.id, Channel.platform, Channel.name, Channel.account).where(
                     Channel.id.in_(keys)
@@ -425,9 +425,9 @@ def frt_distribution(values: Sequence[float], target: float) -> dict[str, Any]:
 
 
 def _minutes_label(minutes: float) -> str:
-    if minutes < 60:
+    if minutes < 60 or minutes % 60:
         return f"{minutes:g} min"
-    if minutes < 1440:
+    if minutes < 1440 or minutes % 1440:
         return f"{minutes / 60:g} h"
     return f"{minutes / 1440:g} d"
 
