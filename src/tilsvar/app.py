@@ -104,6 +104,11 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     from tilsvar.api.workflow_routes import router as workflow_api_router
 
     app.include_router(workflow_api_router)
+    from tilsvar.api.faq_routes import router as faq_api_router
+    from tilsvar.api.trends_routes import router as trends_api_router
+
+    app.include_router(faq_api_router)
+    app.include_router(trends_api_router)
     from tilsvar.api.webhooks import router as webhooks_router
 
     app.include_router(webhooks_router)
