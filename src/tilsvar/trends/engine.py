@@ -13,11 +13,12 @@ After each join the cluster is tested at that message's time ``t``:
 
 * ``n`` members in the window ``(t - window, t]`` from at least ``min_authors`` different authors,
   and ``n >= min_size``;
-* ``n >= sensitivity × expected`` (or, for big clusters, ``expected + 4·√expected``, four Poisson
-  standard deviations), where ``expected`` is the larger of what the cluster's own rate over the
-  ``baseline`` before the window predicts, what its share of the brand's traffic then predicts from
-  the brand's traffic in the window (so the morning rush is no surge), and ``floor_per_hour``
-  spread over the window (a new cluster has no history, so the floor is its baseline);
+* ``n >= sensitivity × expected`` and ``n >= expected + 4·√expected`` (four Poisson standard
+  deviations, which is what decides for big clusters), where ``expected`` is the larger of what
+  the cluster's own rate over the ``baseline`` before the window predicts, what its share of the
+  brand's traffic then predicts from the brand's traffic in the window (so the morning rush is no
+  surge), and ``floor_per_hour`` spread over the window (a new cluster has no history, so the
+  floor is its baseline);
 * no alert of the same kind for this cluster within ``cooldown``.
 
 The alert is a **shitstorm** when at least ``negative_share`` of the window's messages are negative
@@ -290,7 +291,7 @@ class Detector:
             brand_window = bisect.bisect_right(traffic, at) - bisect.bisect_right(traffic, start)
             if brand_before:
                 expected = max(expected, len(before) / brand_before * brand_window)
-        threshold = min(params.sensitivity * expected, expected + SURPRISE * math.sqrt(expected))
+        threshold = max(params.sensitivity * expected, expected + SURPRISE * math.sqrt(expected))
         if size < threshold:
             return []
         negative = sum(member.negative for member in window) / size

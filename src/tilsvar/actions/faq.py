@@ -1,0 +1,340 @@
+"""Writes to the knowledge base: import and edit articles, record what customers and agents did with
+suggestions (deflection), and mine resolved conversations for articles worth writing.
+
+Every change bumps the article's ``updated_at`` (or the article count), which is the version the
+in-memory suggestion indexes (``faq.service``) compare, so every process rebuilds its index on its
+next request after a change.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from tilsvar.actions.common import ActionError, audit
+from tilsvar.faq.engine import Article, FaqIndex
+from tilsvar.models import Brand, Conversation, Message, Organization, User, utcnow
+from tilsvar.models.knowledge import FaqArticle, FaqEvent, FaqProposal
+
+MAX_QUESTIONS = 50
+EVENT_KINDS = ("opened", "inserted", "helpful", "unhelpful")
+
+
+@dataclass(slots=True)
+class ImportResult:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    errors: list[str] | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "created": self.created,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "errors": self.errors or [],
+        }
+
+
+def _clean_questions(values: Iterable[Any]) -> list[str]:
+    seen: list[str] = []
+    for value in values:
+        text = str(value).strip()[:500]
+        if text and text not in seen:
+            seen.append(text)
+    return seen[:MAX_QUESTIONS]
+
+
+def check_article_fields(fields: Mapping[str, Any]) -> dict[str, Any]:
+    """The article columns from user input, or an ``ActionError`` saying what is wrong."""
+    title = str(fields.get("title") or "").strip()
+    if not title:
+        raise ActionError("an article needs a title")
+    questions = fields.get("questions") or []
+    if isinstance(questions, str):
+        questions = questions.splitlines()
+    if not isinstance(questions, list | tuple):
+        raise ActionError("questions must be a list of strings")
+    language = str(fields.get("language") or "").strip().lower()[:8] or None
+    status = str(fields.get("status") or "published")
+    if status not in ("published", "draft"):
+        raise ActionError("status must be published or draft")
+    return {
+        "title": title[:300],
+        "body": str(fields.get("body") or "").strip()[:20000],
+        "questions": _clean_questions(questions),
+        "language": language,
+        "url": str(fields.get("url") or "").strip()[:500],
+        "status": status,
+    }
+
+
+def do_import_articles(
+    session: Session,
+    *,
+    organization: Organization,
+    records: Iterable[tuple[int, dict[str, Any]]],
+    actor: str = "cli",
+) -> ImportResult:
+    """Create or update articles from ``(line number, record)`` pairs (``tilsvar faq import``). The
+    record's ``id`` is the article's key; ``brand`` a brand slug (absent: every brand)."""
+    brands = {
+        brand.slug: brand.id
+        for brand in session.scalars(select(Brand).where(Brand.organization_id == organization.id))
+    }
+    existing = {
+        article.key: article
+        for article in session.scalars(
+            select(FaqArticle).where(FaqArticle.organization_id == organization.id)
+        )
+    }
+    result = ImportResult(errors=[])
+    now = utcnow()
+    for number, record in records:
+        try:
+            key = str(record["id"]).strip()[:200]
+            if not key:
+                raise ActionError("id is empty")
+            values = check_article_fields(record)
+            brand_slug = record.get("brand")
+            brand_id = None
+            if brand_slug:
+                if brand_slug not in brands:
+                    raise ActionError(f"unknown brand {brand_slug!r}")
+                brand_id = brands[brand_slug]
+            values["brand_id"] = brand_id
+        except (ActionError, KeyError, TypeError) as error:
+            reason = error.reason if isinstance(error, ActionError) else f"missing or bad field {error}"
+            assert result.errors is not None
+            result.errors.append(f"line {number}: {reason}")
+            continue
+        article = existing.get(key)
+        if article is None:
+            article = FaqArticle(
+                organization_id=organization.id, key=key, created_at=now, updated_at=now, **values
+            )
+            session.add(article)
+            existing[key] = article
+            result.created += 1
+        elif any(getattr(article, name) != value for name, value in values.items()):
+            for name, value in values.items():
+                setattr(article, name, value)
+            article.updated_at = now
+            result.updated += 1
+        else:
+            result.unchanged += 1
+    session.flush()
+    audit(
+        session,
+        action="faq.imported",
+        actor=actor,
+        organization_id=organization.id,
+        target_type="organization",
+        target_id=organization.id,
+        details=result.as_json() | {"errors": len(result.errors or [])},
+    )
+    return result
+
+
+def do_save_article(
+    session: Session,
+    *,
+    user: User,
+    fields: Mapping[str, Any],
+    brand_id: int | None,
+    article: FaqArticle | None = None,
+) -> FaqArticle:
+    """Create an article (``article`` None) or change one; the caller checked access to the brand."""
+    values = check_article_fields(fields)
+    now = utcnow()
+    if article is None:
+        key = str(fields.get("key") or "").strip()[:200] or f"article-{now.strftime('%Y%m%d%H%M%S%f')}"
+        if session.scalar(
+            select(FaqArticle.id).where(
+                FaqArticle.organization_id == user.organization_id, FaqArticle.key == key
+            )
+        ):
+            raise ActionError(f"an article with the id {key!r} exists", status=409)
+        article = FaqArticle(
+            organization_id=user.organization_id, key=key, brand_id=brand_id, created_at=now, **values
+        )
+        session.add(article)
+    else:
+        for name, value in values.items():
+            setattr(article, name, value)
+        article.brand_id = brand_id
+    article.updated_at = now
+    session.flush()
+    audit(session, action="faq.saved", actor_user=user, target_type="faq_article", target_id=article.id)
+    return article
+
+
+def do_delete_article(session: Session, *, user: User, article: FaqArticle) -> None:
+    audit(
+        session,
+        action="faq.deleted",
+        actor_user=user,
+        target_type="faq_article",
+        target_id=article.id,
+        details={"key": article.key},
+    )
+    session.delete(article)
+    session.flush()
+
+
+def do_record_faq_event(
+    session: Session,
+    *,
+    article: FaqArticle,
+    kind: str,
+    source: str,
+    visitor: str = "",
+    brand_id: int | None = None,
+) -> None:
+    """A customer opened an article in the widget, or an agent inserted one into a reply."""
+    if kind not in EVENT_KINDS:
+        raise ActionError(f"kind must be one of {', '.join(EVENT_KINDS)}")
+    session.add(
+        FaqEvent(
+            organization_id=article.organization_id,
+            brand_id=brand_id if brand_id is not None else article.brand_id,
+            article_id=article.id,
+            kind=kind,
+            source=source[:16],
+            visitor=visitor[:200],
+            occurred_at=utcnow(),
+        )
+    )
+
+
+# -- proposals --------------------------------------------------------------------------------------
+
+
+def _fingerprint(conversation_ids: Iterable[int]) -> str:
+    return hashlib.sha256(",".join(map(str, sorted(conversation_ids))).encode()).hexdigest()[:64]
+
+
+def do_propose_articles(
+    session: Session,
+    *,
+    organization_id: int,
+    min_size: int = 3,
+    similarity: float = 0.35,
+    limit: int = 2000,
+) -> list[FaqProposal]:
+    """Group the first customer questions of recently resolved conversations by similarity (the FAQ
+    engine itself, each question a one-question article) and propose an article for every group of at
+    least ``min_size`` that no existing article already answers; the brand's reply in the first
+    conversation is offered as the answer. Groups proposed before are not proposed again."""
+    rows = session.execute(
+        select(Conversation.id, Conversation.brand_id, Conversation.language)
+        .where(
+            Conversation.organization_id == organization_id,
+            Conversation.status.in_(("resolved", "closed")),
+        )
+        .order_by(Conversation.resolved_at.desc().nulls_last(), Conversation.id.desc())
+        .limit(limit)
+    ).all()
+    if not rows:
+        return []
+    ids = [row[0] for row in rows]
+    meta = {row[0]: (row[1], row[2]) for row in rows}
+    first_in: dict[int, str] = {}
+    first_out: dict[int, str] = {}
+    for conversation_id, direction, text, redacted in session.execute(
+        select(Message.conversation_id, Message.direction, Message.text, Message.redacted_text)
+        .where(Message.conversation_id.in_(ids))
+        .order_by(Message.conversation_id, Message.created_at, Message.id)
+    ):
+        target = first_in if direction == "in" else first_out
+        target.setdefault(conversation_id, redacted or text)
+    questions = [(cid, text) for cid, text in first_in.items() if len(text.split()) >= 3 and cid in first_out]
+    if len(questions) < min_size:
+        return []
+    existing = [
+        Article(id=str(a.id), title=a.title, body=a.body, questions=tuple(a.questions or []))
+        for a in session.scalars(select(FaqArticle).where(FaqArticle.organization_id == organization_id))
+    ]
+    answered = FaqIndex(existing) if existing else None
+    index = FaqIndex([Article(id=str(cid), title=text) for cid, text in questions])
+    text_of = dict(questions)
+    used: set[int] = set()
+    proposals: list[FaqProposal] = []
+    known = set(
+        session.scalars(select(FaqProposal.fingerprint).where(FaqProposal.organization_id == organization_id))
+    )
+    for cid, text in questions:
+        if cid in used:
+            continue
+        group = [
+            int(s.article_id)
+            for s in index.suggest(text, k=50, min_score=similarity)
+            if int(s.article_id) not in used
+        ]
+        if cid not in group:
+            group.insert(0, cid)
+        if len(group) < min_size:
+            continue
+        used.update(group)
+        if answered is not None and answered.suggest(text, k=1, min_score=0.5):
+            continue  # an article already answers this
+        fingerprint = _fingerprint(group)
+        if fingerprint in known:
+            continue
+        brand_ids = Counter(meta[c][0] for c in group)
+        languages = Counter(meta[c][1] for c in group if meta[c][1])
+        proposal = FaqProposal(
+            organization_id=organization_id,
+            brand_id=brand_ids.most_common(1)[0][0] if len(brand_ids) == 1 else None,
+            language=languages.most_common(1)[0][0] if languages else None,
+            title=text[:300],
+            questions=[text_of[c][:500] for c in group[:20]],
+            answer=first_out.get(group[0], "")[:20000],
+            conversation_ids=group,
+            size=len(group),
+            fingerprint=fingerprint,
+        )
+        session.add(proposal)
+        proposals.append(proposal)
+    session.flush()
+    return proposals
+
+
+def do_decide_proposal(
+    session: Session, *, user: User, proposal: FaqProposal, accept: bool
+) -> FaqArticle | None:
+    """Accept a proposal (it becomes a draft article an editor finishes) or dismiss it."""
+    if proposal.status != "open":
+        raise ActionError("this proposal was already decided", status=409)
+    proposal.status = "accepted" if accept else "dismissed"
+    proposal.decided_at = utcnow()
+    article = None
+    if accept:
+        article = do_save_article(
+            session,
+            user=user,
+            brand_id=proposal.brand_id,
+            fields={
+                "key": f"proposal-{proposal.id}",
+                "title": proposal.title,
+                "body": proposal.answer,
+                "questions": proposal.questions,
+                "language": proposal.language,
+                "status": "draft",
+            },
+        )
+        proposal.article_id = article.id
+    audit(
+        session,
+        action="faq.proposal_accepted" if accept else "faq.proposal_dismissed",
+        actor_user=user,
+        target_type="faq_proposal",
+        target_id=proposal.id,
+    )
+    return article

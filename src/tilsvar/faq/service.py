@@ -1,0 +1,233 @@
+"""The knowledge base's read model: suggestions from an in-memory index per organisation (rebuilt when
+its articles change), an article's answer adapted to a channel, and deflection figures.
+
+The index is cached per process and keyed by the articles' *version* — their count and latest
+``updated_at`` — which one indexed query reads per request; an edit in any process (or on any API
+node) is seen by the next request everywhere. Rebuilding reuses the vectors of unchanged articles
+(``engine.FeatureCache``), so an edit costs array work, not text work.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, func, select
+from sqlalchemy.orm import Session
+
+from tilsvar.faq.engine import Article, FaqIndex, FeatureCache
+from tilsvar.models import Channel, Identity, Message, utcnow
+from tilsvar.models.knowledge import FaqArticle, FaqEvent
+
+TEXT_LIMITS = {"x": 280, "linkedin": 1250, "youtube": 10000, "instagram": 2200, "facebook": 8000}
+_MARKDOWN_LINK = re.compile(r"\[([^\]]+)\]\((https?://[^)\s]+)\)")
+_MARKUP = re.compile(r"(?m)^#{1,6}\s*|[*_`]{1,3}")
+
+
+@dataclass(frozen=True, slots=True)
+class _Cached:
+    version: tuple[int, str]
+    index: FaqIndex
+    rows: dict[str, dict[str, Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class Suggested:
+    article_id: int
+    key: str
+    title: str
+    body: str
+    url: str
+    language: str | None
+    brand_id: int | None
+    score: float
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "article_id": self.article_id,
+            "key": self.key,
+            "title": self.title,
+            "snippet": snippet(self.body),
+            "url": self.url,
+            "language": self.language,
+            "brand_id": self.brand_id,
+            "score": self.score,
+        }
+
+
+_lock = threading.Lock()
+_indexes: dict[int, _Cached] = {}
+_caches: dict[int, FeatureCache] = {}
+
+
+def _version(session: Session, organization_id: int) -> tuple[int, str]:
+    count, latest = session.execute(
+        select(func.count(), func.max(FaqArticle.updated_at)).where(
+            FaqArticle.organization_id == organization_id, FaqArticle.status == "published"
+        )
+    ).one()
+    return int(count), latest.isoformat() if isinstance(latest, datetime) else str(latest or "")
+
+
+def index_for(session: Session, organization_id: int) -> _Cached:
+    """The organisation's published articles, indexed (cached until they change)."""
+    version = _version(session, organization_id)
+    cached = _indexes.get(organization_id)
+    if cached is not None and cached.version == version:
+        return cached
+    with _lock:
+        cached = _indexes.get(organization_id)
+        if cached is not None and cached.version == version:
+            return cached
+        rows = session.scalars(
+            select(FaqArticle)
+            .where(FaqArticle.organization_id == organization_id, FaqArticle.status == "published")
+            .order_by(FaqArticle.id)
+        ).all()
+        articles = [
+            Article(
+                id=str(row.id),
+                title=row.title,
+                body=row.body,
+                questions=tuple(row.questions or []),
+                language=row.language,
+                brand=str(row.brand_id) if row.brand_id is not None else None,
+            )
+            for row in rows
+        ]
+        cache = _caches.setdefault(organization_id, FeatureCache())
+        index = FaqIndex(articles, cache=cache)
+        cache.forget_unused(articles)
+        meta = {
+            str(row.id): {
+                "key": row.key,
+                "title": row.title,
+                "body": row.body,
+                "url": row.url,
+                "language": row.language,
+                "brand_id": row.brand_id,
+            }
+            for row in rows
+        }
+        cached = _Cached(version=version, index=index, rows=meta)
+        _indexes[organization_id] = cached
+        return cached
+
+
+def suggest(
+    session: Session,
+    *,
+    organization_id: int,
+    text: str,
+    brand_id: int | None = None,
+    language: str | None = None,
+    k: int = 3,
+    min_score: float = 0.05,
+) -> list[Suggested]:
+    """The best published articles for ``text`` (of ``brand_id`` or for every brand)."""
+    if not text.strip():
+        return []
+    cached = index_for(session, organization_id)
+    found = cached.index.suggest(
+        text[:1000],
+        k=k,
+        language=language or None,
+        brand=str(brand_id) if brand_id is not None else None,
+        min_score=min_score,
+    )
+    result = []
+    for suggestion in found:
+        row = cached.rows[suggestion.article_id]
+        result.append(
+            Suggested(
+                article_id=int(suggestion.article_id),
+                key=row["key"],
+                title=row["title"],
+                body=row["body"],
+                url=row["url"],
+                language=row["language"],
+                brand_id=row["brand_id"],
+                score=suggestion.score,
+            )
+        )
+    return result
+
+
+def plain_text(body: str) -> str:
+    """An article body as plain text: markdown links become "text (url)", emphasis and headings go."""
+    text = _MARKDOWN_LINK.sub(r"\1 (\2)", body)
+    text = _MARKUP.sub("", text)
+    return re.sub(r"[ \t]+", " ", re.sub(r"\n{3,}", "\n\n", text)).strip()
+
+
+def snippet(body: str, length: int = 160) -> str:
+    text = " ".join(plain_text(body).split())
+    return text if len(text) <= length else text[: length - 1].rsplit(" ", 1)[0] + "…"
+
+
+def adapt_answer(*, body: str, url: str, platform: str) -> str:
+    """An article's answer as a reply on ``platform``: plain text within the platform's limit; when it
+    must be cut, it is cut at a word and ends with the article's link (X: 280 characters)."""
+    text = plain_text(body)
+    limit = TEXT_LIMITS.get(platform, 20000)
+    if len(text) <= limit:
+        return text
+    tail = f"… {url}" if url else "…"
+    room = max(limit - len(tail), 0)
+    cut = text[:room].rsplit(" ", 1)[0].rstrip(" ,.;:")
+    return (cut + tail)[:limit]
+
+
+def deflection(session: Session, *, organization_id: int, since: datetime, minutes: float) -> dict[str, Any]:
+    """Widget article opens since ``since``, and how many were *deflected*: the visitor did not write
+    on a web chat channel within ``minutes`` after opening (opens younger than that are pending)."""
+    now = utcnow()
+    window = timedelta(minutes=minutes)
+    opens = session.execute(
+        select(FaqEvent.id, FaqEvent.visitor, FaqEvent.occurred_at, FaqEvent.article_id).where(
+            FaqEvent.organization_id == organization_id,
+            FaqEvent.kind == "opened",
+            FaqEvent.source == "widget",
+            FaqEvent.occurred_at >= since,
+        )
+    ).all()
+    visitors = {visitor for _, visitor, _, _ in opens if visitor}
+    written: dict[str, list[datetime]] = {}
+    if visitors:
+        for external_id, created_at in session.execute(
+            select(Identity.external_id, Message.created_at)
+            .join(Message, and_(Message.author_identity_id == Identity.id, Message.direction == "in"))
+            .join(Channel, Channel.id == Message.channel_id)
+            .where(
+                Identity.organization_id == organization_id,
+                Identity.platform == "webchat",
+                Identity.external_id.in_(visitors),
+                Channel.platform == "webchat",
+                Message.created_at >= since,
+            )
+        ):
+            written.setdefault(external_id, []).append(created_at)
+    deflected = contacted = pending = 0
+    by_article: dict[int, dict[str, int]] = {}
+    for _, visitor, opened_at, article_id in opens:
+        counts = by_article.setdefault(article_id, {"opened": 0, "deflected": 0})
+        counts["opened"] += 1
+        if any(opened_at <= at <= opened_at + window for at in written.get(visitor, [])):
+            contacted += 1
+        elif opened_at + window > now:
+            pending += 1
+        else:
+            deflected += 1
+            counts["deflected"] += 1
+    decided = deflected + contacted
+    return {
+        "opened": len(opens),
+        "deflected": deflected,
+        "contacted": contacted,
+        "pending": pending,
+        "deflection_rate": round(deflected / decided, 4) if decided else None,
+        "by_article": {str(key): value for key, value in sorted(by_article.items())},
+    }

@@ -1,0 +1,227 @@
+"""Chorus and shitstorm detection: a realistic background stream plus a chorus of 15 similar complaints
+in three languages on X and Facebook within 30 minutes raises exactly one alert, at the chorus's 6th
+message, whether the messages arrive live one by one or are imported as history; the background
+alone raises none. From the alert: one incident, a personalised bulk reply, escalation to press."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from tilsvar.actions.ingest import do_ingest_messages
+from tilsvar.actions.org import do_create_user
+from tilsvar.channels import Author, InboundMessage
+from tilsvar.db import Database
+from tilsvar.models import Channel, Message
+from tilsvar.models.knowledge import TrendAlert
+from tilsvar.models.workflow import Notification
+from tilsvar.trends.engine import Observation, Params, replay
+from tilsvar.trends.streams import StreamMessage, background, chorus
+
+from conftest import Seeded
+from helpers import auth, json_of
+
+START = datetime(2026, 11, 2, 4, 0, tzinfo=UTC)
+CHORUS_START = START + timedelta(hours=5, minutes=7)
+
+
+def _stream(with_chorus: bool) -> list[StreamMessage]:
+    messages = [m for m in background(START, 6, seed=7) if m.platform in ("x", "facebook")]
+    if with_chorus:
+        messages += chorus(CHORUS_START)
+    return sorted(messages, key=lambda m: (m.at, m.external_id))
+
+
+def _inbound(message: StreamMessage, seeded: Seeded) -> InboundMessage:
+    channel: Channel = seeded.x_channel if message.platform == "x" else seeded.fb_channel
+    return InboundMessage(
+        platform=channel.platform,
+        account=channel.account,
+        external_id=message.external_id,
+        direction="in",
+        kind=message.kind,
+        text=message.text,
+        created_at=message.at,
+        author=Author(id=message.author, handle=f"@{message.author}", name=f"Kim {message.author[-4:]}"),
+    )
+
+
+def _alerts(database: Database) -> list[TrendAlert]:
+    with database.reader() as session:
+        alerts = list(session.scalars(select(TrendAlert).order_by(TrendAlert.id)))
+        session.expunge_all()
+    return alerts
+
+
+def _external_id(database: Database, message_id: int | None) -> str | None:
+    with database.reader() as session:
+        return session.scalar(select(Message.external_id).where(Message.id == message_id))
+
+
+def test_engine_alone_finds_the_chorus_at_its_sixth_message() -> None:
+    def observations(messages: list[StreamMessage]) -> list[Observation]:
+        return [
+            Observation(
+                message_id=number,
+                at=m.at,
+                text=m.text,
+                author=m.author,
+                platform=m.platform,
+                kind=m.kind,
+                sentiment=m.sentiment,
+            )
+            for number, m in enumerate(messages)
+        ]
+
+    quiet = background(START - timedelta(days=2), 24 * 7, seed=7)
+    assert replay(Params(), observations(quiet)) == []
+    stream = sorted(quiet + chorus(CHORUS_START), key=lambda m: (m.at, m.external_id))
+    alerts = replay(Params(), observations(stream))
+    assert len(alerts) == 1
+    alert = alerts[0]
+    expected = sorted(chorus(CHORUS_START), key=lambda m: (m.at, m.external_id))[5]
+    assert stream[alert.message_id].external_id == expected.external_id
+    # 15 negative public comments: a shitstorm, labelled in words of every language's concepts.
+    assert alert.kind == "shitstorm"
+    assert {"app", "crash"} <= set(alert.cluster.keywords())
+    assert alert.cluster.platforms.keys() == {"x", "facebook"}
+
+
+def test_live_traffic_and_imported_history_raise_the_same_single_alert(
+    seeded: Seeded, database: Database, run_jobs: Callable[[], int]
+) -> None:
+    # Live: one message at a time, the worker keeping up.
+    for message in _stream(with_chorus=True):
+        with database.session() as session:
+            do_ingest_messages(session, messages=[_inbound(message, seeded)])
+        run_jobs()
+    live = _alerts(database)
+    assert len(live) == 1
+    sixth = sorted(chorus(CHORUS_START), key=lambda m: (m.at, m.external_id))[5]
+    assert _external_id(database, live[0].message_id) == sixth.external_id
+    assert live[0].alerted_at == sixth.at
+
+
+def test_history_import_gives_the_alert_live_traffic_gave(
+    seeded: Seeded, database: Database, run_jobs: Callable[[], int]
+) -> None:
+    messages = [_inbound(m, seeded) for m in _stream(with_chorus=True)]
+    for start in range(0, len(messages), 50):  # batches, as `tilsvar import` stores them
+        with database.session() as session:
+            do_ingest_messages(session, messages=messages[start : start + 50])
+    run_jobs()
+    alerts = _alerts(database)
+    assert len(alerts) == 1
+    sixth = sorted(chorus(CHORUS_START), key=lambda m: (m.at, m.external_id))[5]
+    assert _external_id(database, alerts[0].message_id) == sixth.external_id
+    assert alerts[0].alerted_at == sixth.at
+    # Running the detector again over the same messages changes nothing.
+    from tilsvar.actions.trends import do_observe_messages
+
+    with database.session() as session:
+        ids = list(session.scalars(select(Message.id)))
+        assert do_observe_messages(session, message_ids=ids) == []
+    assert len(_alerts(database)) == 1
+
+
+def test_background_alone_raises_nothing(
+    seeded: Seeded, database: Database, run_jobs: Callable[[], int]
+) -> None:
+    with database.session() as session:
+        do_ingest_messages(session, messages=[_inbound(m, seeded) for m in _stream(with_chorus=False)])
+    run_jobs()
+    assert _alerts(database) == []
+
+
+def test_from_the_alert_incident_bulk_reply_and_escalation(
+    seeded: Seeded, database: Database, run_jobs: Callable[[], int], client: TestClient
+) -> None:
+    with database.session() as session:
+        press = do_create_user(
+            session, organization=seeded.org, email="pia@nordicrail.example", role="press", name="Pia Press"
+        )
+        press_id = press.id
+        do_ingest_messages(session, messages=[_inbound(m, seeded) for m in chorus(CHORUS_START)])
+    run_jobs()
+    listing = json_of(client.get("/api/v1/trends", headers=auth(seeded.agent_token)))
+    assert len(listing["items"]) == 1
+    alert = listing["items"][0]
+    assert alert["size"] == 15
+    assert alert["platforms"] == ["facebook", "x"]
+    assert len(alert["message_ids"]) == 15
+    detail = json_of(client.get(f"/api/v1/trends/{alert['id']}", headers=auth(seeded.agent_token)))
+    assert detail["label"]
+    assert detail["samples"]
+    assert sum(point["count"] for point in detail["timeline"]) == 15
+    assert set(detail["languages"]) >= {"da", "sv", "en"} or len(detail["languages"]) >= 2
+    assert client.get("/api/v1/trends/999999", headers=auth(seeded.agent_token)).status_code == 404
+
+    incident = client.post(
+        f"/api/v1/trends/{alert['id']}/incident",
+        json={"title": "App crash"},
+        headers=auth(seeded.agent_token),
+    )
+    assert incident.status_code == 200, incident.text
+    reply = client.post(
+        f"/api/v1/trends/{alert['id']}/reply",
+        json={"text": "Hi {customer_name}, we are fixing the app right now. Sorry!"},
+        headers=auth(seeded.agent_token),
+    )
+    assert reply.status_code == 202, reply.text
+    result = reply.json()
+    assert result["queued"] == 15
+    assert result["skipped"] == []
+    with database.reader() as session:
+        texts = list(
+            session.scalars(select(Message.text).where(Message.direction == "out").order_by(Message.id))
+        )
+    assert len(texts) == 15
+    assert all(text.startswith("Hi Kim, we are fixing") for text in texts)
+    # Replying again skips nothing new: the same idempotency keys.
+    again = client.post(
+        f"/api/v1/trends/{alert['id']}/reply",
+        json={"text": "Hi {customer_name}"},
+        headers=auth(seeded.agent_token),
+    ).json()
+    assert again["queued"] + len(again["skipped"]) == 15
+
+    escalated = client.post(
+        f"/api/v1/trends/{alert['id']}/escalate",
+        json={"note": "Press asking"},
+        headers=auth(seeded.agent_token),
+    )
+    assert escalated.json() == {"notified": 1}
+    with database.reader() as session:
+        kinds = list(session.scalars(select(Notification.kind).where(Notification.user_id == press_id)))
+    assert "trends.escalated" in kinds
+    detail = json_of(client.get(f"/api/v1/trends/{alert['id']}", headers=auth(seeded.agent_token)))
+    assert detail["incident"]["conversations"] == 15
+    assert detail["escalated_at"] is not None
+    assert detail["state"] == "over"  # message time is long past: the chorus has cooled down
+
+
+def test_a_shitstorm_alarms_the_press_role(seeded: Seeded, database: Database) -> None:
+    from tilsvar.actions.trends import do_observe_messages
+
+    with database.session() as session:
+        press = do_create_user(
+            session, organization=seeded.org, email="pia@nordicrail.example", role="press", name="Pia Press"
+        )
+        press_id = press.id
+        do_ingest_messages(session, messages=[_inbound(m, seeded) for m in chorus(CHORUS_START)])
+    with database.session() as session:
+        ids = list(session.scalars(select(Message.id).order_by(Message.id)))
+        # The pipeline's sentiment, as the analysis job stores it: these are angry public comments.
+        for message in session.scalars(select(Message)):
+            message.sentiment = "negative"
+        session.flush()
+        alert_ids = do_observe_messages(session, message_ids=ids)
+    assert len(alert_ids) == 1
+    with database.reader() as session:
+        alert = session.get_one(TrendAlert, alert_ids[0])
+        assert alert.kind == "shitstorm"
+        kinds = list(session.scalars(select(Notification.kind).where(Notification.user_id == press_id)))
+    assert kinds == ["trends.shitstorm"]
