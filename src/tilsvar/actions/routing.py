@@ -131,9 +131,18 @@ def _snapshot(session: Session, organization_id: int) -> OrgSnapshot:
         )
     )
     profiles = {
-        profile.user_id: profile
-        for profile in session.scalars(
-            select(AgentProfile).where(AgentProfile.user_id.in_([row[0] for row in users]))
+        row.user_id: row
+        for row in session.execute(  # plain rows, not ORM objects: this runs for every message
+            select(
+                AgentProfile.user_id,
+                AgentProfile.online,
+                AgentProfile.languages,
+                AgentProfile.channels,
+                AgentProfile.topics,
+                AgentProfile.capacity,
+            )
+            .join(User, User.id == AgentProfile.user_id)
+            .where(User.organization_id == organization_id)
         )
     }
     load: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
@@ -481,8 +490,8 @@ def _apply_routing(
         state.priority_override = routing.priority
         conversation.priority = routing.priority
         conversation.priority_rank = PRIORITY_RANK[routing.priority]
-    for tag in routing.tags:
-        _tag(session, conversation, tag)
+    if routing.tags:
+        _tag(session, conversation, routing.tags)
     if routing.flags:
         conversation.flagged = True
     if routing.hide and message.kind in MODERATED_KINDS and not message.moderation_state:
@@ -533,16 +542,28 @@ def _apply_routing(
     )
 
 
-def _tag(session: Session, conversation: Conversation, name: str) -> None:
-    tag = session.scalar(
-        select(Tag).where(Tag.organization_id == conversation.organization_id, Tag.name == name)
+def _tag(session: Session, conversation: Conversation, names: Iterable[str]) -> None:
+    """Tag the conversation (creating tags the organisation does not have yet), in a few statements."""
+    wanted = set(names)
+    existing = dict(
+        session.execute(
+            select(Tag.name, Tag.id).where(
+                Tag.organization_id == conversation.organization_id, Tag.name.in_(wanted)
+            )
+        ).all()
     )
-    if tag is None:
+    for name in sorted(wanted - set(existing)):
         tag = Tag(organization_id=conversation.organization_id, name=name)
         session.add(tag)
         session.flush()
-    if session.get(ConversationTag, (conversation.id, tag.id)) is None:
-        session.add(ConversationTag(conversation_id=conversation.id, tag_id=tag.id))
+        existing[name] = tag.id
+    present = set(
+        session.scalars(
+            select(ConversationTag.tag_id).where(ConversationTag.conversation_id == conversation.id)
+        )
+    )
+    for tag_id in sorted(set(existing.values()) - present):
+        session.add(ConversationTag(conversation_id=conversation.id, tag_id=tag_id))
 
 
 def _canned_text(session: Session, conversation: Conversation, shortcut: str) -> str:

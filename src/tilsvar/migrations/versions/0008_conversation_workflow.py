@@ -331,7 +331,7 @@ def upgrade() -> None:
             nullable=False,
         ),
         sa.Column("priority_override", sa.String(length=8), nullable=True),
-        sa.Column("requires_approval", sa.Boolean(), server_default=sa.text("0"), nullable=False),
+        sa.Column("requires_approval", sa.Boolean(), server_default=sa.false(), nullable=False),
         sa.Column("approval_team_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
         sa.Column("status_seen", sa.String(length=16), nullable=False),
         sa.Column("snoozed_until", tilsvar.models.base.UTCDateTime(timezone=True), nullable=True),
