@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -387,3 +388,104 @@ def test_search_page_escapes_and_saves_views(client: TestClient, seeded: Seeded,
     assert "Kulde &lt;i&gt;" in view
     assert "vognen er kold" in view
     assert client.get("/search", params={"q": "-kold"}).status_code == 400
+
+
+def test_newest_first_is_by_message_time_not_by_storage_order(
+    client: TestClient, seeded: Seeded, ingest: IngestFn, database: Database
+) -> None:
+    """History imported after live traffic still sorts by when it was written; editing a message's
+    time moves it (the index is keyed by time, migration 0011)."""
+    live = ingest(seeded.x_channel, "Kuffert glemt i toget", minutes_ago=5)
+    imported = ingest(seeded.x_channel, "Kuffert glemt sidste år", minutes_ago=60 * 24 * 300)
+    recent = ingest(seeded.fb_channel, "Kuffert fundet", minutes_ago=1)
+    token = seeded.admin_token
+    assert [hit["message_id"] for hit in find(client, token, "kuffert")["results"]] == [
+        recent,
+        live,
+        imported,
+    ]
+    pages: list[int] = []
+    cursor = None
+    while True:
+        page = find(client, token, "kuffert", limit=1, **({"cursor": cursor} if cursor else {}))
+        pages += [hit["message_id"] for hit in page["results"]]
+        cursor = page["next_cursor"]
+        if not cursor:
+            break
+    assert pages == [recent, live, imported]
+    with database.session() as session:
+        newest_at = session.get(Message, recent).created_at  # type: ignore[union-attr]
+        session.execute(
+            update(Message).where(Message.id == imported).values(created_at=newest_at + timedelta(minutes=1))
+        )
+    assert [hit["message_id"] for hit in find(client, token, "kuffert")["results"]] == [
+        imported,
+        recent,
+        live,
+    ]
+    assert ids(find(client, token, "kuffert channel:x")) == {imported, live}
+
+
+def test_facets_follow_label_and_status_changes(
+    client: TestClient, seeded: Seeded, ingest: IngestFn, database: Database
+) -> None:
+    """The facet rows are kept by triggers: labels written on the message, the conversation's status."""
+    message = ingest(seeded.x_channel, "Vognen er beskidt")
+    token = seeded.admin_token
+
+    def counts() -> dict[str, dict[str, int]]:
+        facets = find(client, token, "beskidt")["facets"]
+        return {name: {item["value"]: item["count"] for item in values} for name, values in facets.items()}
+
+    assert counts()["status"] == {"new": 1}
+    set_columns(database, message, language="da", intent="complaint", sentiment="negative", has_pii=True)
+    with database.session() as session:
+        conversation_id = session.get(Message, message).conversation_id  # type: ignore[union-attr]
+        session.execute(
+            update(Conversation).where(Conversation.id == conversation_id).values(status="closed")
+        )
+    after = counts()
+    assert (after["language"], after["intent"], after["sentiment"], after["status"]) == (
+        {"da": 1},
+        {"complaint": 1},
+        {"negative": 1},
+        {"closed": 1},
+    )
+    assert ids(find(client, token, "status:closed has:pii")) == {message}
+
+
+def test_counts_beyond_the_sample_are_marked_estimates(
+    client: TestClient, seeded: Seeded, ingest: IngestFn, database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Facets and totals are counted over the newest SAMPLE matches; beyond that the API says so."""
+    from tilsvar.search import engine
+
+    made = [ingest(seeded.x_channel, f"Stationen er lukket {number}") for number in range(6)]
+    made += [ingest(seeded.market_channel, f"Butikken er lukket {number}") for number in range(2)]
+    for message in made:
+        set_columns(database, message, language="da")
+    token = seeded.admin_token
+    exact = find(client, token, "lukket")
+    assert (exact["total"], exact["total_is_estimate"], exact["facets_are_estimates"]) == (8, False, False)
+    assert exact["counted"] == 8
+    monkeypatch.setattr(engine, "SAMPLE", 4)
+    # No filters: the index counts every match exactly; the facets are shares of the newest 4, scaled.
+    capped = find(client, token, "lukket")
+    assert (capped["total"], capped["total_is_estimate"], capped["facets_are_estimates"]) == (8, False, True)
+    assert capped["counted"] == 4
+    assert {item["value"]: item["count"] for item in capped["facets"]["language"]} == {"da": 8}
+    assert len(capped["results"]) == 8  # the page itself is never sampled
+    # With a filter the total is estimated too: 2 of the newest 4 pass, so about half of 8.
+    filtered = find(client, token, "lukket brand:market")
+    assert filtered["total_is_estimate"] is True
+    assert filtered["total"] == 4
+    assert ids(filtered) == set(made[6:])
+    # Filters only: the newest 4 passing messages, scaled by how many messages they span.
+    only_filters = find(client, token, "lang:da")
+    assert only_filters["facets_are_estimates"] is True
+    assert only_filters["total_is_estimate"] is True
+    assert only_filters["total"] >= 4
+    # The agent sees one brand: still never another brand's messages or counts.
+    agent = find(client, seeded.agent_token, "lukket")
+    assert {item["value"] for item in agent["facets"]["brand"]} == {"rail"}
+    assert ids(agent) == set(made[:6])

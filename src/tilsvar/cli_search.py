@@ -64,7 +64,8 @@ def search_command(
         }
         typer.echo(json.dumps(payload, ensure_ascii=False))
         return
-    typer.echo(f"{result.total} messages")
+    about = "about " if result.total_is_estimate else ""
+    typer.echo(f"{about}{result.total} messages")
     for hit in result.hits:
         text = "".join(f"[{part}]" if is_match else part for part, is_match in hit.parts)
         typer.echo(
