@@ -225,7 +225,7 @@ def do_propose_articles(
     *,
     organization_id: int,
     min_size: int = 3,
-    similarity: float = 0.35,
+    similarity: float = 0.25,
     limit: int = 2000,
 ) -> list[FaqProposal]:
     """Group the first customer questions of recently resolved conversations by similarity (the FAQ
