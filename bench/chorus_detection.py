@@ -1,0 +1,128 @@
+"""Chorus detection: time from a chorus's first message to its alert, and false alarms per day on a
+realistic background stream (tilsvar.trends.streams: a railway's day-and-night traffic in five
+languages), both generated deterministically; the detector is replayed in message time exactly as
+the trends job feeds it. Prints one JSON object.
+
+    .venv/bin/python bench/chorus_detection.py [--days 14] [--choruses 20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tilsvar.trends.engine import Observation, Params, replay
+from tilsvar.trends.streams import StreamMessage, background, chorus
+
+START = datetime(2026, 11, 2, tzinfo=UTC)
+# Other choruses than the test's: a station's lifts, a price rise, a timetable change, in three
+# languages each (the first is the default app-crash chorus).
+TEMPLATES: list[dict[str, tuple[str, ...]] | None] = [
+    None,
+    {
+        "da": (
+            "Billetpriserne er steget igen, det er for dyrt",
+            "Hvorfor er prisen på pendlerkort steget så meget?",
+        ),
+        "sv": ("Priset på biljetter har höjts igen, för dyrt", "Varför har priset på biljetten höjts?"),
+        "pl": ("Cena biletu znowu wzrosła, za drogo", "Dlaczego cena biletu jest tak wysoka?"),
+    },
+    {
+        "nb": (
+            "Ny rutetabell er en katastrofe, ingen avgang før 7",
+            "Den nye rutetabellen fjernet min avgang",
+        ),
+        "en": (
+            "The new timetable removed my morning departure",
+            "New timetable is a disaster, no departure before 7",
+        ),
+        "da": ("Den nye køreplan har fjernet min afgang", "Ny køreplan, ingen afgang før 7, katastrofe"),
+    },
+]
+
+
+def _observations(messages: list[StreamMessage], offset: int = 0) -> list[Observation]:
+    return [
+        Observation(
+            message_id=offset + number,
+            at=m.at,
+            text=m.text,
+            author=m.author,
+            platform=m.platform,
+            kind=m.kind,
+            sentiment=m.sentiment,
+        )
+        for number, m in enumerate(messages)
+    ]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--days", type=int, default=14)
+    parser.add_argument("--choruses", type=int, default=20)
+    args = parser.parse_args()
+    params = Params()
+    quiet = background(START, 24 * args.days, seed=101)
+    started = time.perf_counter()
+    false_alarms = replay(params, _observations(quiet))
+    elapsed = time.perf_counter() - started
+    delays: list[float] = []
+    missed = 0
+    for number in range(args.choruses):
+        day = number % max(args.days - 1, 1) + 1
+        begin = START + timedelta(days=day, hours=6 + (number * 5) % 15, minutes=(number * 13) % 60)
+        members = chorus(
+            begin,
+            size=15,
+            minutes=30,
+            seed=500 + number,
+            templates=TEMPLATES[number % len(TEMPLATES)],
+            prefix="c",
+        )
+        chorus_ids = set(range(1_000_000, 1_000_000 + len(members)))
+        alerts = replay(params, _observations(quiet) + _observations(members, 1_000_000))
+        hits = [
+            alert
+            for alert in alerts
+            if alert.message_id in chorus_ids
+            or chorus_ids & {member.message_id for member in alert.cluster.members}
+        ]
+        if not hits:
+            missed += 1
+            continue
+        first = min(members, key=lambda m: m.at).at
+        delays.append((min(alert.at for alert in hits) - first).total_seconds() / 60)
+    result: dict[str, Any] = {
+        "background_days": args.days,
+        "background_messages": len(quiet),
+        "false_alarms": len(false_alarms),
+        "false_alarms_per_day": round(len(false_alarms) / args.days, 3),
+        "choruses": args.choruses,
+        "chorus_size": 15,
+        "chorus_minutes": 30,
+        "detected": args.choruses - missed,
+        "minutes_to_alert": {
+            "median": round(statistics.median(delays), 1) if delays else None,
+            "max": round(max(delays), 1) if delays else None,
+        },
+        "replay_messages_per_second": round(len(quiet) / elapsed, 1),
+        "params": {
+            "window_minutes": params.window.total_seconds() / 60,
+            "similarity": params.similarity,
+            "min_size": params.min_size,
+            "sensitivity": params.sensitivity,
+        },
+    }
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
