@@ -137,6 +137,9 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
 
         app.include_router(workflow_web_router)
         app.include_router(moderation_web_router)
+        from tilsvar.web.knowledge_routes import router as knowledge_web_router
+
+        app.include_router(knowledge_web_router)
         from tilsvar.web.dashboard_routes import router as dashboard_web_router
 
         app.include_router(dashboard_web_router)

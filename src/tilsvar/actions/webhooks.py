@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from tilsvar.actions.common import audit
 from tilsvar.actions.ingest import do_ingest_messages
-from tilsvar.actions.org import channel_credentials
+from tilsvar.actions.org import decrypt_channel_credentials
 from tilsvar.channels import InboundMessage
 from tilsvar.channels.activity import (
     AccessRevoked,
@@ -33,12 +33,15 @@ from tilsvar.channels.activity import (
     body_digest,
 )
 from tilsvar.channels.webhooks import FAMILIES, WebhookFamily
+from tilsvar.db import on_commit
 from tilsvar.events import ChannelStatusChanged, ConversationUpdated, Event, record_events
-from tilsvar.jobs.queue import enqueue
-from tilsvar.models import Brand, Channel, Conversation, Message, RawEvent, utcnow
+from tilsvar.jobs.queue import wakeup
+from tilsvar.models import Brand, Channel, Conversation, Job, Message, RawEvent, utcnow
 from tilsvar.models.base import table_of
+from tilsvar.settings import get_settings
 
 log = logging.getLogger(__name__)
+PROCESS_JOB = "webhook.process"
 KEPT_HEADERS = (
     "content-type",
     "user-agent",
@@ -61,25 +64,31 @@ class WebhookChannel:
 
 
 def webhook_channels(session: Session, *, platforms: Sequence[str]) -> list[WebhookChannel]:
-    """The channels of ``platforms`` that have a platform account id, oldest first."""
+    """The channels of ``platforms`` that have a platform account id, oldest first.
+
+    Runs on every webhook, so it reads plain rows (no ORM objects) and takes decrypted credentials
+    from the per-process cache, which is keyed by the ciphertext and so follows every change."""
     found = []
-    for channel in session.scalars(
-        select(Channel).where(Channel.platform.in_(platforms)).order_by(Channel.id)
-    ):
-        config = dict(channel.config or {})
+    rows = session.execute(
+        select(Channel.id, Channel.platform, Channel.account, Channel.config, Channel.credentials_encrypted)
+        .where(Channel.platform.in_(platforms))
+        .order_by(Channel.id)
+    )
+    for channel_id, platform, account, stored_config, encrypted in rows:
+        config = dict(stored_config or {})
         account_id = str(config.get("account_id") or "")
         if not account_id:
             continue
         try:
-            credentials = channel_credentials(channel)
+            credentials = decrypt_channel_credentials(channel_id, encrypted)
         except Exception:  # a key rotated away or a damaged value: this channel cannot verify anything
-            log.warning("channel %s: credentials cannot be decrypted", channel.id)
+            log.warning("channel %s: credentials cannot be decrypted", channel_id)
             credentials = {}
         found.append(
             WebhookChannel(
-                id=channel.id,
-                platform=channel.platform,
-                account=channel.account,
+                id=channel_id,
+                platform=platform,
+                account=account,
                 account_id=account_id,
                 credentials=credentials,
                 config=config,
@@ -99,18 +108,27 @@ class WebhookOutcome:
 
 
 def do_receive_webhook(
-    session: Session, *, source: str, body: bytes, headers: dict[str, str]
+    session: Session,
+    *,
+    source: str,
+    body: bytes,
+    headers: dict[str, str],
+    channels: list[WebhookChannel] | None = None,
 ) -> WebhookOutcome:
     """Verify one POSTed delivery and keep it; see the module docstring.
 
     Forged (no channel's secret verifies the signature) → 403 and nothing stored. Malformed JSON that
     is correctly signed → 400, kept as a rejected raw event. A valid delivery for accounts no channel
-    has → 200, kept as ``unrouted``. Otherwise one raw event per concerned channel and a job each."""
+    has → 200, kept as ``unrouted``. Otherwise one raw event per concerned channel and a job each.
+
+    ``channels`` (from ``webhook_channels``) may be read beforehand in a read-only session, so the
+    write transaction (on SQLite, the database's one write lock) lasts only as long as the inserts."""
     import json
 
     family = FAMILIES[source]
     signature = headers.get(family.signature_header.lower())
-    channels = webhook_channels(session, platforms=family.platforms)
+    if channels is None:
+        channels = webhook_channels(session, platforms=family.platforms)
     try:
         payload: Any = json.loads(body)
     except ValueError as error:
@@ -216,8 +234,25 @@ def _store(
             continue
         stored.append(int(raw_id))
         if status == "stored":
-            enqueue(session, queue="inbound", kind="webhook.process", payload={"raw_event_id": int(raw_id)})
+            _enqueue_processing(session, int(raw_id))
     return stored, len(rows) - len(stored)
+
+
+def _enqueue_processing(session: Session, raw_event_id: int) -> None:
+    """``enqueue`` as one Core insert: this runs for every delivery, inside the acknowledgement."""
+    now = utcnow()
+    session.execute(
+        insert(table_of(Job)).values(
+            queue="inbound",
+            kind=PROCESS_JOB,
+            payload={"raw_event_id": raw_event_id},
+            status="queued",
+            run_at=now,
+            created_at=now,
+            max_attempts=get_settings().job_max_attempts,
+        )
+    )
+    on_commit(session, wakeup.set)
 
 
 @dataclass(slots=True)
@@ -235,36 +270,98 @@ def do_process_webhook_event(
     """Apply the parsed events of one stored delivery: store new messages (through the one ingest
     path), apply edits, removals, hides and receipts to stored messages, and mark a channel whose
     access was revoked. Marks the raw event processed; running it twice changes nothing more."""
-    raw = session.get_one(RawEvent, raw_event_id, with_for_update=True)
+    return do_process_webhook_events(session, deliveries=[(raw_event_id, events)])
+
+
+def do_process_webhook_events(
+    session: Session, *, deliveries: Sequence[tuple[int, Sequence[ChannelEvent]]]
+) -> ProcessResult:
+    """``do_process_webhook_event`` for many stored deliveries in one transaction: their messages go
+    through one ingest call (which is many times cheaper per message than one call each), their other
+    events are applied per delivery in order. Deliveries already processed are skipped."""
     result = ProcessResult()
-    if raw.status == "processed" or raw.channel_id is None:
+    wanted = dict(deliveries)
+    raws = list(
+        session.scalars(
+            select(RawEvent).where(RawEvent.id.in_(wanted)).order_by(RawEvent.id).with_for_update()
+        )
+    )
+    raws = [raw for raw in raws if raw.status != "processed" and raw.channel_id is not None]
+    if not raws:
         return result
-    channel = session.get_one(Channel, raw.channel_id)
-    organization_id = session.scalar(select(Brand.organization_id).where(Brand.id == channel.brand_id))
-    messages = [event for event in events if isinstance(event, InboundMessage)]
+    channels = {
+        channel.id: channel
+        for channel in session.scalars(
+            select(Channel).where(Channel.id.in_({raw.channel_id for raw in raws}))
+        )
+    }
+    organizations = dict(
+        session.execute(
+            select(Brand.id, Brand.organization_id).where(
+                Brand.id.in_({channel.brand_id for channel in channels.values()})
+            )
+        ).all()
+    )
+    messages = [event for raw in raws for event in wanted[raw.id] if isinstance(event, InboundMessage)]
     if messages:
-        ingested = do_ingest_messages(session, messages=messages, actor=f"webhook:{raw.source}")
+        sources = sorted({raw.source for raw in raws})
+        ingested = do_ingest_messages(session, messages=messages, actor=f"webhook:{','.join(sources)}")
         result.stored = len(ingested.stored)
         result.duplicates = len(ingested.duplicates)
-    domain_events: list[Event] = []
-    for event in events:
-        if isinstance(event, MessageChanged):
-            result.changed += _apply_change(session, channel=channel, change=event, events=domain_events)
-        elif isinstance(event, Receipt):
-            result.receipts += _apply_receipt(session, channel=channel, receipt=event)
-        elif isinstance(event, AccessRevoked):
-            _mark_needs_reconnect(
-                session, channel=channel, reason=event.reason, organization_id=organization_id
-            )
-        elif isinstance(event, Ignored):
-            result.ignored += 1
-            log.debug("%s: ignored %s (%s)", raw.source, event.what, event.reason)
-    for domain_event in domain_events:
-        domain_event.organization_id = organization_id
-    record_events(session, domain_events)
-    raw.status = "processed"
-    raw.error = ""
+    for raw in raws:
+        assert raw.channel_id is not None
+        channel = channels[raw.channel_id]
+        organization_id = organizations.get(channel.brand_id)
+        domain_events: list[Event] = []
+        for event in wanted[raw.id]:
+            if isinstance(event, MessageChanged):
+                result.changed += _apply_change(session, channel=channel, change=event, events=domain_events)
+            elif isinstance(event, Receipt):
+                result.receipts += _apply_receipt(session, channel=channel, receipt=event)
+            elif isinstance(event, AccessRevoked):
+                _mark_needs_reconnect(
+                    session, channel=channel, reason=event.reason, organization_id=organization_id
+                )
+            elif isinstance(event, Ignored):
+                result.ignored += 1
+                log.debug("%s: ignored %s (%s)", raw.source, event.what, event.reason)
+        for domain_event in domain_events:
+            domain_event.organization_id = organization_id
+        record_events(session, domain_events)
+        raw.status = "processed"
+        raw.error = ""
     return result
+
+
+def queued_deliveries(session: Session, *, limit: int, exclude: int) -> list[tuple[int, int]]:
+    """(job id, raw event id) of ``webhook.process`` jobs due now, oldest first: a worker processing
+    one delivery takes these along (see ``do_take_deliveries``)."""
+    rows = session.execute(
+        select(Job.id, Job.payload)
+        .where(Job.status == "queued", Job.run_at <= utcnow(), Job.kind == PROCESS_JOB)
+        .order_by(Job.run_at, Job.id)
+        .limit(limit)
+    ).all()
+    found = []
+    for job_id, payload in rows:
+        raw_id = int((payload or {}).get("raw_event_id") or 0)
+        if raw_id and raw_id != exclude:
+            found.append((int(job_id), raw_id))
+    return found
+
+
+def do_take_deliveries(session: Session, *, job_ids: Sequence[int]) -> set[int]:
+    """Mark still-queued ``webhook.process`` jobs done because their delivery is processed in this
+    transaction; returns the ids taken (a job another worker claimed meanwhile is left to it)."""
+    if not job_ids:
+        return set()
+    taken = session.execute(
+        update(Job)
+        .where(Job.id.in_(job_ids), Job.status == "queued", Job.kind == PROCESS_JOB)
+        .values(status="done", finished_at=utcnow(), last_error="")
+        .returning(Job.id)
+    ).scalars()
+    return {int(job_id) for job_id in taken}
 
 
 def _apply_change(session: Session, *, channel: Channel, change: MessageChanged, events: list[Event]) -> int:

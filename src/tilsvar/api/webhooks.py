@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from tilsvar.actions.webhooks import WebhookChannel, do_receive_webhook, webhook_channels
 from tilsvar.api.deps import DatabaseDep, ReadSession
 from tilsvar.channels import linkedin, meta, x
+from tilsvar.channels.webhooks import FAMILIES
 
 router = APIRouter(prefix="/webhooks", include_in_schema=True, tags=["webhooks"])
 
@@ -30,8 +31,10 @@ RawBody = Annotated[bytes, Depends(raw_body)]
 
 def _receive(source: str, request: Request, body: bytes, database: DatabaseDep) -> Response:
     headers = {name.lower(): value for name, value in request.headers.items()}
+    with database.reader() as session:  # no write lock while finding the channels
+        channels = webhook_channels(session, platforms=FAMILIES[source].platforms)
     with database.session() as session:
-        outcome = do_receive_webhook(session, source=source, body=body, headers=headers)
+        outcome = do_receive_webhook(session, source=source, body=body, headers=headers, channels=channels)
     if outcome.status_code != 200:
         return JSONResponse({"detail": outcome.detail}, status_code=outcome.status_code)
     return JSONResponse({"stored": len(outcome.stored), "duplicates": outcome.duplicates})
