@@ -225,3 +225,30 @@ def test_a_shitstorm_alarms_the_press_role(seeded: Seeded, database: Database) -
         assert alert.kind == "shitstorm"
         kinds = list(session.scalars(select(Notification.kind).where(Notification.user_id == press_id)))
     assert kinds == ["trends.shitstorm"]
+
+
+def test_trends_page_shows_the_alert_and_acts_on_it(
+    client: TestClient, seeded: Seeded, database: Database, run_jobs: Callable[[], int]
+) -> None:
+    with database.session() as session:
+        do_ingest_messages(session, messages=[_inbound(m, seeded) for m in chorus(CHORUS_START)])
+    run_jobs()
+    response = client.post(
+        "/login",
+        data={"email": seeded.supervisor.email, "password": seeded.password, "next": "/trends"},
+        follow_redirects=False,
+    )
+    assert response.status_code == 303
+    listing = client.get("/trends").text
+    alert_id = _alerts(database)[0].id
+    assert f'href="/trends/{alert_id}"' in listing
+    page = client.get(f"/trends/{alert_id}").text
+    assert "Timeline" in page
+    assert "Can&#39;t buy a ticket" in page or "Appen" in page
+    csrf = page.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+    done = client.post(
+        f"/trends/{alert_id}/action",
+        data={"csrf_token": csrf, "action": "reply", "text": "Hi {customer_name}, fixed now."},
+        follow_redirects=False,
+    )
+    assert done.headers["location"] == f"/trends/{alert_id}?done=replied-15"

@@ -245,3 +245,31 @@ def test_banking77_as_a_knowledge_base() -> None:
     assert result["articles"] == 77
     assert result["top1"] >= 0.6
     assert result["top3"] >= 0.8
+
+
+def test_web_pages_manage_articles_and_escape_customer_text(client: TestClient, seeded: Seeded) -> None:
+    response = client.post(
+        "/login",
+        data={"email": seeded.admin.email, "password": seeded.password, "next": "/faq"},
+        follow_redirects=False,
+    )
+    assert response.status_code == 303
+    page = client.get("/faq/new").text
+    csrf = page.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+    saved = client.post(
+        "/faq/save",
+        data={
+            "csrf_token": csrf,
+            "title": "<script>alert(1)</script> Lost bags",
+            "questions": "Where is my bag?\nI forgot my bag",
+            "body": "Call us.",
+            "brand_id": str(seeded.rail.id),
+            "status": "published",
+        },
+        follow_redirects=False,
+    )
+    assert saved.status_code == 303, saved.text
+    listing = client.get("/faq").text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; Lost bags" in listing
+    assert "<script>alert(1)" not in listing
+    assert client.get("/trends").status_code == 200
