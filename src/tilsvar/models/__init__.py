@@ -58,3 +58,4 @@ from tilsvar.models import (  # noqa: F401  (register the FAQ, trends and workfl
     knowledge,
     workflow,
 )
+from tilsvar.models import channel_state  # noqa: E402, F401  (register the channel health table)

@@ -15,7 +15,10 @@ class RawEvent(Base):
     """An inbound payload as it arrived (webhook body, API post, rejected import line)."""
 
     __tablename__ = "raw_events"
-    __table_args__ = (UniqueConstraint("source", "dedupe_key"),)
+    __table_args__ = (
+        UniqueConstraint("source", "dedupe_key"),
+        Index("ix_raw_events_channel_received", "channel_id", "received_at"),
+    )
 
     id: Mapped[int] = mapped_column(IdType, primary_key=True)
     source: Mapped[str] = mapped_column(String(64))
