@@ -171,7 +171,12 @@ def test_reprocessing_any_event_range_counts_nothing_twice(database: Database, s
     assert snapshot(database) == once
     rebuild_rollups(database)
     assert snapshot(database) == once
-    assert refresh_rollups(database).events == 0  # the rebuild moved the cursor to the end
+    again = refresh_rollups(database)
+    assert snapshot(database) == once
+    if database.is_sqlite:
+        assert again.events == 0  # the rebuild moved the cursor to the end
+    else:
+        assert again.position == 0  # PostgreSQL: events younger than the settle window are read again
 
 
 def test_replies_csat_and_sla_update_incrementally(database: Database, seeded: Seeded) -> None:

@@ -8,12 +8,16 @@ The wall-screen variant carries no personal data: no customer names or texts, an
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from datetime import date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from tilsvar.models import AnalyticsCursor, DomainEvent
 from tilsvar.reports.engine import (
     Scope,
     breakdown,
@@ -24,6 +28,7 @@ from tilsvar.reports.engine import (
     waiting_now,
 )
 from tilsvar.reports.kpis import Period
+from tilsvar.reports.rollups import CURSOR
 from tilsvar.settings import get_settings
 
 
@@ -53,10 +58,48 @@ def _with_links(
     return rows
 
 
+_cache: OrderedDict[tuple[Any, ...], dict[str, Any]] = OrderedDict()
+_cache_lock = threading.Lock()
+CACHE_SIZE = 64
+
+
+def _rollup_state(session: Session) -> tuple[int, int]:
+    """Changes whenever the figures may have: the rollup cursor and the end of the event log."""
+    position = session.scalar(select(AnalyticsCursor.position).where(AnalyticsCursor.name == CURSOR))
+    latest = session.scalar(select(func.max(DomainEvent.id)))
+    return int(position or 0), int(latest or 0)
+
+
 def dashboard_data(
-    session: Session, *, period: Period, scope: Scope, target_minutes: float | None = None
+    session: Session,
+    *,
+    period: Period,
+    scope: Scope,
+    target_minutes: float | None = None,
+    use_cache: bool = True,
 ) -> dict[str, Any]:
+    """The dashboard's figures. Everything but ``waiting_now`` (always read live) is kept for as long
+    as the rollups and the event log stay where they were, so a room of people opening the same
+    view costs one computation."""
     target = target_minutes if target_minutes is not None else get_settings().first_response_target_minutes
+    key = (period, scope, target, _rollup_state(session))
+    cached = None
+    if use_cache:
+        with _cache_lock:
+            cached = _cache.get(key)
+            if cached is not None:
+                _cache.move_to_end(key)
+    if cached is not None:
+        return {**cached, "waiting_now": waiting_now(session, scope)}
+    data = _compute(session, period=period, scope=scope, target=target)
+    with _cache_lock:
+        _cache[key] = data
+        while len(_cache) > CACHE_SIZE:
+            _cache.popitem(last=False)
+    return data
+
+
+def _compute(session: Session, *, period: Period, scope: Scope, target: float) -> dict[str, Any]:
     before = previous_period(period)
     current = summary_block(session, period, scope, target)
     previous = summary_block(session, before, scope, target)
