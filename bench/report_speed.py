@@ -69,7 +69,7 @@ def build(messages: int, *, seed: int = 11) -> dict[str, float]:
             )
             do_add_team_member(session, team=teams[n % 4], user=agent)
             agents.append(agent.id)
-        channels = []
+        channels: list[tuple[int, int, int, int | None]] = []
         for b in range(3):
             brand = do_create_brand(session, organization=org, name=f"Brand {b}", slug=f"brand{b}")
             for platform in ("facebook", "x", "instagram", "email"):
@@ -123,7 +123,7 @@ def build(messages: int, *, seed: int = 11) -> dict[str, float]:
         first_response = None
         last_out = None
         waiting: datetime | None = None
-        agent = rng.choice(agents)
+        author = rng.choice(agents)
         for index in range(size):
             inbound = index % 2 == 0 or rng.random() < 0.15
             if index:
@@ -144,7 +144,7 @@ def build(messages: int, *, seed: int = 11) -> dict[str, float]:
                     "external_id": f"m{message_id}",
                     "direction": "in" if inbound else "out",
                     "kind": "comment",
-                    "author_user_id": None if inbound else agent,
+                    "author_user_id": None if inbound else author,
                     "author_name": "",
                     "text": "bench",
                     "created_at": when,
