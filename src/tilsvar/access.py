@@ -14,11 +14,12 @@ PERMISSIONS: dict[str, frozenset[str]] = {
         {"read", "reply", "moderate", "ingest", "report", "jobs", "channels", "users", "audit", "account"}
         | {"workflow"}  # configure routing rules, SLA policies, calendars, teams' assignment
         | {"analytics"}  # wall-screen kiosk links and weekly-report schedules
+        | {"privacy", "reveal"}  # data-subject requests and retention; see masked personal data
     ),
     "supervisor": frozenset({"read", "reply", "moderate", "ingest", "report", "jobs", "audit", "account"})
-    | {"workflow", "analytics"},
-    "agent": frozenset({"read", "reply", "moderate", "account"}),
-    "press": frozenset({"read", "reply", "moderate", "account"}),
+    | {"workflow", "analytics", "privacy", "reveal"},
+    "agent": frozenset({"read", "reply", "moderate", "account", "reveal"}),
+    "press": frozenset({"read", "reply", "moderate", "account", "reveal"}),
     "marketing": frozenset({"read", "reply", "moderate", "account"}),
     "analyst": frozenset({"read", "report", "account"}),
     "readonly": frozenset({"read", "account"}),
@@ -26,12 +27,12 @@ PERMISSIONS: dict[str, frozenset[str]] = {
 
 # What an API token may do is its user's role's permissions narrowed to those its scopes grant.
 SCOPES: dict[str, frozenset[str]] = {
-    "read": frozenset({"read"}),
+    "read": frozenset({"read", "reveal"}),
     "reply": frozenset({"reply"}),
     "moderate": frozenset({"moderate"}),
     "ingest": frozenset({"ingest"}),
     "report": frozenset({"report"}),
-    "admin": frozenset({"jobs", "channels", "users", "audit", "account", "workflow", "analytics"}),
+    "admin": frozenset({"jobs", "channels", "users", "audit", "account", "workflow", "analytics", "privacy"}),
 }
 _SCOPES_ATTRIBUTE = "_tilsvar_token_scopes"
 

@@ -121,6 +121,9 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     from tilsvar.api.report_routes import router as report_api_router
 
     app.include_router(report_api_router)
+    from tilsvar.api.privacy_routes import router as privacy_api_router
+
+    app.include_router(privacy_api_router)
     try:
         from tilsvar.web.routes import router as web_router
     except ImportError:  # pragma: no cover - the web UI is optional in stripped-down builds

@@ -28,6 +28,7 @@ from sqlalchemy import inspect, select
 
 from tilsvar.cli_analysis import register as register_analysis_commands
 from tilsvar.cli_faq import register as register_faq_commands
+from tilsvar.cli_privacy import register as register_privacy_commands
 from tilsvar.cli_search import register as register_search_commands
 from tilsvar.cli_security import register as register_security_commands
 from tilsvar.db import Database, get_database
@@ -44,6 +45,7 @@ register_analysis_commands(app)
 register_search_commands(app)
 register_faq_commands(app)
 register_security_commands(app, users_app)
+register_privacy_commands(app)
 console = Console(stderr=True)
 
 

@@ -54,8 +54,9 @@ __all__ = [
     "utcnow",
 ]
 
-from tilsvar.models import (  # noqa: F401  (register the FAQ, trends and workflow tables)
+from tilsvar.models import (  # noqa: F401  (register the FAQ, trends, workflow, channel health and privacy tables)
+    channel_state,
     knowledge,
+    privacy,
     workflow,
 )
-from tilsvar.models import channel_state  # noqa: E402, F401  (register the channel health table)

@@ -1,0 +1,89 @@
+"""``tilsvar privacy``: data-subject requests (export, erase) and retention (preview, run) from the
+shell (INTERFACES.md, docs/privacy.md). Registered on the main Typer app by ``cli.py``."""
+
+from __future__ import annotations
+
+import json
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+privacy_app = typer.Typer(help="Data-subject requests and retention.", no_args_is_help=True)
+retention_app = typer.Typer(help="Retention policies: preview and run.", no_args_is_help=True)
+privacy_app.add_typer(retention_app, name="retention")
+
+
+class ExportFormat(StrEnum):
+    json = "json"
+    html = "html"
+
+
+PlatformOption = Annotated[
+    str, typer.Option("--platform", help="facebook, instagram, x, email, webchat, api ...")
+]
+AuthorOption = Annotated[str, typer.Option("--author-id", help="The person's id on that platform.")]
+
+
+@privacy_app.command("export")
+def export_command(
+    platform: PlatformOption,
+    author_id: AuthorOption,
+    fmt: Annotated[ExportFormat, typer.Option("--format", help="json or html.")] = ExportFormat.json,
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="Write to this file.")] = None,
+) -> None:
+    """Everything held about one person across channels (audited)."""
+    from tilsvar.actions.privacy import do_export_subject
+    from tilsvar.cli import ready_database
+    from tilsvar.privacy.export import render_html
+
+    database = ready_database()
+    with database.session() as session:
+        document = do_export_subject(session, platform=platform, author_id=author_id, actor="cli")
+    body = (
+        json.dumps(document, ensure_ascii=False, indent=2)
+        if fmt == ExportFormat.json
+        else render_html(document)
+    )
+    if output is None:
+        sys.stdout.write(body + "\n")
+    else:
+        output.write_text(body + "\n", encoding="utf-8")
+
+
+@privacy_app.command("erase")
+def erase_command(
+    platform: PlatformOption,
+    author_id: AuthorOption,
+    delete_on_platform: Annotated[
+        bool,
+        typer.Option("--delete-on-platform", help="Also ask the platform to delete their public comments."),
+    ] = False,
+    vacuum: Annotated[
+        bool, typer.Option("--vacuum/--no-vacuum", help="VACUUM afterwards (SQLite: the whole file).")
+    ] = True,
+) -> None:
+    """Erase that person everywhere: database, search index, attachments (audited, recorded)."""
+    from tilsvar.actions.common import ActionError
+    from tilsvar.actions.privacy import erase_subject
+    from tilsvar.cli import _fail, ready_database
+
+    database = ready_database()
+    try:
+        result = erase_subject(
+            database,
+            platform=platform,
+            author_id=author_id,
+            actor="cli",
+            delete_on_platform=delete_on_platform,
+            vacuum=vacuum,
+        )
+    except ActionError as error:
+        raise _fail(error.reason) from error
+    sys.stdout.write(json.dumps({"erased": result.counts}) + "\n")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(privacy_app, name="privacy")
