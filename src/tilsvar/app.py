@@ -13,6 +13,7 @@ from pathlib import Path
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import DataError
 
 from tilsvar import __version__
 from tilsvar.access import Forbidden, NotFound
@@ -86,6 +87,18 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     @app.exception_handler(Forbidden)
     async def forbidden(request: Request, error: Forbidden) -> Response:
         return _error(request, 403, str(error))
+
+    @app.exception_handler(OverflowError)
+    async def id_out_of_range(request: Request, overflow: OverflowError) -> Response:
+        # An id beyond 64 bits (SQLite refuses to bind it): no such object.
+        del overflow
+        return _error(request, 404, "not found")
+
+    @app.exception_handler(DataError)
+    async def value_out_of_range(request: Request, data_error: DataError) -> Response:
+        # PostgreSQL refused a value (an id out of bigint range, a number out of range): bad input.
+        del data_error
+        return _error(request, 404 if request.url.path.count("/") > 3 else 400, "not found or out of range")
 
     @app.exception_handler(ActionError)
     async def action_error(_request: Request, error: ActionError) -> Response:

@@ -295,4 +295,8 @@ def kpi_report(
         if brand_id not in allowed:
             raise HTTPException(404, f"brand {brand_id}")
         allowed = [brand_id]
-    return compute_report(session, period=Period.from_dates(date_from, date_to), brand_ids=allowed).as_json()
+    try:
+        period = Period.from_dates(date_from, date_to)
+    except ValueError as error:  # e.g. the period ends before it starts
+        raise HTTPException(400, str(error)) from error
+    return compute_report(session, period=period, brand_ids=allowed).as_json()
