@@ -57,7 +57,8 @@ def test_dashboard_api_figures_comparison_and_access(
 ) -> None:
     answered_id = _traffic(database, seeded, ingest)
     today = datetime.now(UTC).date()
-    response = client.get(f"/api/v1/dashboard?from={today}&to={today}", headers=auth(seeded.analyst_token))
+    day = today - timedelta(days=1)  # yesterday and today: the traffic of the last hour, even after midnight
+    response = client.get(f"/api/v1/dashboard?from={day}&to={today}", headers=auth(seeded.analyst_token))
     data = json_of(response)
     assert response.status_code == 200
     current = data["current"]
@@ -81,17 +82,17 @@ def test_dashboard_api_figures_comparison_and_access(
     assert week["previous"]["inquiries"] == 1  # eight days ago is in the seven days before
 
     rail = client.get(
-        f"/api/v1/dashboard?from={today}&to={today}&brand_id={seeded.rail.id}",
+        f"/api/v1/dashboard?from={day}&to={today}&brand_id={seeded.rail.id}",
         headers=auth(seeded.analyst_token),
     ).json()
     assert rail["current"]["inquiries"] == 3
     x_only = client.get(
-        f"/api/v1/dashboard?from={today}&to={today}&channel_id={seeded.x_channel.id}",
+        f"/api/v1/dashboard?from={day}&to={today}&channel_id={seeded.x_channel.id}",
         headers=auth(seeded.analyst_token),
     ).json()
     assert (x_only["current"]["inquiries"], x_only["current"]["answered"]) == (1, 1)
     team = client.get(
-        f"/api/v1/dashboard?from={today}&to={today}&team_id={seeded.service_team.id}",
+        f"/api/v1/dashboard?from={day}&to={today}&team_id={seeded.service_team.id}",
         headers=auth(seeded.analyst_token),
     ).json()
     assert team["current"]["inquiries"] == sum(
@@ -159,7 +160,8 @@ def test_export_conversations_masks_personal_data(
     for forbidden in ("Mette", "Hansen", "alert", "tog", "Refusion", "@c2"):
         assert forbidden not in as_json.text
     as_csv = client.get(
-        f"/api/v1/exports/conversations?from={today}&to={today}&brand_id={seeded.market.id}",
+        f"/api/v1/exports/conversations?from={today - timedelta(days=1)}&to={today}"
+        f"&brand_id={seeded.market.id}",
         headers=auth(seeded.analyst_token),
     )
     table = list(csv.DictReader(io.StringIO(as_csv.text)))

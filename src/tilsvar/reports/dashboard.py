@@ -147,17 +147,17 @@ def _compute(session: Session, *, period: Period, scope: Scope, target: float) -
 
 
 def wall_data(session: Session, *, scope: Scope, now: datetime, title: str) -> dict[str, Any]:
-    """Today's numbers for an office screen (UTC day so far, and the day before for comparison).
+    """Numbers for an office screen: the last 24 hours (whole hours, so a screen never drops to zero at
+    midnight), compared with the 24 hours before.
 
     Only counts, rates, times, brand and channel names and topic labels: nothing about a person."""
     settings = get_settings()
     target = settings.first_response_target_minutes
-    start = now.replace(hour=0, minute=0, second=0, microsecond=0)
-    today = Period(start=start, end=start + timedelta(days=1))
+    hour = now.replace(minute=0, second=0, microsecond=0)
+    today = Period(start=hour - timedelta(hours=23), end=hour + timedelta(hours=1))  # the last 24 hours
     current = summary_block(session, today, scope, target)
     yesterday = summary_block(session, previous_period(today), scope, target)
-    hour = now.replace(minute=0, second=0, microsecond=0)
-    last_day = Period(start=hour - timedelta(hours=23), end=hour + timedelta(hours=1))
+    last_day = today
     trend = series(session, last_day, scope, bucket_hours=1)
 
     def plain(rows: list[dict[str, Any]], limit: int) -> list[dict[str, Any]]:

@@ -433,7 +433,8 @@ def _minutes_label(minutes: float) -> str:
 
 
 def waiting_now(session: Session, scope: Scope) -> dict[str, Any]:
-    """Conversations waiting for the brand right now and the oldest wait (live, not rolled up)."""
+    """Conversations waiting for the brand right now and the oldest wait (live, not rolled up): the
+    inbox's *Unanswered* view (``waiting_since`` set, not resolved or closed)."""
     query = select(func.count(), func.min(Conversation.waiting_since)).where(
         Conversation.brand_id.in_(scope.brand_ids),
         Conversation.waiting_since.is_not(None),

@@ -48,7 +48,7 @@
     const dist = data.today.frt_distribution;
     upsert("wall-frt", {
       type: "bar",
-      data: { labels: dist.labels, datasets: [{ label: "Answered today", data: dist.counts,
+      data: { labels: dist.labels, datasets: [{ label: "Answered", data: dist.counts,
               backgroundColor: dist.within_target.map(function (ok) { return ok ? "#2a9d8f" : "#e76f51"; }) }] },
       options: { plugins: { legend: { display: false } }, scales: { y: { beginAtZero: true, ticks: { precision: 0 } } } },
     });
