@@ -14,8 +14,15 @@ from sqlalchemy import select
 from tilsvar import access
 from tilsvar.actions.common import ActionError
 from tilsvar.actions.privacy import do_export_subject, erase_subject
+from tilsvar.actions.reveal import (
+    access_reveal_request,
+    do_decide_reveal,
+    do_request_reveal,
+    do_reveal,
+    pending_requests,
+)
 from tilsvar.api.deps import ApiUser, DatabaseDep, ReadSession
-from tilsvar.models.privacy import PrivacyDeletion
+from tilsvar.models.privacy import PrivacyDeletion, RevealRequest
 from tilsvar.privacy.export import render_html
 
 router = APIRouter(prefix="/api/v1/privacy", tags=["privacy"])
@@ -91,3 +98,59 @@ def deletions(
         }
         for row in rows
     ]
+
+
+class RevealIn(BaseModel):
+    reason: str = Field(max_length=500, description="Why you need to see the personal data (audited).")
+
+
+def _request_json(request: RevealRequest) -> dict[str, Any]:
+    return {
+        "id": request.id,
+        "conversation_id": request.conversation_id,
+        "user_id": request.user_id,
+        "reason": request.reason,
+        "status": request.status,
+        "needed_approval": request.needed_approval,
+        "created_at": request.created_at.isoformat(),
+        "expires_at": request.expires_at.isoformat() if request.expires_at else None,
+    }
+
+
+@router.post("/conversations/{conversation_id}/reveal", summary="Ask to see a conversation's personal data")
+def request_reveal(
+    conversation_id: int, body: RevealIn, user: ApiUser, database: DatabaseDep, response: Response
+) -> dict[str, Any]:
+    """With the `reveal` permission and a reason: `200` with the original texts of its masked
+    messages when you have handled this customer before (or hold an approval), otherwise `202` with a
+    pending request that a supervisor approves in `/privacy/reveal-requests`. Audited."""
+    with database.session() as session:
+        conversation = access.access_conversation(session, user, conversation_id)
+        request = do_request_reveal(session, user=user, conversation=conversation, reason=body.reason)
+        if request.status == "approved":
+            return do_reveal(session, user=user, conversation=conversation)
+        response.status_code = 202
+        return _request_json(request)
+
+
+@router.get("/conversations/{conversation_id}/reveal", summary="See personal data under an approval")
+def reveal(conversation_id: int, user: ApiUser, database: DatabaseDep) -> dict[str, Any]:
+    """The original texts while your approval lasts (`403` without one). Each call is audited."""
+    with database.session() as session:
+        conversation = access.access_conversation(session, user, conversation_id)
+        return do_reveal(session, user=user, conversation=conversation)
+
+
+@router.get("/reveal-requests", summary="Reveal requests waiting for a supervisor")
+def reveal_requests(user: ApiUser, session: ReadSession) -> list[dict[str, Any]]:
+    return [_request_json(request) for request in pending_requests(session, user)]
+
+
+@router.post("/reveal-requests/{request_id}/{decision}", summary="Approve or deny a reveal request")
+def decide_reveal(
+    request_id: int, decision: Literal["approve", "deny"], user: ApiUser, database: DatabaseDep
+) -> dict[str, Any]:
+    with database.session() as session:
+        request = access_reveal_request(session, user, request_id)
+        do_decide_reveal(session, user=user, request=request, approve=decision == "approve")
+        return _request_json(request)
