@@ -215,7 +215,7 @@ def rebuild_rate(backend: str) -> dict[str, Any]:
             session.execute(
                 text(
                     f"INSERT INTO search_messages (rowid, body) SELECT {migration._sqlite_key('messages')}, "
-                    f"{migration._previous._sqlite_fold('messages')} FROM messages"
+                    f"{migration._previous._sqlite_fold('messages')} FROM messages ORDER BY 1"
                 )
             )
         else:

@@ -22,7 +22,7 @@ import base64
 import json
 import math
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -31,17 +31,21 @@ from sqlalchemy import (
     ColumnElement,
     FromClause,
     Select,
+    String,
     TableClause,
     bindparam,
+    cast,
     column,
     false,
     func,
+    literal,
     literal_column,
     not_,
     or_,
     select,
     table,
     true,
+    union_all,
 )
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.util import ClauseAdapter
@@ -69,6 +73,14 @@ _COLUMNS = (
     "has_pii",
 )
 _FACET_NAMES = ("channel_id", "brand_id", "language", "intent", "sentiment", "status")
+# What a hit shows from its message (read for the page's messages only).
+_DETAILS = (
+    Message.external_id,
+    Message.created_at,
+    Message.direction,
+    Message.author_name,
+    func.coalesce(Message.redacted_text, Message.text),
+)
 _FTS_SQLITE = table("search_messages", column("rowid"))
 _FACETS_SQLITE = table("search_facets", *(column(name) for name in _COLUMNS))
 _FACETS_POSTGRESQL = table("search_messages", *(column(name) for name in _COLUMNS), column("document"))
@@ -161,13 +173,31 @@ class SearchResult:
         }
 
 
+@dataclass(frozen=True, slots=True)
+class _Brand:
+    id: int
+    slug: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Channel:
+    id: int
+    brand_id: int
+    platform: str
+    account: str
+    account_key: str
+    name: str
+
+
 @dataclass(slots=True)
 class _Scope:
     """What the filters resolved to, plus the brands and channels the caller may see."""
 
-    channels: dict[int, Channel]
-    brands: dict[int, Brand]
-    conditions: list[ColumnElement[bool]]
+    channels: dict[int, _Channel]
+    brands: dict[int, _Brand]
+    conditions: list[ColumnElement[bool]]  # on the facet rows
+    ranges: list[ColumnElement[bool]]  # from: and to:, on the index key
 
 
 @dataclass(slots=True)
@@ -199,9 +229,9 @@ def search(
     parsed = parse(query) if isinstance(query, str) else query
     limit = max(1, min(limit, MAX_LIMIT))
     plan = _plan(session, parsed)
-    scope = _scope(session, brand_ids, parsed, plan.facets)
+    scope = _scope(session, brand_ids, parsed, plan)
     f = plan.facets
-    conditions = [*scope.conditions, *([plan.match] if plan.match is not None else [])]
+    conditions = [*scope.conditions, *scope.ranges, *([plan.match] if plan.match is not None else [])]
 
     counts = _Counts(0, 0, False, False, {})
     if facets:
@@ -228,29 +258,37 @@ def search(
         if cursor:
             conditions.append(plan.key < _decode_key(cursor))
         page = page.where(*conditions).order_by(plan.key.desc())
-    rows = session.execute(page.limit(limit + 1)).all()
+    page = page.limit(limit + 1)
+    rows: list[tuple[Any, ...]]
+    if relevance:
+        rows = [tuple(row) for row in session.execute(page)]
+        details = {
+            row[0]: row[1:]
+            for row in session.execute(
+                select(Message.id, *_DETAILS).where(Message.id.in_([row[1] for row in rows]))
+            )
+        }
+        rows = [(*row, *details[row[1]]) for row in rows]
+    else:
+        # Newest first: the page and the text of its messages in one statement.
+        inner = page.subquery()
+        rows = [
+            tuple(row)
+            for row in session.execute(
+                select(*inner.c, *_DETAILS)
+                .select_from(inner.join(Message, Message.id == inner.c.message_id))
+                .order_by(inner.c[0].desc())
+            )
+        ]
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]
         next_cursor = _encode({"o": offset + limit}) if relevance else _encode({"k": rows[-1][0]})
-    details = {
-        row[0]: row[1:]
-        for row in session.execute(
-            select(
-                Message.id,
-                Message.external_id,
-                Message.created_at,
-                Message.direction,
-                Message.author_name,
-                func.coalesce(Message.redacted_text, Message.text),
-            ).where(Message.id.in_([row[1] for row in rows]))
-        )
-    }
     hits = []
     for row in rows:
         channel = scope.channels[row[3]]
         brand = scope.brands[row[4]]
-        external_id, created_at, direction, author, text = details[row[1]]
+        external_id, created_at, direction, author, text = row[10:]
         hits.append(
             Hit(
                 message_id=row[1],
@@ -272,6 +310,9 @@ def search(
                 parts=snippet_parts(text or "", parsed.highlights),
             )
         )
+    if not cursor:
+        # A sample that happened to hold few of the filtered matches must not claim fewer than shown.
+        counts.total = max(counts.total, len(hits) + (1 if next_cursor else 0))
     return SearchResult(
         total=counts.total if facets else len(hits),
         hits=hits,
@@ -287,9 +328,11 @@ def conversation_ids(session: Session, *, brand_ids: Sequence[int], query: str |
     """A subquery of the ids of conversations with a message matching ``query`` (for inbox views)."""
     parsed = parse(query) if isinstance(query, str) else query
     plan = _plan(session, parsed)
-    scope = _scope(session, brand_ids, parsed, plan.facets)
+    scope = _scope(session, brand_ids, parsed, plan)
     statement = select(plan.facets.c.conversation_id).select_from(plan.source)
-    return statement.where(*scope.conditions, *([plan.match] if plan.match is not None else []))
+    return statement.where(
+        *scope.conditions, *scope.ranges, *([plan.match] if plan.match is not None else [])
+    )
 
 
 def _plan(session: Session, parsed: ParsedQuery) -> _Plan:
@@ -298,7 +341,8 @@ def _plan(session: Session, parsed: ParsedQuery) -> _Plan:
         if parsed.text is None:
             return _Plan(f, f, f.c.sort_key, None, None, None, None)
         fts = _FTS_SQLITE
-        match = literal_column("search_messages").op("MATCH")(bindparam("search_fts", to_fts5(parsed.text)))
+        expression = to_fts5(parsed.text, _vocabulary(session))
+        match = literal_column("search_messages").op("MATCH")(bindparam("search_fts", expression))
         return _Plan(
             f,
             fts.join(f, f.c.sort_key == fts.c.rowid),
@@ -335,6 +379,31 @@ class _Counts:
     facets: dict[str, list[FacetValue]]
 
 
+MAX_EXPANSION = 50  # a prefix covering more indexed words than this stays a prefix
+
+
+def _vocabulary(session: Session) -> Callable[[str], list[str] | None]:
+    """The indexed words starting with a prefix, from FTS5's own term list (``fts5vocab``, a
+    connection-local table: it stores nothing, and the index's term b-tree answers a range cheaply)."""
+    connection = session.connection()
+    connection.exec_driver_sql(
+        "CREATE VIRTUAL TABLE IF NOT EXISTS temp.search_vocabulary "
+        "USING fts5vocab(main, 'search_messages', 'row')"
+    )
+
+    def expand(prefix: str) -> list[str] | None:
+        terms = [
+            str(row[0]).replace('"', '""')
+            for row in connection.exec_driver_sql(
+                "SELECT term FROM temp.search_vocabulary WHERE term >= ? AND term < ? LIMIT ?",
+                (prefix, prefix + "\U0010ffff", MAX_EXPANSION + 1),
+            )
+        ]
+        return terms if len(terms) <= MAX_EXPANSION else None
+
+    return expand
+
+
 def _count(session: Session, plan: _Plan, scope: _Scope) -> _Counts:
     """The total, how many matches were counted, whether the total and the facets are estimates, and
     the facets.
@@ -344,9 +413,11 @@ def _count(session: Session, plan: _Plan, scope: _Scope) -> _Counts:
     f = plan.facets
     facet_columns = (f.c.channel_id, f.c.brand_id, f.c.language, f.c.intent, f.c.sentiment, f.c.status)
     if plan.match is not None and plan.text_only is not None:
+        # Dates are ranges of the index key: the index itself reads only that range.
+        text = [plan.match, *scope.ranges]
         if plan.text_only is f:
             # PostgreSQL: the facet columns are in the full-text table itself.
-            newest = select(f).where(plan.match).order_by(f.c.sort_key.desc()).limit(SAMPLE).subquery()
+            newest = select(f).where(*text).order_by(f.c.sort_key.desc()).limit(SAMPLE).subquery()
             adapter = ClauseAdapter(newest)
             sample = select(*(newest.c[name] for name in _FACET_NAMES)).where(
                 *(adapter.traverse(condition) for condition in scope.conditions)
@@ -355,7 +426,7 @@ def _count(session: Session, plan: _Plan, scope: _Scope) -> _Counts:
             keys = (
                 select(plan.text_key.label("k"))
                 .select_from(plan.text_only)
-                .where(plan.match)
+                .where(*text)
                 .order_by(plan.text_key.desc())
                 .limit(SAMPLE)
                 .subquery()
@@ -365,16 +436,13 @@ def _count(session: Session, plan: _Plan, scope: _Scope) -> _Counts:
                 .select_from(keys.join(f, f.c.sort_key == keys.c.k))
                 .where(*scope.conditions)
             )
-        groups: Counter[Any] = Counter(session.execute(sample).all())
-        passed = sum(groups.values())
+        passed, counts = _group(session, sample)
         if not scope.conditions and passed < SAMPLE:
             text_matches = passed  # every match was counted
         else:
-            # How many text matches there are, whatever the filters (the index alone answers).
+            # How many text matches there are, whatever the other filters (the index alone answers).
             text_matches = int(
-                session.execute(
-                    select(func.count()).select_from(plan.text_only).where(plan.match)
-                ).scalar_one()
+                session.execute(select(func.count()).select_from(plan.text_only).where(*text)).scalar_one()
             )
         scanned = min(text_matches, SAMPLE)
         capped = text_matches > scanned
@@ -386,42 +454,63 @@ def _count(session: Session, plan: _Plan, scope: _Scope) -> _Counts:
             total, estimate = round(passed * text_matches / scanned), True
     else:
         statement = (
-            select(plan.key, *facet_columns)
+            select(*facet_columns)
             .select_from(plan.source)
-            .where(*scope.conditions)
+            .where(*scope.conditions, *scope.ranges)
             .order_by(plan.key.desc())
             .limit(SAMPLE + 1)
         )
-        rows = session.execute(statement).all()
-        capped = estimate = len(rows) > SAMPLE
-        rows = rows[:SAMPLE]
-        groups = Counter(tuple(row[1:]) for row in rows)
-        passed = len(rows)
+        passed, counts = _group(session, statement)
+        capped = estimate = passed > SAMPLE
         total = passed
         if capped:
             # The sample is the newest SAMPLE passing messages; scale by how many messages it spans.
-            oldest = rows[-1][0]
-            spanned = session.execute(
-                select(func.count()).select_from(f).where(plan.key >= oldest)
+            passed = SAMPLE
+            oldest = session.execute(
+                select(plan.key)
+                .where(*scope.conditions, *scope.ranges)
+                .order_by(plan.key.desc())
+                .offset(SAMPLE - 1)
+                .limit(1)
             ).scalar_one()
-            everything = session.execute(select(func.count()).select_from(f)).scalar_one()
+            spanned = session.execute(
+                select(func.count()).select_from(f).where(plan.key >= oldest, *scope.ranges)
+            ).scalar_one()
+            everything = session.execute(
+                select(func.count()).select_from(f).where(*scope.ranges)
+            ).scalar_one()
             total = max(passed, round(passed * int(everything) / max(1, int(spanned))))
     scale = total / passed if capped and passed else 1.0
-    return _Counts(total, passed, estimate, capped, _facet_values(groups, scope, scale))
+    return _Counts(total, passed, estimate, capped, _facet_values(counts, scope, scale))
+
+
+def _group(session: Session, sample: Select[Any]) -> tuple[int, dict[str, Counter[Any]]]:
+    """Count the rows of ``sample`` (its columns: :data:`_FACET_NAMES`) per value of each column, in
+    the database: one materialised pass, six one-column GROUP BYs, a few dozen rows back."""
+    rows = sample.cte("sample").prefix_with("MATERIALIZED")
+    parts = [
+        select(literal(index), cast(rows.c[index], String), func.count()).group_by(rows.c[index])
+        for index in range(len(_FACET_NAMES))
+    ]
+    counts: dict[str, Counter[Any]] = {name: Counter() for name in _FACET_NAMES}
+    for index, value, count in session.execute(union_all(*parts)):
+        counts[_FACET_NAMES[index]][value] += count
+    return sum(counts["channel_id"].values()), counts
 
 
 def _facet_values(
-    groups: Counter[Any], scope: _Scope, scale: float
+    counts: dict[str, Counter[Any]], scope: _Scope, scale: float
 ) -> dict[str, list[FacetValue]]:
     counters: dict[str, Counter[str]] = {name: Counter() for name in FACETS}
-    for (channel_id, brand_id, language, intent, sentiment, status), count in groups.items():
-        channel = scope.channels.get(channel_id)
+    for channel_id, count in counts["channel_id"].items():
+        channel = scope.channels.get(int(channel_id))
         counters["platform"][channel.platform if channel else "?"] += count
-        counters["brand"][str(brand_id)] += count
-        counters["language"][language or ""] += count
-        counters["intent"][intent or ""] += count
-        counters["sentiment"][sentiment or ""] += count
-        counters["status"][status] += count
+    for facet, name in (("brand", "brand_id"), ("language", "language"), ("intent", "intent")):
+        for value, count in counts[name].items():
+            counters[facet][value or ""] += count
+    for facet in ("sentiment", "status"):
+        for value, count in counts[facet].items():
+            counters[facet][value or ""] += count
     result: dict[str, list[FacetValue]] = {}
     for name, counter in counters.items():
         values = []
@@ -435,28 +524,43 @@ def _facet_values(
     return result
 
 
-def _scope(session: Session, brand_ids: Sequence[int], parsed: ParsedQuery, f: TableClause) -> _Scope:
-    brands = {brand.id: brand for brand in session.scalars(select(Brand).where(Brand.id.in_(brand_ids)))}
+def _scope(session: Session, brand_ids: Sequence[int], parsed: ParsedQuery, plan: _Plan) -> _Scope:
+    f = plan.facets
+    brands = {
+        row[0]: _Brand(*row)
+        for row in session.execute(select(Brand.id, Brand.slug, Brand.name).where(Brand.id.in_(brand_ids)))
+    }
     channels = {
-        channel.id: channel
-        for channel in session.scalars(select(Channel).where(Channel.brand_id.in_(list(brands))))
+        row[0]: _Channel(*row)
+        for row in session.execute(
+            select(
+                Channel.id,
+                Channel.brand_id,
+                Channel.platform,
+                Channel.account,
+                Channel.account_key,
+                Channel.name,
+            ).where(Channel.brand_id.in_(list(brands)))
+        )
     }
     everything = session.execute(select(func.count()).select_from(Brand)).scalar_one() == len(brands)
     # Every brand there is: no condition needed (this keeps a search without filters exact for longer).
     conditions: list[ColumnElement[bool]] = [] if everything and brands else [f.c.brand_id.in_(list(brands))]
+    ranges: list[ColumnElement[bool]] = []
     grouped: dict[tuple[str, bool], list[str]] = {}
     for item in parsed.filters:
         grouped.setdefault((item.name, item.negated), []).extend(item.values)
     for (name, negated), values in grouped.items():
-        condition = _filter(FieldFilter(name, tuple(values)), brands, channels, f)
-        conditions.append(not_(condition) if negated else condition)
-    return _Scope(channels=channels, brands=brands, conditions=conditions)
+        condition = _filter(FieldFilter(name, tuple(values)), brands, channels, f, plan.key)
+        (ranges if name in ("from", "to") else conditions).append(not_(condition) if negated else condition)
+    return _Scope(channels=channels, brands=brands, conditions=conditions, ranges=ranges)
 
 
 def _filter(
-    item: FieldFilter, brands: dict[int, Brand], channels: dict[int, Channel], f: TableClause
+    item: FieldFilter, brands: dict[int, _Brand], channels: dict[int, _Channel], f: TableClause, key: Any
 ) -> ColumnElement[bool]:
-    """The condition of one field with its values (any of them), on the facet table ``f``."""
+    """The condition of one field with its values (any of them), on the facet table ``f``; dates on
+    ``key``, the sort key as the full-text index holds it (so the index only reads that time range)."""
     values = [value.lower() for value in item.values]
     if item.name == "channel":
         wanted = set(values) | {value.lstrip("@") for value in values}
@@ -489,9 +593,9 @@ def _filter(
     if item.name == "status":
         return f.c.status.in_(values)
     if item.name == "from":
-        return or_(*(f.c.sort_key >= sort_key(parse_day(value, end=False)) for value in values))
+        return or_(*(key >= sort_key(parse_day(value, end=False)) for value in values))
     if item.name == "to":
-        return or_(*(f.c.sort_key < sort_key(parse_day(value, end=True)) for value in values))
+        return or_(*(key < sort_key(parse_day(value, end=True)) for value in values))
     if item.name == "has":
         unknown = [value for value in values if value != "pii"]
         if unknown:

@@ -14,6 +14,7 @@ Pure: no database. Syntax (docs/search.md)::
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -238,15 +239,27 @@ def _highlights(node: Node | None) -> list[tuple[str, bool]]:
     return found
 
 
-def to_fts5(node: Node) -> str:
-    """The FTS5 ``MATCH`` expression of ``node`` (tokens are letters and digits only)."""
+def to_fts5(node: Node, expand: Callable[[str], list[str] | None] | None = None) -> str:
+    """The FTS5 ``MATCH`` expression of ``node`` (tokens are letters and digits only).
+
+    ``expand``, if given, lists the indexed words a prefix stands for (``None``: too many); a word
+    prefix is then written as the OR of those words, which FTS5 reads lazily in rowid order, where
+    a prefix makes it merge the postings of every word it covers first."""
     if isinstance(node, Phrase):
+        if node.prefix and expand is not None and len(node.tokens) == 1:
+            terms = expand(node.tokens[0])
+            if terms:
+                return (
+                    "(" + " OR ".join(f'"{term}"' for term in terms) + ")"
+                    if len(terms) > 1
+                    else f'"{terms[0]}"'
+                )
         return '"' + " ".join(node.tokens) + '"' + ("*" if node.prefix else "")
     if isinstance(node, Or):
-        return "(" + " OR ".join(to_fts5(item) for item in node.items) + ")"
+        return "(" + " OR ".join(to_fts5(item, expand) for item in node.items) + ")"
     if isinstance(node, And):
-        positive = [to_fts5(item) for item in node.items if not isinstance(item, Not)]
-        negative = [to_fts5(item.item) for item in node.items if isinstance(item, Not)]
+        positive = [to_fts5(item, expand) for item in node.items if not isinstance(item, Not)]
+        negative = [to_fts5(item.item, expand) for item in node.items if isinstance(item, Not)]
         return "((" + " AND ".join(positive) + ")" + "".join(f" NOT {term}" for term in negative) + ")"
     raise QueryError("a query needs at least one word to look for besides the excluded ones")
 

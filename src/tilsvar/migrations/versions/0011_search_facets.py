@@ -92,7 +92,7 @@ def _upgrade_sqlite() -> None:
     )
     op.execute(
         f"INSERT INTO search_messages (rowid, body) SELECT {_sqlite_key('messages')}, "
-        f"{_previous._sqlite_fold('messages')} FROM messages"
+        f"{_previous._sqlite_fold('messages')} FROM messages ORDER BY 1"
     )
     fold_old, fold_new = _previous._sqlite_fold("old"), _previous._sqlite_fold("new")
     op.execute(
