@@ -142,12 +142,15 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     except ImportError:  # pragma: no cover - the web UI is optional in stripped-down builds
         log.warning("web UI not available")
     else:
-        from tilsvar.web.moderation_routes import router as moderation_web_router
         from tilsvar.web.account_routes import router as account_web_router
+        from tilsvar.web.moderation_routes import router as moderation_web_router
         from tilsvar.web.search_routes import router as search_web_router
 
         app.include_router(web_router)
         app.include_router(account_web_router)
+        from tilsvar.web.channel_routes import router as channel_web_router
+
+        app.include_router(channel_web_router)
         app.include_router(search_web_router)
         from tilsvar.web.workflow_routes import router as workflow_web_router
 

@@ -27,6 +27,7 @@ from rich.table import Table
 from sqlalchemy import inspect, select
 
 from tilsvar.cli_analysis import register as register_analysis_commands
+from tilsvar.cli_channels import register as register_channel_commands
 from tilsvar.cli_faq import register as register_faq_commands
 from tilsvar.cli_privacy import register as register_privacy_commands
 from tilsvar.cli_search import register as register_search_commands
@@ -36,13 +37,14 @@ from tilsvar.settings import documented_settings, get_settings
 
 app = typer.Typer(help="Tilsvar: one inbox for every customer channel.", no_args_is_help=True)
 users_app = typer.Typer(help="Manage users and their API tokens.", no_args_is_help=True)
-channels_app = typer.Typer(help="Connect and list channels.", no_args_is_help=True)
+channels_app = typer.Typer(help="Connect, list, change and remove channels.", no_args_is_help=True)
 jobs_app = typer.Typer(help="Inspect and re-run background jobs.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
 app.add_typer(channels_app, name="channels")
 app.add_typer(jobs_app, name="jobs")
 register_analysis_commands(app)
 register_search_commands(app)
+register_channel_commands(app, channels_app)
 register_faq_commands(app)
 register_security_commands(app, users_app)
 register_privacy_commands(app)
@@ -132,13 +134,16 @@ def worker(
 def demo(
     port: Annotated[int | None, typer.Option(help="Port for the demo server.")] = None,
     host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
+    via_webhooks: Annotated[
+        bool, typer.Option(help="Send the simulated traffic as signed webhooks over HTTP (tilsvar simulate).")
+    ] = False,
 ) -> None:
     """A fresh demo database with fictional brands and users and a live stream of simulated traffic."""
     from tilsvar.demo.runner import run_demo
 
     _setup_logging()
     settings = get_settings()
-    run_demo(settings, host=host or settings.host, port=port or settings.port)
+    run_demo(settings, host=host or settings.host, port=port or settings.port, via_webhooks=via_webhooks)
 
 
 class ImportFormat(StrEnum):
@@ -473,23 +478,6 @@ def channels_add(
         typer.echo(
             f"connected {channel.platform} {channel.account} (channel {channel.id}) to {brand_row.name}"
         )
-
-
-@channels_app.command("list")
-def channels_list() -> None:
-    """List connected channels."""
-    from tilsvar.models import Brand, Channel
-
-    database = ready_database()
-    table = Table("id", "platform", "account", "brand", "mode", "status")
-    with database.reader() as session:
-        for channel, brand_name in session.execute(
-            select(Channel, Brand.name).join(Brand, Brand.id == Channel.brand_id).order_by(Channel.id)
-        ):
-            table.add_row(
-                str(channel.id), channel.platform, channel.account, brand_name, channel.mode, channel.status
-            )
-    Console().print(table)
 
 
 @jobs_app.command("list")

@@ -13,10 +13,12 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
+from tilsvar.actions.channel_admin import do_record_handshake
 from tilsvar.actions.webhooks import WebhookChannel, do_receive_webhook, webhook_channels
 from tilsvar.api.deps import DatabaseDep, ReadSession
 from tilsvar.channels import linkedin, meta, x
 from tilsvar.channels.webhooks import FAMILIES
+from tilsvar.db import Database
 
 router = APIRouter(prefix="/webhooks", include_in_schema=True, tags=["webhooks"])
 
@@ -43,6 +45,7 @@ def _receive(source: str, request: Request, body: bytes, database: DatabaseDep) 
 @router.get("/meta", summary="Meta webhook verification (hub.challenge)", response_class=PlainTextResponse)
 def meta_handshake(
     session: ReadSession,
+    database: DatabaseDep,
     mode: Annotated[str | None, Query(alias="hub.mode")] = None,
     verify_token: Annotated[str | None, Query(alias="hub.verify_token")] = None,
     challenge: Annotated[str | None, Query(alias="hub.challenge")] = None,
@@ -56,7 +59,17 @@ def meta_handshake(
     )
     if answer is None:
         raise HTTPException(403, "verify token does not match")
+    _handshake(
+        database, [c.id for c in channels if str(c.credentials.get("verify_token") or "") == verify_token]
+    )
     return PlainTextResponse(answer)
+
+
+def _handshake(database: Database, channel_ids: list[int]) -> None:
+    """Remember when the platform last verified the webhook (the health panel shows it)."""
+    if channel_ids:
+        with database.session() as session:
+            do_record_handshake(session, channel_ids=channel_ids)
 
 
 @router.post("/meta", summary="Meta events (Facebook feed, Messenger, Instagram)")
@@ -80,10 +93,12 @@ def _secret_for(channels: list[WebhookChannel], name: str, *, application_id: st
 
 
 @router.get("/x", summary="X CRC check (response_token)")
-def x_crc(session: ReadSession, crc_token: str) -> dict[str, str]:
-    secret = _secret_for(webhook_channels(session, platforms=("x",)), "consumer_secret")
+def x_crc(session: ReadSession, database: DatabaseDep, crc_token: str) -> dict[str, str]:
+    channels = webhook_channels(session, platforms=("x",))
+    secret = _secret_for(channels, "consumer_secret")
     if not secret:
         raise HTTPException(404, "no X channel with a consumer secret is connected")
+    _handshake(database, [c.id for c in channels if c.credentials.get("consumer_secret") == secret])
     return x.crc_response(crc_token, secret)
 
 
@@ -95,14 +110,15 @@ def x_events(request: Request, body: RawBody, database: DatabaseDep) -> Response
 @router.get("/linkedin", summary="LinkedIn webhook validation (challengeCode)")
 def linkedin_challenge(
     session: ReadSession,
+    database: DatabaseDep,
     challenge_code: Annotated[str, Query(alias="challengeCode")],
     application_id: Annotated[str | None, Query(alias="applicationId")] = None,
 ) -> dict[str, str]:
-    secret = _secret_for(
-        webhook_channels(session, platforms=("linkedin",)), "client_secret", application_id=application_id
-    )
+    channels = webhook_channels(session, platforms=("linkedin",))
+    secret = _secret_for(channels, "client_secret", application_id=application_id)
     if not secret:
         raise HTTPException(404, "no LinkedIn channel with a client secret is connected")
+    _handshake(database, [c.id for c in channels if c.credentials.get("client_secret") == secret])
     return linkedin.challenge_response(challenge_code, secret)
 
 

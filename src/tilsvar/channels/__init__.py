@@ -25,6 +25,7 @@ from tilsvar.channels.meta import MetaConnector
 from tilsvar.channels.simulated import SimulatedConnector
 from tilsvar.channels.webchat import WebchatConnector
 from tilsvar.channels.x import XConnector
+from tilsvar.channels.youtube import YouTubeConnector
 
 CONNECTORS: dict[str, Connector] = {
     "api": GenericApiConnector(),
@@ -34,6 +35,7 @@ CONNECTORS: dict[str, Connector] = {
     "linkedin": LinkedInConnector(),
     "email": EmailConnector(),
     "webchat": WebchatConnector(),
+    "youtube": YouTubeConnector(),
 }
 
 

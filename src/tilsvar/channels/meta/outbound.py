@@ -30,7 +30,11 @@ TIMEOUT = httpx.Timeout(15.0)
 
 
 def graph_base(platform: str, config: dict[str, Any]) -> str:
+    """The Graph API root with its version; ``graph_base`` in the config names another host (the
+    fake platform server of the demo, a proxy)."""
     version = str(config.get("graph_api_version") or DEFAULT_GRAPH_VERSION)
+    if config.get("graph_base"):
+        return f"{str(config['graph_base']).rstrip('/')}/{version}"
     host = (
         "graph.instagram.com"
         if platform == "instagram" and config.get("instagram_login")

@@ -1,0 +1,298 @@
+"""Webhook load: signed deliveries at a fixed rate against `tilsvar serve` on loopback (SQLite).
+
+Starts `tilsvar serve` (with its in-process worker) on a fresh SQLite database with a Facebook Page,
+an Instagram account, an X handle and a LinkedIn organisation connected, signs in as an agent and
+follows the live stream (`/events`, server-sent events, as the inbox page does), then sends the
+simulator's `burst`/`steady` traffic at `--rate` requests per second for `--seconds` seconds with an
+`httpx.AsyncClient` and a fixed-rate scheduler (latency counted from when a request was due). A share
+of the requests (`--redeliver`) repeat an earlier delivery byte for byte, as platforms do.
+
+Measures:
+- acknowledgement latency of `POST /webhooks/*` (p50/p95/p99); goal p99 ≤ 50 ms;
+- lost and duplicated events: after the run, the stored raw deliveries and messages are counted
+  against what was accepted (goal: zero and zero);
+- time from a webhook POST (when it was due) to the `message.received` event for its message on the
+  live SSE stream of a signed-in web session (p50/p95); goal p95 ≤ 1 s.
+
+Only loopback; bounded in count (rate × seconds) and time. Prints one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import random
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.common import log, server, temporary_database
+
+PASSWORD = "bench-password-1"  # noqa: S105  (a throwaway user in a throwaway database)
+SECRETS = {"facebook": "bench-meta-secret", "x": "bench-x-secret", "linkedin": "bench-li-secret"}
+
+
+def setup() -> list[Any]:
+    """Channels on all four webhook platforms and a signed-in-able agent; returns the targets."""
+    from tilsvar.actions.org import (
+        do_create_brand,
+        do_create_channel,
+        do_create_organization,
+        do_create_user,
+    )
+    from tilsvar.db import get_database
+    from tilsvar.demo.traffic import Target
+
+    targets = [
+        Target("facebook", "BenchRail", "448242228374517", SECRETS["facebook"]),
+        Target("instagram", "benchrail", "17841474524784050", SECRETS["facebook"]),
+        Target("x", "BenchRailHelp", "2975699229", SECRETS["x"]),
+        Target("linkedin", "bench-rail", "urn:li:organization:2414183", SECRETS["linkedin"], "prefixed"),
+    ]
+    signed_with = {"facebook": "app_secret", "instagram": "app_secret", "x": "consumer_secret"}
+    with get_database().session() as session:
+        organization = do_create_organization(session, name="Bench", slug="bench")
+        brand = do_create_brand(session, organization=organization, name="Bench Rail", slug="rail")
+        for target in targets:
+            do_create_channel(
+                session,
+                brand=brand,
+                platform=target.platform,
+                account=target.account,
+                credentials={signed_with.get(target.platform, "client_secret"): target.secret},
+                config={"account_id": target.account_id},
+            )
+        do_create_user(
+            session, organization=organization, email="agent@bench.invalid", role="agent", password=PASSWORD
+        )
+    return targets
+
+
+class LiveStream(threading.Thread):
+    """Follows `/events` for a signed-in session; records when each message.received arrived."""
+
+    def __init__(self, base: str) -> None:
+        super().__init__(daemon=True, name="sse")
+        self.base = base
+        self.seen: dict[int, float] = {}
+        self.ready = threading.Event()
+        self.stop = threading.Event()
+        self.error = ""
+
+    def run(self) -> None:
+        try:
+            with httpx.Client(base_url=self.base, timeout=httpx.Timeout(10, read=None)) as client:
+                answer = client.post("/login", data={"email": "agent@bench.invalid", "password": PASSWORD})
+                if answer.status_code >= 400:
+                    raise RuntimeError(f"sign-in failed: {answer.status_code}")
+                with client.stream("GET", "/events", headers={"Accept": "text/event-stream"}) as stream:
+                    self.ready.set()
+                    kind = ""
+                    for line in stream.iter_lines():
+                        if self.stop.is_set():
+                            return
+                        if line.startswith("event:"):
+                            kind = line[6:].strip()
+                        elif line.startswith("data:") and kind == "message.received":
+                            event = json.loads(line[5:])
+                            self.seen.setdefault(int(event["message_id"]), time.monotonic())
+        except Exception as error:  # reported in the result, not swallowed
+            self.error = f"{type(error).__name__}: {error}"
+            self.ready.set()
+
+
+@contextlib.contextmanager
+def worker_process(data_dir: Path, url: str, env: dict[str, str], *, run: bool) -> Iterator[None]:
+    """A `tilsvar worker` beside the server (when ``run``), stopped afterwards."""
+    if not run:
+        yield
+        return
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("TILSVAR_")}
+    environment.update(
+        TILSVAR_DATA_DIR=str(data_dir), TILSVAR_DATABASE_URL=url, TILSVAR_LOG_LEVEL="WARNING", **env
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tilsvar", "worker"],
+        env=environment,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        yield
+    finally:
+        process.terminate()
+        process.wait(20)
+
+
+def wait_processed(seconds: float) -> dict[str, int]:
+    """Wait until no stored delivery awaits processing; return raw_events by status."""
+    from sqlalchemy import func, select
+
+    from tilsvar.db import get_database
+    from tilsvar.models import RawEvent
+
+    database = get_database()
+    deadline = time.monotonic() + seconds
+    while True:
+        with database.reader() as session:
+            counts = dict(
+                session.execute(select(RawEvent.status, func.count()).group_by(RawEvent.status)).all()
+            )
+        if not counts.get("stored") or time.monotonic() > deadline:
+            return {str(key): int(value) for key, value in counts.items()}
+        time.sleep(0.5)
+
+
+def count_messages(expected: set[tuple[str, str]]) -> dict[str, Any]:
+    from sqlalchemy import func, select
+
+    from tilsvar.db import get_database
+    from tilsvar.models import Channel, Message
+
+    with get_database().reader() as session:
+        rows = session.execute(
+            select(Message.id, Channel.platform, Message.external_id)
+            .join(Channel, Channel.id == Message.channel_id)
+            .where(Message.direction == "in")
+        ).all()
+        duplicates = session.scalar(
+            select(func.count()).select_from(
+                select(Message.channel_id, Message.external_id)
+                .group_by(Message.channel_id, Message.external_id)
+                .having(func.count() > 1)
+                .subquery()
+            )
+        )
+    stored = {(platform, external_id): message_id for message_id, platform, external_id in rows}
+    return {
+        "stored": stored,
+        "messages": len(rows),
+        "lost": len(expected - set(stored)),
+        "unexpected": len(set(stored) - expected),
+        "duplicated": int(duplicates or 0),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rate", type=float, default=300.0, help="requests per second")
+    parser.add_argument("--seconds", type=float, default=60.0, help="how long to send")
+    parser.add_argument(
+        "--redeliver", type=float, default=0.02, help="share of requests that are redeliveries"
+    )
+    parser.add_argument("--scenario", default="steady", choices=["steady", "burst", "chorus", "abuse"])
+    parser.add_argument("--settle", type=float, default=120.0, help="longest wait for processing afterwards")
+    parser.add_argument(
+        "--no-pipeline", dest="pipeline", action="store_false", help="turn the understanding pipeline off"
+    )
+    parser.add_argument(
+        "--worker",
+        choices=["in-process", "separate"],
+        default="in-process",
+        help="the job worker inside `tilsvar serve` (the SQLite default) or a `tilsvar worker` process",
+    )
+    args = parser.parse_args()
+    if args.rate * args.seconds > 100_000:
+        parser.error("bounded: at most 100000 requests")
+
+    from tilsvar.demo.traffic import TrafficGenerator
+    from tilsvar.demo.webhook_simulator import simulate
+
+    with temporary_database("sqlite") as (data_dir, url):
+        targets = setup()
+        env = {"TILSVAR_PIPELINE_ENABLED": "true" if args.pipeline else "false"}
+        if args.worker == "separate":
+            env["TILSVAR_WORKER_IN_PROCESS"] = "no"
+        with (
+            server(data_dir, url, **env) as (base, _process),
+            worker_process(data_dir, url, env, run=args.worker == "separate"),
+        ):
+            assert base.startswith("http://127.0.0.1:"), "loopback only"
+            live = LiveStream(base)
+            live.start()
+            live.ready.wait(30)
+            time.sleep(0.5)
+            generator = TrafficGenerator(targets, scenario=args.scenario, rng=random.Random(4))
+            log(f"sending {int(args.rate * args.seconds)} requests at {args.rate}/s to {base}")
+            report = asyncio.run(
+                simulate(
+                    base,
+                    generator,
+                    rate=args.rate,
+                    duration=args.seconds,
+                    redeliver_share=args.redeliver,
+                    rng=random.Random(5),
+                )
+            )
+            log(f"sent: {report.summary()['statuses']}; waiting for processing")
+            raw = wait_processed(args.settle)
+            expected = report.expected_ids
+            counted = count_messages(expected)
+            time.sleep(2.0)  # the last live events
+            live.stop.set()
+        due = {
+            (record.delivery.platform, external_id): record.due
+            for record in report.records
+            if record.status == 200 and not record.delivery.redelivery
+            for external_id in record.delivery.external_ids
+        }
+        visible = sorted(
+            (live.seen[message_id] - due[key]) * 1000
+            for key, message_id in counted.pop("stored").items()
+            if key in due and message_id in live.seen
+        )
+    summary = report.summary()
+    unique_accepted = sum(
+        1 for record in report.records if record.status == 200 and not record.delivery.redelivery
+    )
+    result = {
+        "benchmark": "webhook_load",
+        "backend": "sqlite",
+        "rate": args.rate,
+        "seconds": args.seconds,
+        "scenario": args.scenario,
+        "pipeline": args.pipeline,
+        "worker": args.worker,
+        "requests": summary["requests"],
+        "redeliveries": summary["redeliveries"],
+        "statuses": summary["statuses"],
+        "achieved_rate": summary["achieved_rate"],
+        "ack_ms": summary["ack_ms"],
+        "raw_events": raw,
+        "unique_deliveries_accepted": unique_accepted,
+        "lost_raw_events": max(unique_accepted - sum(raw.values()), 0),
+        "duplicated_raw_events": max(sum(raw.values()) - unique_accepted, 0),
+        "messages": counted,
+        "visible_via": "SSE /events (signed-in web session), message.received",
+        "visible_ms": {
+            "count": len(visible),
+            **(
+                {
+                    "p50": round(visible[len(visible) // 2], 1),
+                    "p95": round(visible[min(int(len(visible) * 0.95), len(visible) - 1)], 1),
+                    "max": round(visible[-1], 1),
+                }
+                if visible
+                else {}
+            ),
+        },
+        "live_stream_error": live.error,
+        "errors": summary["errors"],
+        "goals": {"ack_p99_ms": 50, "visible_p95_ms": 1000, "lost": 0, "duplicated": 0},
+    }
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
