@@ -85,5 +85,63 @@ def erase_command(
     sys.stdout.write(json.dumps({"erased": result.counts}) + "\n")
 
 
+PolicyOption = Annotated[
+    int | None, typer.Option("--policy", help="Only this policy (default: every enabled one).")
+]
+
+
+def _policies(session: object, policy_id: int | None) -> list[object]:
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session
+
+    from tilsvar.models.privacy import RetentionPolicy
+
+    assert isinstance(session, Session)
+    query = select(RetentionPolicy).order_by(RetentionPolicy.id)
+    query = (
+        query.where(RetentionPolicy.id == policy_id)
+        if policy_id
+        else query.where(RetentionPolicy.enabled.is_(True))
+    )
+    return list(session.scalars(query))
+
+
+@retention_app.command("preview")
+def retention_preview(policy: PolicyOption = None) -> None:
+    """What each policy would delete or anonymise now: count and sample ids (JSON lines)."""
+    from tilsvar.actions.retention import preview
+    from tilsvar.cli import ready_database
+    from tilsvar.models.privacy import RetentionPolicy
+
+    database = ready_database()
+    with database.reader() as session:
+        for row in _policies(session, policy):
+            assert isinstance(row, RetentionPolicy)
+            result = preview(session, row)
+            line = {"policy_id": row.id, "name": row.name, "target": row.target, "action": row.action}
+            sys.stdout.write(
+                json.dumps({**line, "count": result.count, "sample_ids": result.sample_ids}) + "\n"
+            )
+
+
+@retention_app.command("run")
+def retention_run(policy: PolicyOption = None) -> None:
+    """Apply the policies now (recorded and audited); prints what each did (JSON lines)."""
+    from tilsvar.actions.retention import do_run_policy
+    from tilsvar.cli import ready_database
+    from tilsvar.models.privacy import RetentionPolicy
+
+    database = ready_database()
+    with database.reader() as session:
+        ids = [row.id for row in _policies(session, policy) if isinstance(row, RetentionPolicy)]
+    for policy_id in ids:
+        with database.session() as session:
+            row = session.get_one(RetentionPolicy, policy_id)
+            record = do_run_policy(session, policy=row)
+            sys.stdout.write(
+                json.dumps({"policy_id": policy_id, "record_id": record.id, "counts": record.counts}) + "\n"
+            )
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(privacy_app, name="privacy")

@@ -14,6 +14,15 @@ from sqlalchemy import select
 from tilsvar import access
 from tilsvar.actions.common import ActionError
 from tilsvar.actions.privacy import do_export_subject, erase_subject
+from tilsvar.actions.retention import (
+    access_policy,
+    do_create_policy,
+    do_delete_policy,
+    do_release_legal_hold,
+    do_run_policy,
+    do_set_legal_hold,
+    preview,
+)
 from tilsvar.actions.reveal import (
     access_reveal_request,
     do_decide_reveal,
@@ -22,7 +31,7 @@ from tilsvar.actions.reveal import (
     pending_requests,
 )
 from tilsvar.api.deps import ApiUser, DatabaseDep, ReadSession
-from tilsvar.models.privacy import PrivacyDeletion, RevealRequest
+from tilsvar.models.privacy import LegalHold, PrivacyDeletion, RetentionPolicy, RevealRequest
 from tilsvar.privacy.export import render_html
 
 router = APIRouter(prefix="/api/v1/privacy", tags=["privacy"])
@@ -154,3 +163,123 @@ def decide_reveal(
         request = access_reveal_request(session, user, request_id)
         do_decide_reveal(session, user=user, request=request, approve=decision == "approve")
         return _request_json(request)
+
+
+class PolicyIn(BaseModel):
+    name: str = Field(default="", max_length=200)
+    target: Literal["conversations", "contacts"]
+    action: Literal["delete", "anonymise"] = "delete"
+    days: int = Field(
+        ge=1, le=36500, description="After resolution (conversations) or of inactivity (contacts)."
+    )
+    brand_id: int | None = None
+    channel_id: int | None = None
+    conversation_kind: Literal["post", "comment", "dm", "email", "chat"] | None = None
+    enabled: bool = True
+
+
+def _policy_json(policy: RetentionPolicy) -> dict[str, Any]:
+    return {
+        "id": policy.id,
+        "name": policy.name,
+        "target": policy.target,
+        "action": policy.action,
+        "days": policy.days,
+        "brand_id": policy.brand_id,
+        "channel_id": policy.channel_id,
+        "conversation_kind": policy.conversation_kind,
+        "enabled": policy.enabled,
+        "last_run_at": policy.last_run_at.isoformat() if policy.last_run_at else None,
+    }
+
+
+@router.get("/retention/policies", summary="Retention policies")
+def list_policies(user: ApiUser, session: ReadSession) -> list[dict[str, Any]]:
+    access.require(user, "privacy")
+    rows = session.scalars(
+        select(RetentionPolicy)
+        .where(RetentionPolicy.organization_id == user.organization_id)
+        .order_by(RetentionPolicy.id)
+    )
+    return [_policy_json(policy) for policy in rows]
+
+
+@router.post("/retention/policies", status_code=201, summary="Add a retention policy")
+def create_policy(body: PolicyIn, user: ApiUser, database: DatabaseDep) -> dict[str, Any]:
+    with database.session() as session:
+        return _policy_json(do_create_policy(session, user=user, fields=body.model_dump()))
+
+
+@router.delete("/retention/policies/{policy_id}", status_code=204, summary="Remove a retention policy")
+def delete_policy(policy_id: int, user: ApiUser, database: DatabaseDep) -> Response:
+    with database.session() as session:
+        do_delete_policy(session, user=user, policy=access_policy(session, user, policy_id))
+    return Response(status_code=204)
+
+
+@router.get("/retention/policies/{policy_id}/preview", summary="What a policy would delete now")
+def preview_policy(policy_id: int, user: ApiUser, session: ReadSession) -> dict[str, Any]:
+    """How many conversations or contacts the policy would delete or anonymise now, and up to 20 ids."""
+    policy = access_policy(session, user, policy_id)
+    result = preview(session, policy)
+    return {
+        "policy_id": policy.id,
+        "target": policy.target,
+        "count": result.count,
+        "sample_ids": result.sample_ids,
+    }
+
+
+@router.post("/retention/policies/{policy_id}/run", summary="Apply a policy now")
+def run_policy(policy_id: int, user: ApiUser, database: DatabaseDep) -> dict[str, Any]:
+    with database.session() as session:
+        policy = access_policy(session, user, policy_id)
+        record = do_run_policy(session, policy=policy, actor_user=user)
+        return {"policy_id": policy.id, "record_id": record.id, "counts": record.counts}
+
+
+class HoldIn(BaseModel):
+    conversation_id: int | None = None
+    contact_id: int | None = None
+    reason: str = Field(default="", max_length=500)
+
+
+def _hold_json(hold: LegalHold) -> dict[str, Any]:
+    return {
+        "id": hold.id,
+        "conversation_id": hold.conversation_id,
+        "contact_id": hold.contact_id,
+        "reason": hold.reason,
+        "created_at": hold.created_at.isoformat(),
+    }
+
+
+@router.get("/legal-holds", summary="Active legal holds")
+def list_holds(user: ApiUser, session: ReadSession) -> list[dict[str, Any]]:
+    access.require(user, "privacy")
+    rows = session.scalars(
+        select(LegalHold)
+        .where(LegalHold.organization_id == user.organization_id, LegalHold.released_at.is_(None))
+        .order_by(LegalHold.id)
+    )
+    return [_hold_json(hold) for hold in rows]
+
+
+@router.post("/legal-holds", status_code=201, summary="Put a conversation or contact on legal hold")
+def create_hold(body: HoldIn, user: ApiUser, database: DatabaseDep) -> dict[str, Any]:
+    with database.session() as session:
+        hold = do_set_legal_hold(
+            session,
+            user=user,
+            conversation_id=body.conversation_id,
+            contact_id=body.contact_id,
+            reason=body.reason,
+        )
+        return _hold_json(hold)
+
+
+@router.delete("/legal-holds/{hold_id}", status_code=204, summary="Release a legal hold")
+def release_hold(hold_id: int, user: ApiUser, database: DatabaseDep) -> Response:
+    with database.session() as session:
+        do_release_legal_hold(session, user=user, hold_id=hold_id)
+    return Response(status_code=204)
