@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +11,8 @@ from sqlalchemy import func, select
 
 from tilsvar.db import Database
 from tilsvar.importing.run import run_import
-from tilsvar.models import Channel, Conversation, Message, RawEvent
+from tilsvar.models import Channel, Conversation, Job, Message, RawEvent
+from tilsvar.models.workflow import ConversationWorkflowState
 
 from conftest import Seeded
 from helpers import shared_path
@@ -144,3 +146,38 @@ def test_twcs_thread_without_reply_goes_to_the_addressed_known_brand(
     with database.reader() as session:
         message = session.scalars(select(Message)).one()
     assert message.channel_id == seeded.x_channel.id
+
+
+def test_a_large_import_without_analysis_is_routed_by_the_worker(
+    database: Database, seeded: Seeded, tmp_path: Path, run_jobs: Callable[[], int]
+) -> None:
+    lines = [
+        json.dumps(
+            {
+                "platform": "facebook",
+                "account": "NordicRail",
+                "external_id": f"bulk-{number}",
+                "direction": "in",
+                "author": {"id": f"p{number}", "name": f"Person {number}"},
+                "created_at": "2026-11-01T08:00:00Z",
+                "text": "Hvornår kører toget?",
+                "kind": "comment",
+            }
+        )
+        for number in range(120)
+    ]
+    report = run_import(database, write(tmp_path / "bulk.jsonl", lines), fmt="jsonl", analyze=False)
+    assert report.imported == 120
+    with database.reader() as session:
+        assert session.scalar(select(func.count()).select_from(Job).where(Job.kind == "workflow.route")) == 1
+        assert session.scalar(select(func.count()).select_from(ConversationWorkflowState)) == 0
+        # Meanwhile every conversation waits in its channel's team queue.
+        assert session.scalar(select(func.count()).where(Conversation.team_id.is_(None))) == 0
+    run_jobs()
+    with database.reader() as session:
+        routed = session.scalar(
+            select(func.count())
+            .select_from(ConversationWorkflowState)
+            .where(ConversationWorkflowState.routed_at.is_not(None))
+        )
+    assert routed == 120

@@ -41,6 +41,11 @@ IdentityMap = dict[tuple[int, str, str | None], tuple[int, int]]
 REOPENING_STATUSES = frozenset({"resolved", "closed", "pending", "snoozed"})
 
 
+# Batches touching more conversations than this route them in a ``workflow.route`` job.
+ROUTE_INLINE_UP_TO = 50
+ROUTE_JOB_SIZE = 500
+
+
 @dataclass(slots=True)
 class IngestResult:
     """What happened to each message of a batch (indexes refer to the input sequence)."""
@@ -198,18 +203,23 @@ def do_ingest_messages(
     inbound_ids = [id_by_index[index] for index, message in accepted if message.direction == "in"]
     if enqueue_pipeline and inbound_ids:
         enqueue(session, queue="pipeline", kind="pipeline.analyze", payload={"message_ids": inbound_ids})
-    # Routing runs when the pipeline has labelled the messages; without a pipeline, route now.
+    # Routing runs when the pipeline has labelled the messages; without a pipeline, route now — or,
+    # for a large batch (an import), in the worker, so storing stays fast (the channel's team queue
+    # holds the conversations meanwhile).
     from tilsvar.actions.routing import do_route_conversations
 
     analysed_later = enqueue_pipeline and get_settings().pipeline_enabled
-    do_route_conversations(
-        session,
-        conversation_ids=[
-            thread.conversation_id
-            for thread in threads
-            if any(m.direction == "out" or not analysed_later for _, m in thread.new_messages)
-        ],
-    )
+    to_route = [
+        thread.conversation_id
+        for thread in threads
+        if any(m.direction == "out" or not analysed_later for _, m in thread.new_messages)
+    ]
+    if len(to_route) <= ROUTE_INLINE_UP_TO:
+        do_route_conversations(session, conversation_ids=to_route)
+    else:
+        for start in range(0, len(to_route), ROUTE_JOB_SIZE):
+            chunk = to_route[start : start + ROUTE_JOB_SIZE]
+            enqueue(session, queue="pipeline", kind="workflow.route", payload={"conversation_ids": chunk})
     audit(
         session,
         action="messages.ingested",
