@@ -36,12 +36,18 @@ VIEWS: list[tuple[str, str]] = [
     ("open", "Open"),
     ("all", "All"),
     ("resolved", "Resolved"),
+    ("urgent", "Urgent"),
+    ("personal_data", "Personal data exposed"),
+    ("flagged", "Flagged / hidden"),
 ]
 SORTS: list[tuple[str, str]] = [
     ("newest_waiting", "Newest waiting first"),
     ("waiting", "Longest waiting first"),
+    ("priority", "Most urgent first"),
     ("recent", "Recent activity"),
 ]
+# Views of waiting conversations, which can be ordered by waiting time or urgency.
+WAITING_VIEWS = ("unanswered", "urgent")
 PLATFORM_LABELS = {
     "facebook": "Facebook",
     "instagram": "Instagram",
@@ -159,8 +165,8 @@ def _filters(view: str, sort: str | None, platform: str | None, brand_id: str | 
     if view not in dict(VIEWS):
         view = "unanswered"
     if sort not in dict(SORTS):
-        sort = "newest_waiting" if view == "unanswered" else "recent"
-    if sort != "recent" and view != "unanswered":
+        sort = {"unanswered": "newest_waiting", "urgent": "priority"}.get(view, "recent")
+    if sort != "recent" and view not in WAITING_VIEWS:
         sort = "recent"  # only waiting conversations have a waiting time to sort by
     return inbox.InboxFilter(
         view=cast(inbox.View, view),
@@ -247,6 +253,8 @@ def _conversation_values(database: Any, context: WebContext, conversation_id: in
         "now": utcnow(),
         "limit": limit,
         "can_reply": access.can(context.user, "reply"),
+        "can_moderate": access.can(context.user, "moderate"),
+        "can_reveal": access.can(context.user, "reveal"),
     }
 
 
