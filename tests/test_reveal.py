@@ -4,6 +4,7 @@ someone who has handled the customer sees it at once, new hands wait for a super
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -134,3 +135,47 @@ def test_someone_who_handled_the_customer_sees_at_once(
         ).status_code
         == 404
     )
+
+
+def sign_in(client: TestClient, email: str, password: str) -> str:
+    response = client.post(
+        "/login", data={"email": email, "password": password, "next": "/inbox"}, follow_redirects=False
+    )
+    assert response.status_code == 303, response.text
+    match = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/inbox").text)
+    assert match
+    return match.group(1)
+
+
+def test_web_reveal_button_and_approvals_page(
+    client: TestClient, seeded: Seeded, ingest: IngestFn, run_jobs: Callable[[], int], database: Database
+) -> None:
+    conversation_id = masked_conversation(seeded, ingest, run_jobs, database)
+    csrf = sign_in(client, seeded.agent.email, seeded.password)
+    page = client.get(f"/conversations/{conversation_id}").text
+    assert "personal data masked" in page
+    assert f'action="/conversations/{conversation_id}/reveal"' in page
+    assert PHONE not in page
+    pending = client.post(
+        f"/conversations/{conversation_id}/reveal", data={"csrf_token": csrf, "reason": "call back"}
+    )
+    assert pending.status_code == 200
+    assert 'id="reveal-pending"' in pending.text
+    assert client.get("/admin/privacy").status_code == 403
+
+    client.post("/logout", data={"csrf_token": csrf})
+    csrf = sign_in(client, seeded.supervisor.email, seeded.password)
+    admin_page = client.get("/admin/privacy")
+    assert admin_page.status_code == 200
+    match = re.search(r'action="/admin/privacy/reveal-requests/(\d+)/approve"', admin_page.text)
+    assert match
+    approved = client.post(match.group(0)[8:-1], data={"csrf_token": csrf}, follow_redirects=False)
+    assert approved.status_code == 303
+
+    client.post("/logout", data={"csrf_token": csrf})
+    csrf = sign_in(client, seeded.agent.email, seeded.password)
+    shown = client.post(
+        f"/conversations/{conversation_id}/reveal", data={"csrf_token": csrf, "reason": "call back"}
+    )
+    assert PHONE in shown.text
+    assert "do not copy it elsewhere" in shown.text

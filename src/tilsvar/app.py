@@ -162,5 +162,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         from tilsvar.web.dashboard_routes import router as dashboard_web_router
 
         app.include_router(dashboard_web_router)
+        from tilsvar.web.privacy_routes import router as privacy_web_router
+
+        app.include_router(privacy_web_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
