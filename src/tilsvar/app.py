@@ -9,6 +9,7 @@ import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse
@@ -166,4 +167,27 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
 
         app.include_router(privacy_web_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    _document_refusals(app)
     return app
+
+
+def _document_refusals(app: FastAPI) -> None:
+    """Say in the OpenAPI document what 422 answers really look like: FastAPI's list of validation
+    errors for malformed requests, or one sentence (``{"detail": "..."}``) when an action refuses a
+    well-formed request (e.g. a routing rule that names an unknown field)."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = generate()
+            detail = schema.get("components", {}).get("schemas", {}).get("HTTPValidationError", {})
+            properties = detail.get("properties", {})
+            if "detail" in properties:
+                properties["detail"] = {
+                    "title": "Detail",
+                    "anyOf": [properties["detail"], {"type": "string"}],
+                }
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
