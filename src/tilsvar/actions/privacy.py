@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import LargeBinary, delete, func, literal, or_, select, text, update
+from sqlalchemy import delete, func, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from tilsvar.actions.common import ActionError, audit
@@ -280,16 +282,20 @@ def _erase_one(session: Session, subject: Subject, *, delete_on_platform: bool) 
             .where(Brand.organization_id == subject.organization_id)
         )
     )
-    raw_ids: set[int] = set()
-    for needle in needles:
-        raw_ids |= set(
-            session.scalars(
-                select(RawEvent.id).where(
-                    RawEvent.channel_id.in_(channels) | RawEvent.channel_id.is_(None),
-                    _contains(session, RawEvent.body, needle.encode()),
-                )
-            )
-        )
+    # One pass over the payloads that could hold them (their channels, since a day before their first
+    # message), matching every needle at once.
+    first = session.scalar(select(func.min(Message.received_at)).where(Message.id.in_(theirs[:1000])))
+    query = select(RawEvent.id, RawEvent.body).where(
+        RawEvent.channel_id.in_(channels) | RawEvent.channel_id.is_(None)
+    )
+    if first is not None and len(theirs) <= 1000:
+        query = query.where(RawEvent.received_at >= first - timedelta(days=1))
+    pattern = re.compile(b"|".join(re.escape(needle.encode()) for needle in needles))
+    raw_ids = {
+        raw_id
+        for raw_id, body in session.execute(query.execution_options(yield_per=1000))
+        if body and pattern.search(bytes(body))
+    }
     for chunk in _chunks(sorted(raw_ids)):
         result.add("raw_events", _rowcount(session.execute(delete(RawEvent).where(RawEvent.id.in_(chunk)))))
     # FAQ: proposals built from their questions, widget events under their visitor id.
@@ -343,12 +349,6 @@ def _erase_one(session: Session, subject: Subject, *, delete_on_platform: bool) 
         "messages": doomed,
     }
     return result
-
-
-def _contains(session: Session, column: Any, needle: bytes) -> Any:
-    if session.get_bind().dialect.name == "sqlite":
-        return func.instr(column, needle) > 0
-    return func.position(literal(needle, LargeBinary()).op("IN")(column)) > 0
 
 
 def _chunks(values: list[int], size: int = 500) -> Iterable[list[int]]:
