@@ -74,6 +74,8 @@ class Message(Base):
         UniqueConstraint("channel_id", "external_id"),
         UniqueConstraint("channel_id", "idempotency_key"),
         Index("ix_messages_conversation_created", "conversation_id", "created_at"),
+        # A person's messages (erasure, repeat-offender context) and the FK check when an identity goes.
+        Index("ix_messages_author_identity", "author_identity_id"),
     )
 
     id: Mapped[int] = mapped_column(IdType, primary_key=True)
