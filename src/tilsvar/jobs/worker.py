@@ -85,9 +85,8 @@ class Worker:
 
     def run_forever(self, stop: threading.Event) -> None:
         from tilsvar.jobs.analytics import tick as analytics_tick
-        from tilsvar.jobs.privacy_handlers import tick as retention_tick
-        from tilsvar.jobs.privacy_handlers import tick as retention_tick
         from tilsvar.jobs.channel_jobs import tick as channel_tick
+        from tilsvar.jobs.privacy_handlers import tick as retention_tick
 
         poll = get_settings().worker_poll_seconds
         log.info("worker %s started", self.worker_id)
@@ -100,7 +99,6 @@ class Worker:
                 ran = self.run_once()
                 self._maybe_prune()
                 analytics_tick(self.database)  # KPI rollups and due weekly reports
-                retention_tick(self.database)  # retention policies, daily
                 retention_tick(self.database)  # retention policies, daily
                 channel_tick(self.database)  # quiet-webhook checks and YouTube polls stay scheduled
             except Exception:
