@@ -6,6 +6,7 @@ to roles without the privacy permission."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -105,3 +106,45 @@ def test_cli_export(seeded: Seeded, ingest: IngestFn, tmp_path: Path, run_jobs: 
     )
     assert result.exit_code == 0, result.output
     assert "Personal data export" in target.read_text(encoding="utf-8")
+
+
+def test_admin_privacy_page(client: TestClient, seeded: Seeded, ingest: IngestFn, database: Database) -> None:
+    seed(seeded, ingest)
+    response = client.post(
+        "/login",
+        data={"email": seeded.supervisor.email, "password": seeded.password, "next": "/inbox"},
+        follow_redirects=False,
+    )
+    assert response.status_code == 303
+    page = client.get("/admin/privacy")
+    assert page.status_code == 200
+    match = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert match
+    csrf = match.group(1)
+    download = client.get("/admin/privacy/export", params={"platform": "x", "author_id": "u9"})
+    assert download.headers["content-disposition"].startswith("attachment")
+    assert "&lt;script&gt;" in download.text
+    policy = client.post(
+        "/admin/privacy/policies",
+        data={
+            "csrf_token": csrf,
+            "target": "conversations",
+            "action": "delete",
+            "days": "30",
+            "name": "A month",
+        },
+        follow_redirects=False,
+    )
+    assert policy.status_code == 303
+    assert "A month" in client.get("/admin/privacy").text
+    refused = client.post(
+        "/admin/privacy/erase", data={"csrf_token": csrf, "platform": "x", "author_id": "u9", "confirm": "u8"}
+    )
+    assert refused.status_code == 400
+    erased = client.post(
+        "/admin/privacy/erase",
+        data={"csrf_token": csrf, "platform": "x", "author_id": "u9", "confirm": "u9"},
+        follow_redirects=True,
+    )
+    assert erased.status_code == 200
+    assert "Erased: 2 messages" in erased.text
