@@ -148,7 +148,7 @@ def test_twcs_thread_without_reply_goes_to_the_addressed_known_brand(
     assert message.channel_id == seeded.x_channel.id
 
 
-def test_a_large_import_without_analysis_is_routed_by_the_worker(
+def test_a_large_import_routed_like_live_traffic_is_routed_by_the_worker(
     database: Database, seeded: Seeded, tmp_path: Path, run_jobs: Callable[[], int]
 ) -> None:
     lines = [
@@ -166,7 +166,9 @@ def test_a_large_import_without_analysis_is_routed_by_the_worker(
         )
         for number in range(120)
     ]
-    report = run_import(database, write(tmp_path / "bulk.jsonl", lines), fmt="jsonl", analyze=False)
+    report = run_import(
+        database, write(tmp_path / "bulk.jsonl", lines), fmt="jsonl", analyze=False, route=True
+    )
     assert report.imported == 120
     with database.reader() as session:
         assert session.scalar(select(func.count()).select_from(Job).where(Job.kind == "workflow.route")) == 1
@@ -181,3 +183,18 @@ def test_a_large_import_without_analysis_is_routed_by_the_worker(
             .where(ConversationWorkflowState.routed_at.is_not(None))
         )
     assert routed == 120
+
+
+def test_imported_history_is_not_routed_by_default(
+    database: Database, seeded: Seeded, tmp_path: Path, run_jobs: Callable[[], int]
+) -> None:
+    path = write(tmp_path / "m.jsonl", [json.dumps(record) for record in GOOD])
+    run_import(database, path, fmt="jsonl")
+    run_jobs()  # the understanding pipeline runs; routing does not
+    with database.reader() as session:
+        assert (
+            session.scalar(select(func.count()).select_from(Message).where(Message.analysis.is_not(None)))
+            == 2
+        )
+        assert session.scalar(select(func.count()).select_from(ConversationWorkflowState)) == 0
+        assert session.scalar(select(func.count()).where(Conversation.assignee_id.is_not(None))) == 0

@@ -162,10 +162,15 @@ def import_(
     analyze: Annotated[
         bool, typer.Option(help="Queue the understanding pipeline for inbound messages.")
     ] = True,
+    route: Annotated[
+        bool,
+        typer.Option(help="Route the conversations like live traffic (assign agents, start SLA clocks)."),
+    ] = False,
     batch_size: Annotated[int | None, typer.Option(help="Messages per transaction.")] = None,
     output: Annotated[str, typer.Option("--output", help="Summary as text or json.")] = "text",
 ) -> None:
-    """Import messages; running it again imports nothing twice."""
+    """Import messages; running it again imports nothing twice. Imported history is not routed
+    unless --route."""
     from tilsvar.importing.run import count_records, run_import
 
     database = ready_database()
@@ -189,6 +194,7 @@ def import_(
                 brand=brand,
                 batch_size=batch_size or settings.import_batch_size,
                 analyze=analyze and settings.pipeline_enabled,
+                route=route,
                 progress=lambda n: progress.advance(task, n),
             )
         except ValueError as error:

@@ -58,8 +58,9 @@ def moderation_reason(analysis: dict[str, Any]) -> str:
     return ("policy: " + ", ".join(labels))[:300] if labels else "policy"
 
 
-def do_store_analysis(session: Session, *, results: dict[int, dict[str, Any]]) -> None:
-    """Save each message's analysis, update its conversation, and carry out moderation decisions."""
+def do_store_analysis(session: Session, *, results: dict[int, dict[str, Any]], route: bool = True) -> None:
+    """Save each message's analysis, update its conversation, and carry out moderation decisions; then
+    route the conversations (unless ``route`` is false: imported history is not routed)."""
     if not results:
         return
     session.execute(
@@ -116,7 +117,8 @@ def do_store_analysis(session: Session, *, results: dict[int, dict[str, Any]]) -
     # Routing needs the labels: route (or re-check the owner of) conversations with new customer messages.
     from tilsvar.actions.routing import do_route_conversations
 
-    do_route_conversations(session, conversation_ids={row[1] for row in rows if row[3] == "in"})
+    if route:
+        do_route_conversations(session, conversation_ids={row[1] for row in rows if row[3] == "in"})
     enqueue_trend_observation(session, message_ids=[row[0] for row in rows if row[3] == "in"])
 
 

@@ -84,12 +84,14 @@ def do_ingest_messages(
     organization_id: int | None = None,
     new_channel_brand_id: int | None = None,
     enqueue_pipeline: bool = True,
+    route: bool = True,
     actor: str = "ingest",
 ) -> IngestResult:
     """Store a batch of inbound messages; see the module docstring.
 
     ``unknown_channels="create"`` creates a channel for an unknown (platform, account) in
     ``new_channel_brand_id``, or in a new brand named after the account of ``organization_id``.
+    ``route=False`` (imported history) stores without routing, now or after the pipeline.
     """
     result = IngestResult()
     channels = _resolve_channels(
@@ -202,7 +204,10 @@ def do_ingest_messages(
     record_events(session, events, occurred_at=now)
     inbound_ids = [id_by_index[index] for index, message in accepted if message.direction == "in"]
     if enqueue_pipeline and inbound_ids:
-        enqueue(session, queue="pipeline", kind="pipeline.analyze", payload={"message_ids": inbound_ids})
+        payload: dict[str, Any] = {"message_ids": inbound_ids}
+        if not route:
+            payload["route"] = False
+        enqueue(session, queue="pipeline", kind="pipeline.analyze", payload=payload)
     # Routing runs when the pipeline has labelled the messages; without a pipeline, route now — or,
     # for a large batch (an import), in the worker, so storing stays fast (the channel's team queue
     # holds the conversations meanwhile).
@@ -214,6 +219,8 @@ def do_ingest_messages(
         for thread in threads
         if any(m.direction == "out" or not analysed_later for _, m in thread.new_messages)
     ]
+    if not route:
+        to_route = []  # imported history: no agent assignments or SLA clocks for past conversations
     if len(to_route) <= ROUTE_INLINE_UP_TO:
         do_route_conversations(session, conversation_ids=to_route)
     else:

@@ -95,9 +95,13 @@ def run_import(
     brand: str | None = None,
     batch_size: int = 2000,
     analyze: bool = True,
+    route: bool = False,
     progress: Callable[[int], None] | None = None,
 ) -> ImportReport:
-    """Import ``path``; safe to run again (already-stored messages are skipped as duplicates)."""
+    """Import ``path``; safe to run again (already-stored messages are skipped as duplicates).
+
+    Imported history is not routed unless ``route``: past conversations get no agent assignments or
+    SLA clocks (they still appear in the inbox views, search and reports)."""
     organization_id = _organization_id(database, organization)
     brand_id = _brand_id(database, organization_id, brand)
     report = ImportReport()
@@ -117,6 +121,7 @@ def run_import(
                 organization_id=organization_id,
                 new_channel_brand_id=brand_id,
                 enqueue_pipeline=analyze,
+                route=route,
                 actor=source,
             )
             rejected = bad + [

@@ -30,7 +30,11 @@ def analyze_messages(database: Database, job: ClaimedJob) -> None:
         items = pipeline_items(session, message_ids)
     analyze(list(items.values()))
     with database.session() as session:
-        do_store_analysis(session, results={mid: item.analysis for mid, item in items.items()})
+        do_store_analysis(
+            session,
+            results={mid: item.analysis for mid, item in items.items()},
+            route=bool(job.payload.get("route", True)),
+        )
 
 
 def pipeline_items(session: Session, message_ids: list[int]) -> dict[int, TextItem]:
