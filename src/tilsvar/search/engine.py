@@ -33,6 +33,7 @@ from sqlalchemy import (
     Select,
     String,
     TableClause,
+    and_,
     bindparam,
     cast,
     column,
@@ -416,26 +417,20 @@ def _count(session: Session, plan: _Plan, scope: _Scope) -> _Counts:
         # Dates are ranges of the index key: the index itself reads only that range.
         text = [plan.match, *scope.ranges]
         if plan.text_only is f:
-            # PostgreSQL: the facet columns are in the full-text table itself.
-            newest = select(f).where(*text).order_by(f.c.sort_key.desc()).limit(SAMPLE).subquery()
-            adapter = ClauseAdapter(newest)
-            sample = select(*(newest.c[name] for name in _FACET_NAMES)).where(
-                *(adapter.traverse(condition) for condition in scope.conditions)
-            )
-        else:
-            keys = (
-                select(plan.text_key.label("k"))
-                .select_from(plan.text_only)
-                .where(*text)
-                .order_by(plan.text_key.desc())
-                .limit(SAMPLE)
-                .subquery()
-            )
-            sample = (
-                select(*facet_columns)
-                .select_from(keys.join(f, f.c.sort_key == keys.c.k))
-                .where(*scope.conditions)
-            )
+            return _count_postgresql(session, plan, scope, text)
+        keys = (
+            select(plan.text_key.label("k"))
+            .select_from(plan.text_only)
+            .where(*text)
+            .order_by(plan.text_key.desc())
+            .limit(SAMPLE)
+            .subquery()
+        )
+        sample = (
+            select(*facet_columns)
+            .select_from(keys.join(f, f.c.sort_key == keys.c.k))
+            .where(*scope.conditions)
+        )
         passed, counts = _group(session, sample)
         if not scope.conditions and passed < SAMPLE:
             text_matches = passed  # every match was counted
@@ -484,6 +479,67 @@ def _count(session: Session, plan: _Plan, scope: _Scope) -> _Counts:
     return _Counts(total, passed, estimate, capped, _facet_values(counts, scope, scale))
 
 
+SAMPLE_POSTGRESQL = 2_000
+SMALL_TABLE_PAGES = 1_000  # below this many pages PostgreSQL counts matches exactly
+
+
+def _count_postgresql(
+    session: Session, plan: _Plan, scope: _Scope, text: list[ColumnElement[bool]]
+) -> _Counts:
+    """PostgreSQL: GIN yields matches in storage order only, so the newest N would cost reading every
+    match. The sample is the first :data:`SAMPLE_POSTGRESQL` matches in storage order (a scan that
+    stops there); beyond it the number of text matches is estimated from how far into the table the
+    sample reached (its last page of all pages), and everything counted is marked as an estimate."""
+    f = plan.facets
+    block: ColumnElement[Any] = literal_column("(search_messages.ctid::text::point)[0]").label("block")
+    first = select(f, block).where(*text).limit(SAMPLE_POSTGRESQL).subquery()
+    adapter = ClauseAdapter(first)
+    passing = [adapter.traverse(condition) for condition in scope.conditions]
+    rows = (
+        select(
+            *(first.c[name] for name in _FACET_NAMES),
+            first.c.block,
+            (and_(*passing) if passing else true()).label("passed"),
+        )
+        .cte("sample")
+        .prefix_with("MATERIALIZED")
+    )
+    parts = [
+        select(literal(index), cast(rows.c[index], String), func.count())
+        .where(rows.c.passed)
+        .group_by(rows.c[index])
+        for index in range(len(_FACET_NAMES))
+    ]
+    pages: ColumnElement[Any] = literal_column(
+        "pg_relation_size('search_messages') / current_setting('block_size')::bigint"
+    )
+    parts.append(select(literal(-1), cast(func.max(rows.c.block), String), func.count()))
+    parts.append(select(literal(-2), cast(pages, String), literal(0)))
+    counts: dict[str, Counter[Any]] = {name: Counter() for name in _FACET_NAMES}
+    scanned, last_block, all_pages = 0, 0.0, 1.0
+    for index, value, count in session.execute(union_all(*parts)):
+        if index == -1:
+            scanned, last_block = int(count), float(value or 0)
+        elif index == -2:
+            all_pages = float(value or 1)
+        else:
+            counts[_FACET_NAMES[index]][value] += count
+    passed = sum(counts["channel_id"].values())
+    capped = scanned >= SAMPLE_POSTGRESQL
+    total, estimate = passed, False
+    if capped and all_pages <= SMALL_TABLE_PAGES:
+        # A small table: counting is cheap, and a page-based estimate would be coarse.
+        text_matches = int(session.execute(select(func.count()).select_from(f).where(*text)).scalar_one())
+        total, estimate = (text_matches, False) if not scope.conditions else (0, True)
+    elif capped:
+        text_matches = max(scanned, round(scanned * max(all_pages, last_block + 1) / (last_block + 1)))
+        estimate = True
+    if estimate:
+        total = round(passed * text_matches / scanned)
+    scale = total / passed if capped and passed else 1.0
+    return _Counts(total, passed, estimate, capped, _facet_values(counts, scope, scale))
+
+
 def _group(session: Session, sample: Select[Any]) -> tuple[int, dict[str, Counter[Any]]]:
     """Count the rows of ``sample`` (its columns: :data:`_FACET_NAMES`) per value of each column, in
     the database: one materialised pass, six one-column GROUP BYs, a few dozen rows back."""
@@ -526,24 +582,29 @@ def _facet_values(
 
 def _scope(session: Session, brand_ids: Sequence[int], parsed: ParsedQuery, plan: _Plan) -> _Scope:
     f = plan.facets
-    brands = {
-        row[0]: _Brand(*row)
-        for row in session.execute(select(Brand.id, Brand.slug, Brand.name).where(Brand.id.in_(brand_ids)))
-    }
-    channels = {
-        row[0]: _Channel(*row)
-        for row in session.execute(
-            select(
-                Channel.id,
-                Channel.brand_id,
-                Channel.platform,
-                Channel.account,
-                Channel.account_key,
-                Channel.name,
-            ).where(Channel.brand_id.in_(list(brands)))
+    brands: dict[int, _Brand] = {}
+    channels: dict[int, _Channel] = {}
+    all_brands = 0
+    for row in session.execute(
+        select(
+            Brand.id,
+            Brand.slug,
+            Brand.name,
+            Channel.id,
+            Channel.platform,
+            Channel.account,
+            Channel.account_key,
+            Channel.name,
+            select(func.count()).select_from(Brand).scalar_subquery(),
         )
-    }
-    everything = session.execute(select(func.count()).select_from(Brand)).scalar_one() == len(brands)
+        .outerjoin(Channel, Channel.brand_id == Brand.id)
+        .where(Brand.id.in_(brand_ids))
+    ):
+        brands[row[0]] = _Brand(row[0], row[1], row[2])
+        if row[3] is not None:
+            channels[row[3]] = _Channel(row[3], row[0], row[4], row[5], row[6], row[7])
+        all_brands = row[8]
+    everything = all_brands == len(brands)
     # Every brand there is: no condition needed (this keeps a search without filters exact for longer).
     conditions: list[ColumnElement[bool]] = [] if everything and brands else [f.c.brand_id.in_(list(brands))]
     ranges: list[ColumnElement[bool]] = []
