@@ -79,6 +79,13 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=130_000)
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--idle-seconds", type=float, default=10.0)
+    parser.add_argument(
+        "--worker-in-process",
+        choices=["auto", "yes", "no"],
+        default="no",
+        help="no (default): measure the API node alone, as in a deployment with separate workers; "
+        "auto: SQLite's default, where the server's own worker catches up on the import's rollups",
+    )
     args = parser.parse_args()
     with temporary_database(args.backend) as (data_dir, url), tempfile.TemporaryDirectory() as folder:
         filled = fill(
@@ -89,7 +96,7 @@ def main() -> None:
         )
         log(f"filled: {filled}")
         token = api_token()
-        with server(data_dir, url) as (base, process):
+        with server(data_dir, url, TILSVAR_WORKER_IN_PROCESS=args.worker_in_process) as (base, process):
             headers = {"Authorization": f"Bearer {token}"}
             with httpx.Client(base_url=base, headers=headers, timeout=30) as client:
                 first_url = "/api/v1/conversations?view=unanswered&sort=waiting&limit=50"
@@ -114,6 +121,7 @@ def main() -> None:
         "unanswered_waiting_second_page_ms": percentiles(second_page),
         "all_recent_first_page_ms": percentiles(recent),
         "server_idle_rss_mb": idle_rss,
+        "worker_in_process": args.worker_in_process,
         "goals": {"p95_ms": 30, "idle_rss_mb": 300},
     }
     print(json.dumps(result))
