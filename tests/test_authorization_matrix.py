@@ -165,6 +165,22 @@ EXPECTATIONS: dict[tuple[str, str], Expect] = {
         LEADS, json={"platform": "x", "author_id": "nobody", "confirm": "nobody"}
     ),
     ("GET", "/api/v1/privacy/deletions"): E(LEADS),
+    ("POST", "/api/v1/privacy/conversations/{conversation_id}/reveal"): E(
+        frozenset({"admin", "supervisor", "agent", "press"}), scoped=True, json={"reason": "call back"}
+    ),
+    ("GET", "/api/v1/privacy/conversations/{conversation_id}/reveal"): E(
+        frozenset({"admin", "supervisor", "agent", "press"}), scoped=True
+    ),
+    ("GET", "/api/v1/privacy/reveal-requests"): E(LEADS),
+    ("POST", "/api/v1/privacy/reveal-requests/{request_id}/{decision}"): E(LEADS),
+    ("GET", "/api/v1/privacy/retention/policies"): E(LEADS),
+    ("POST", "/api/v1/privacy/retention/policies"): E(LEADS, json={"target": "conversations", "days": 3650}),
+    ("DELETE", "/api/v1/privacy/retention/policies/{policy_id}"): E(LEADS),
+    ("GET", "/api/v1/privacy/retention/policies/{policy_id}/preview"): E(LEADS),
+    ("POST", "/api/v1/privacy/retention/policies/{policy_id}/run"): E(LEADS),
+    ("GET", "/api/v1/privacy/legal-holds"): E(LEADS),
+    ("POST", "/api/v1/privacy/legal-holds"): E(LEADS, json={"reason": "none given"}),
+    ("DELETE", "/api/v1/privacy/legal-holds/{hold_id}"): E(LEADS),
     ("GET", "/api/v1/wall-screens"): E(LEADS),
     ("POST", "/api/v1/wall-screens"): E(LEADS),
     ("DELETE", "/api/v1/wall-screens/{wall_id}"): E(LEADS),
@@ -206,6 +222,19 @@ EXPECTATIONS: dict[tuple[str, str], Expect] = {
     ("GET", "/admin/jobs"): E(LEADS),
     ("POST", "/admin/jobs/{job_id}/retry"): E(LEADS),
     ("GET", "/admin/audit"): E(LEADS),
+    ("POST", "/conversations/{conversation_id}/reveal"): E(
+        frozenset({"admin", "supervisor", "agent", "press"}), scoped=True, form={"reason": "call back"}
+    ),
+    ("GET", "/admin/privacy"): E(LEADS),
+    ("GET", "/admin/privacy/export"): E(LEADS, query={"platform": "x", "author_id": "nobody"}),
+    ("POST", "/admin/privacy/erase"): E(
+        LEADS, form={"platform": "x", "author_id": "nobody", "confirm": "nobody"}
+    ),
+    ("POST", "/admin/privacy/reveal-requests/{request_id}/{decision}"): E(LEADS),
+    ("POST", "/admin/privacy/policies"): E(LEADS, form={"target": "conversations", "days": "3650"}),
+    ("POST", "/admin/privacy/policies/{policy_id}/run"): E(LEADS),
+    ("POST", "/admin/privacy/holds"): E(LEADS, form={"conversation_id": "999999", "reason": "court"}),
+    ("POST", "/admin/privacy/holds/{hold_id}/release"): E(LEADS),
     ("GET", "/events"): E(ALL, stream=True),
     ("GET", "/search"): E(ALL, query={"q": "tog"}),
     ("POST", "/search/saved"): E(ALL, form={"name": "delays", "q": "tog"}),
@@ -223,6 +252,43 @@ EXPECTATIONS: dict[tuple[str, str], Expect] = {
     ("POST", "/account/two-factor/start"): E(ALL),
     ("POST", "/account/two-factor/confirm"): E(ALL, form={"code": "000000"}),
     ("POST", "/account/two-factor/disable"): E(ALL, form={"password": PASSWORD}),
+    # knowledge base (FAQ): agents read and suggest; leads edit; the widget's endpoints are public
+    ("GET", "/api/v1/faq/articles"): E(ALL),
+    ("POST", "/api/v1/faq/articles"): E(LEADS),
+    ("GET", "/api/v1/faq/articles/{article_id}"): E(ALL),
+    ("PUT", "/api/v1/faq/articles/{article_id}"): E(LEADS),
+    ("DELETE", "/api/v1/faq/articles/{article_id}"): E(LEADS),
+    ("GET", "/api/v1/faq/suggest"): E(ALL, query={"q": "refusion"}),
+    ("POST", "/api/v1/faq/events"): E(ALL),
+    ("GET", "/api/v1/faq/proposals"): E(ALL),
+    ("POST", "/api/v1/faq/proposals/run"): E(LEADS),
+    ("POST", "/api/v1/faq/proposals/{proposal_id}/{decision}"): E(LEADS),
+    ("GET", "/api/v1/faq/stats"): E(REPORT),
+    ("GET", "/api/v1/public/faq/suggest"): E(PUBLIC, query={"org": "nordic", "brand": "rail", "q": "tog"}),
+    ("GET", "/api/v1/public/faq/articles/{article_id}"): E(PUBLIC, query={"org": "nordic", "brand": "rail"}),
+    ("POST", "/api/v1/public/faq/opened"): E(PUBLIC),
+    ("GET", "/faq"): E(ALL),
+    ("GET", "/faq/new"): E(LEADS),
+    ("GET", "/faq/{article_id}/edit"): E(LEADS),
+    ("POST", "/faq/save"): E(LEADS),
+    ("POST", "/faq/proposals/{proposal_id}/{decision}"): E(LEADS),
+    # chorus and shitstorm alerts, insights
+    ("GET", "/api/v1/trends"): E(ALL),
+    ("GET", "/api/v1/trends/{alert_id}"): E(ALL),
+    ("POST", "/api/v1/trends/{alert_id}/incident"): E(REPLY),
+    ("POST", "/api/v1/trends/{alert_id}/reply"): E(REPLY),
+    ("POST", "/api/v1/trends/{alert_id}/escalate"): E(REPLY),
+    ("GET", "/api/v1/insights/topics"): E(REPORT, query={"from": "2026-01-01", "to": "2026-01-07"}),
+    ("GET", "/trends"): E(ALL),
+    ("GET", "/trends/{alert_id}"): E(ALL),
+    ("POST", "/trends/{alert_id}/action"): E(REPLY),
+    # channel administration (admins; two-factor where the organisation requires it)
+    ("GET", "/admin/channels"): E(ADMINS),
+    ("POST", "/admin/channels"): E(
+        ADMINS, form={"platform": "api", "account": "matrix-app", "brand_id": "{brand_id}"}
+    ),
+    ("POST", "/admin/channels/{channel_id}"): E(ADMINS),
+    ("POST", "/admin/channels/{channel_id}/remove"): E(ADMINS),
 }
 
 
@@ -370,7 +436,7 @@ def _path(path: str, world: World, caller: Caller | None, *, other: bool = False
         values.update(world.other)
     for name in ("calendar_id", "draft_id", "canned_id", "contact_id", "merge_id", "wall_id", "schedule_id"):
         values.setdefault(name, 999_999)  # objects this test does not make: authorization comes first
-    words = {"public_key": "no-such-key", "token": "no-such-token", "what": "rules"}
+    words = {"public_key": "no-such-key", "token": "no-such-token", "what": "rules", "decision": "approve"}
     return path.format(**{name: values.get(name, words.get(name, 1)) for name in _params(path)})
 
 
