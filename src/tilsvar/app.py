@@ -26,6 +26,7 @@ from tilsvar.web_security import SecurityMiddleware
 log = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).parent / "web" / "static"
 
+
 def _error(request: Request, status: int, detail: str) -> Response:
     """JSON for the API, a plain escaped page for the web UI."""
     if request.url.path.startswith("/api/"):
