@@ -14,7 +14,7 @@ from datetime import datetime
 from itertools import islice
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, func, literal, or_, select, tuple_
 from sqlalchemy.orm import Session
 
 from tilsvar import access
@@ -352,14 +352,10 @@ def _conditions(
         conditions.append(assignee.is_(None) if filters.unassigned else assignee.is_not(None))
     if cursor:
         after_value, after_id = _decode_cursor(cursor)
-        if descending:
-            conditions.append(
-                or_(key_column < after_value, and_(key_column == after_value, Conversation.id < after_id))
-            )
-        else:
-            conditions.append(
-                or_(key_column > after_value, and_(key_column == after_value, Conversation.id > after_id))
-            )
+        # A row-value comparison: both databases read it as one range of the (brand, key, id) index.
+        position = tuple_(key_column, Conversation.id)
+        after = tuple_(literal(after_value, key_column.type), literal(after_id))
+        conditions.append(position < after if descending else position > after)
     return conditions
 
 
