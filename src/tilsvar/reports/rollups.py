@@ -376,15 +376,18 @@ def refresh_rollups(database: Database, *, batch: int = 5000, wait: bool = False
         )
         if not session.scalar(select(DomainEvent.id).where(DomainEvent.id > position).limit(1)):
             return RefreshResult(0, 0, position, time.perf_counter() - started)
+    read_up_to: int | None = None  # events already processed in this run (past the cursor if unsettled)
+    settled = True
     while True:
         with database.session() as session:
             cursor = _lock_cursor(session, wait=wait)
             if cursor is None:
                 break
             position = cursor.position
+            start = position if read_up_to is None else max(position, read_up_to)
             rows = session.execute(
                 select(DomainEvent.id, DomainEvent.occurred_at, DomainEvent.conversation_id)
-                .where(DomainEvent.id > position)
+                .where(DomainEvent.id > start)
                 .order_by(DomainEvent.id)
                 .limit(batch)
             ).all()
@@ -394,13 +397,17 @@ def refresh_rollups(database: Database, *, batch: int = 5000, wait: bool = False
                 session, {row.conversation_id for row in rows if row.conversation_id is not None}
             )
             events_seen += len(rows)
-            moved = _settled_position(
-                session, [(row.id, row.occurred_at) for row in rows], position, utcnow()
-            )
-            cursor.position = moved
-            cursor.updated_at = utcnow()
-            position = moved
-            if moved != rows[-1].id or len(rows) < batch:
+            read_up_to = rows[-1].id
+            if settled:
+                # The cursor only moves past settled events, and never past one that is not yet.
+                moved = _settled_position(
+                    session, [(row.id, row.occurred_at) for row in rows], position, utcnow()
+                )
+                settled = moved == rows[-1].id
+                cursor.position = moved
+                cursor.updated_at = utcnow()
+                position = moved
+            if len(rows) < batch:
                 break
     return RefreshResult(events_seen, conversations, position, time.perf_counter() - started)
 
