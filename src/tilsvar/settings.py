@@ -196,6 +196,7 @@ class Settings(BaseSettings):
     max_webhook_bytes: int = Field(
         default=10_485_760, description="Largest webhook delivery accepted from a platform (413 above it)."
     )
+
     @property
     def effective_database_url(self) -> str:
         if self.database_url:
