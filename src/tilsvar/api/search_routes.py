@@ -31,10 +31,10 @@ def search_messages(
 ) -> JSONResponse:
     """Messages matching `q` in the brands the caller may see: `total`, `results` (newest first, or
     `order=relevance`) with an HTML-escaped `snippet` where matches are in `<mark>` (and the same as
-    `snippet_parts`), `facets` with counts, and `next_cursor`. Beyond 5,000 matches the facets are
-    the shares of the newest 5,000 scaled to the total (`facets_are_estimates`, `counted`), and with
-    filters the total is estimated too (`total_is_estimate`). Syntax: docs/search.md — words,
-    "phrases", OR, NOT/-word, and `channel: brand: lang: intent: sentiment: status: from: to: has:pii
+    `snippet_parts`), `facets` with counts, and `next_cursor`. Beyond 2,000 matches the facets are
+    the shares of a 2,000-match sample scaled to the total (`facets_are_estimates`, `counted`), and
+    the total may be estimated too (`total_is_estimate`); docs/search.md says how. Syntax (ibid.):
+    words, "phrases", OR, NOT/-word, and `channel: brand: lang: intent: sentiment: status: from: to: has:pii
     author:`. Personal data is never searchable or shown: the index holds redacted text."""
     access.require(user, "read")
     try:

@@ -58,7 +58,7 @@ from tilsvar.search.snippets import Part, snippet_parts, to_html
 Order = Literal["newest", "relevance"]
 FACETS = ("platform", "brand", "language", "intent", "sentiment", "status")
 MAX_LIMIT = 200
-SAMPLE = 5_000  # facets and totals are exact up to this many matches, estimated from the newest beyond
+SAMPLE = 2_000  # facets and totals are exact up to this many matches, estimated from the newest beyond
 SECOND = 1 << 32  # the sort key's unit: one second of created_at
 
 _COLUMNS = (
