@@ -10,10 +10,13 @@ full-text index under the same key. So a search never reads a full message row t
 
 - the page is the first ``limit`` matches in descending key order straight from the index (newest
   first), joined to facet rows only; message text is read for those rows alone;
-- facets and the total are counted over at most :data:`SAMPLE` matches, the newest. A search with
-  more matches than that reports an estimate (``total_is_estimate``): the total is the number of
-  text matches times the share of the sample that passes the filters, and each facet count is its
-  share of the sample scaled to that total.
+- facets and the total are counted over a sample of at most :data:`SAMPLE` matches (SQLite: the
+  newest; PostgreSQL, whose GIN index has no order: the first in storage order). Beyond it the facet
+  counts are the sample's shares scaled to the total (``facets_are_estimates``), and the total is the
+  number of text matches (exact on SQLite, estimated on PostgreSQL) times the share of the sample
+  passing the filters (``total_is_estimate`` unless it is exact);
+- on SQLite a word prefix is expanded to the indexed words it covers (``fts5vocab``), which FTS5
+  reads lazily, instead of letting FTS5 merge every posting of a common prefix first.
 """
 
 from __future__ import annotations
@@ -561,11 +564,8 @@ def _facet_values(
     for channel_id, count in counts["channel_id"].items():
         channel = scope.channels.get(int(channel_id))
         counters["platform"][channel.platform if channel else "?"] += count
-    for facet, name in (("brand", "brand_id"), ("language", "language"), ("intent", "intent")):
+    for facet, name in (("brand", "brand_id"), *((facet, facet) for facet in FACETS[2:])):
         for value, count in counts[name].items():
-            counters[facet][value or ""] += count
-    for facet in ("sentiment", "status"):
-        for value, count in counts[facet].items():
             counters[facet][value or ""] += count
     result: dict[str, list[FacetValue]] = {}
     for name, counter in counters.items():
