@@ -30,6 +30,10 @@ from tilsvar.web.session import CsrfUser, WebContext, WebUser, client_ip, safe_n
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
+# Templates mark their words for translation with {{ _("...") }} (jinja2's i18n extension); until the
+# per-user catalogs are installed the words are shown as written, in English.
+templates.env.add_extension("jinja2.ext.i18n")
+templates.env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
 
 VIEWS: list[tuple[str, str]] = [
     ("unanswered", "Unanswered"),
