@@ -1,18 +1,19 @@
 """Language identification for short, noisy social-media messages.
 
 URLs, @handles, e-mail addresses, emoji and symbols are stripped first (they otherwise pull short
-messages towards English). By default (``TILSVAR_PIPELINE_LANGUAGE_MODE=model``) a shipped linear model
-over hashed character 1–4-grams and words (``data/language.npz``, trained by
-``training/train_language.py`` on shippable text) tells apart da, sv, nb, nn, pl, en, de, fi, is, fr,
-es, it and nl for a whole batch at once; Cyrillic and Arabic script are decided by rule (uk when the
-Ukrainian letters і ї є ґ occur, else ru; ar). The model was trained above all to separate Danish,
-Swedish and Norwegian, which general detectors confuse on sentences.
+messages towards English). By default (``TILSVAR_PIPELINE_LANGUAGE_MODE=auto``) lingua decides,
+restricted to the 16 languages of ``LANGUAGES`` (high-accuracy mode over nine languages for texts under
+40 letters, the fast mode for longer ones; ``high``/``low`` force one). lingua scores Danish, Swedish
+and Norwegian within a few per cent of each other, so its answer then goes through ``nordic.decide``:
+a clear majority of distinctive function words and spellings ("ikke/inte/ikkje", "af/av", æ ø against
+ä ö) picks between da, sv, nb and nn (``TILSVAR_PIPELINE_NORDIC=0`` turns this off).
 
-``auto``, ``high`` and ``low`` use lingua instead (restricted to the 16 languages of ``LANGUAGES``;
-``auto``: high-accuracy mode for texts under 40 letters, the fast mode for longer ones) — slower to load
-and to run, kept for comparison. A caller that knows the brand's markets may pass
-``context["languages"]`` (e.g. ``["da"]``): when a hinted language is a close second (da/nb/sv are
-often within a few per cent of each other) the hint wins.
+``model`` uses a shipped linear model over hashed character 1–4-grams and words instead
+(``data/language.npz``, trained by ``training/train_language.py`` on shippable text) for a whole batch
+at once; Cyrillic and Arabic script are decided by rule (uk when the Ukrainian letters і ї є ґ occur,
+else ru; ar). It loads faster but is much worse on Norwegian. A caller that knows the brand's markets
+may pass ``context["languages"]`` (e.g. ``["da"]``): when a hinted language is a close second (da/nb/sv
+are often within a few per cent of each other) the hint wins.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from collections.abc import Sequence
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
+from tilsvar.pipeline import nordic
 from tilsvar.pipeline.linear import FeatureSpec, featurize_normalized, shipped
 from tilsvar.pipeline.text import letters, strip_noise
 
@@ -148,6 +150,11 @@ def _detect_lingua(
         for index, language in zip(group, languages, strict=True):
             if language is not None:
                 found[index] = _code(language)
+    if os.environ.get("TILSVAR_PIPELINE_NORDIC", "1") != "0":
+        for index in todo:
+            decided = nordic.decide(cleaned[index], found.get(index))
+            if decided is not None:
+                found[index] = decided
     if hints:
         for index in todo:
             wanted = [code.lower() for code in hints[index] or ()]
