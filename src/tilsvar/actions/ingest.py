@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from tilsvar.actions.common import (
@@ -423,13 +423,38 @@ def _link_identities(
                     "external_id": key[2],
                     "handle": author.handle,
                     "name": author.name,
+                    "followers": author.followers,
                     "created_at": now,
                 }
             )
         identity_ids = insert_returning_ids(session, table_of(Identity), identity_rows)
         for key, identity_id, contact_id in zip(missing, list(identity_ids), contact_list, strict=True):
             found[key] = (identity_id, contact_id)
+    _update_reach(session, wanted=wanted, found=found, created=set(missing))
     return found
+
+
+def _update_reach(
+    session: Session,
+    *,
+    wanted: dict[tuple[int, str, str], InboundMessage],
+    found: IdentityMap,
+    created: set[tuple[int, str, str]],
+) -> None:
+    """Keep a known author's follower count current when the platform reports one (priority uses it)."""
+    updates = [
+        {"identity_id": found[key][0], "followers": message.author.followers}
+        for key, message in wanted.items()
+        if key not in created and message.author is not None and message.author.followers is not None
+    ]
+    if updates:
+        table = table_of(Identity)
+        session.execute(
+            update(table)
+            .where(table.c.id == bindparam("identity_id"))
+            .values(followers=bindparam("followers")),
+            updates,
+        )
 
 
 def _display_name(message: InboundMessage) -> str:

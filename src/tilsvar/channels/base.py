@@ -26,6 +26,8 @@ class Author:
     id: str
     handle: str = ""
     name: str = ""
+    # The author's reach when the platform reports it (X followers); None when unknown.
+    followers: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

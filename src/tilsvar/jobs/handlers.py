@@ -40,7 +40,8 @@ def analyze_messages(database: Database, job: ClaimedJob) -> None:
 def pipeline_items(session: Session, message_ids: list[int]) -> dict[int, TextItem]:
     """The messages to understand, each with what its brand and history add: the brand's moderation
     policy, competitors, own domains and staff names, the author's earlier flagged or hidden
-    messages (repeat trolls), and how long the message has waited."""
+    messages (repeat trolls) and reach (followers, where the platform reports it), and how long the
+    message has waited."""
     rows = session.execute(
         select(
             Message.id,
@@ -73,6 +74,13 @@ def pipeline_items(session: Session, message_ids: list[int]) -> dict[int, TextIt
             .group_by(Message.author_identity_id)
         ).all()
     )
+    reach = dict(
+        session.execute(
+            select(Identity.id, Identity.followers).where(
+                Identity.id.in_(authors), Identity.followers.is_not(None)
+            )
+        ).all()
+    )
     now = utcnow()
     items = {}
     for message_id, text, kind, platform, brand_id, author, created_at in rows:
@@ -85,6 +93,9 @@ def pipeline_items(session: Session, message_ids: list[int]) -> dict[int, TextIt
             "author_prior_offences": int(offences.get(author, 0)) if author is not None else 0,
             "waiting_minutes": max((now - created_at).total_seconds() / 60, 0.0),
         }
+        followers = reach.get(author) if author is not None else None
+        if followers is not None:
+            context["author_followers"] = int(followers)
         items[message_id] = TextItem(text=text, platform=platform, kind=kind, context=context)
     return items
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tilsvar.models.base import Base, IdType, UTCDateTime, utcnow
@@ -30,4 +30,6 @@ class Identity(Base):
     external_id: Mapped[str] = mapped_column(String(320))
     handle: Mapped[str] = mapped_column(String(320), default="")
     name: Mapped[str] = mapped_column(String(200), default="")
+    # Reach as the platform last reported it (X followers); priority rises for large accounts.
+    followers: Mapped[int | None] = mapped_column(Integer, default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -157,7 +157,10 @@ class _Parser:
             text=text,
             created_at=_tweet_time(tweet),
             author=Author(
-                id=author_id, handle="@" + text_of(user.get("screen_name")), name=text_of(user.get("name"))
+                id=author_id,
+                handle="@" + text_of(user.get("screen_name")),
+                name=text_of(user.get("name")),
+                followers=followers_of(user),
             ),
             in_reply_to=in_reply_to or None,
             extra={"quoted": True} if tweet.get("is_quote_status") else {},
@@ -218,6 +221,7 @@ class _Parser:
                 id=sender,
                 handle="@" + text_of(user.get("screen_name")) if user.get("screen_name") else "",
                 name=text_of(user.get("name")),
+                followers=followers_of(user),
             ),
             thread_id=f"dm:{sender}",
         )
@@ -281,6 +285,7 @@ class _Parser:
                         id=author_id,
                         handle="@" + text_of(author.get("username")) if author.get("username") else "",
                         name=text_of(author.get("name")),
+                        followers=followers_of(author),
                     ),
                     in_reply_to=parent or None,
                 )
@@ -326,3 +331,17 @@ def _iso_time(value: Any) -> datetime:
     except ValueError:
         return datetime.now(UTC)
     return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def followers_of(user: dict[str, Any]) -> int | None:
+    """The follower count of a v1.1 user (``followers_count``) or a v2 user
+    (``public_metrics.followers_count``); None when the payload does not say."""
+    value = user.get("followers_count")
+    if value is None:
+        value = dict_of(user.get("public_metrics")).get("followers_count")
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        return None
+    try:
+        return max(int(value), 0)
+    except ValueError:
+        return None
