@@ -31,3 +31,13 @@ def test_labels(text: str, expected: str) -> None:
 
 def test_negation_flips() -> None:
     assert score("det er godt") > 0 > score("det er ikke godt")
+
+
+def test_review_words_and_downtoners() -> None:
+    from tilsvar.pipeline.sentiment import label, score
+
+    assert label(score("Dessverre er lyden svak og menyen tungvint")) == "negative"
+    assert label(score("Den er behagelig og brukervennlig")) == "positive"
+    # "a bit" softens a mild word to neutral; a plain mild word still counts
+    assert label(score("Jeres hjemmeside er lidt rodet på mobilen")) == "neutral"
+    assert label(score("Jeres hjemmeside er rodet på mobilen")) == "negative"

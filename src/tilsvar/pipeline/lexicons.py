@@ -587,7 +587,32 @@ dumt dumma stupid* idiot* idiotisk* glup* kvalm* illamående* nausea* klam* hæs
 ubehagelig* obehaglig* unpleasant* overflødig* överflödig* redundant* pretentiøs* pretentiös* pretentious*
 forutsigbar* förutsägbar* predictable* langtekkelig* langtrukken* utdragen* tedious* klisj* kliché* cliché*
 """
+# Milder words, common in reviews and feedback (one is enough to tip a short text).
+_POSITIVE_1 = """
+behagelig* bekväm* komfortab* comfortable* lekker lekkert lekre deilig* fenomenal* phenomenal*
+storslått* storslagen* storartet* velskrevet* velspilt* troverdig* trovärdig* believable* overbevis*
+övertyg* convincing* fengslende* fengslend* medrivend* engasjerend* engagerend* engaging* fengend*
+stilig* stilfuld* stilfull* stylish* pen pent pene fordel fordelen fordelene fördel fördelen pluss verdt
+værd värd worth høydepunkt* højdepunkt* höjdpunkt* highlight* glede* glæde* glädje* joy* humor*
+vittig* witty smart* kreativ* creative* nyskapend* nyskabend* innovativ* innovative* lovend* lovand*
+promising* pålitelig* pålidelig* pålitlig* reliable* robust* effektiv* efficient* elegant nydelig
+velsmakend* velsmagend* smakfull* delicious* tasty* sjarm* charmerend* charming* fordeler
+brukervennlig* brugervenlig* användarvänlig* user-friendly eventyrlig*
+"""
+_NEGATIVE_1 = """
+dessverre desværre tyvärr unfortunately niestety synd pity ulempe* ulemp* nackdel* drawback* minus
+middelmådig* medioker* mediocre* medelmåttig* forglemmelig* glemmebar* forgettable* overfladisk*
+overflatisk* ytlig* superficial* anstreng* ansträng* forced ujevn* ujævn* ojämn* uneven* rotet* rodet*
+rörig* messy slitsom* tröttsam* tiresome* plagsom* tungvint* omstændelig* omständlig* cumbersome*
+mislykk* misslyck* fail* unødvendig* unødig* unødven* onödig* unnecessary* overdrev* överdriv*
+exaggerat* klein kleint pinlig* embarrass* żenując* teit teite håpløs* håbløs* hopplös* hopeless*
+råtten* rotten* ødelegg* ødelæg* förstör* destroy* ruin* verre værre värre worse gorsz* tam tamt tamme
+blek* bleg* pale* uinspirer* uninspir* oinspirer* flau flaut begrensning* begrænsning* begränsning*
+limitation* repeterend* repetitiv* repetitive* monoton* monotonous*
+"""
 SENTIMENT_WORDS: dict[str, float] = {
+    **dict.fromkeys(_POSITIVE_1.split(), 1.5),
+    **dict.fromkeys(_NEGATIVE_1.split(), -1.5),
     **dict.fromkeys(_POSITIVE_3.split(), 3.0),
     **dict.fromkeys(_POSITIVE_2.split(), 2.0),
     **dict.fromkeys(_NEGATIVE_3.split(), -3.0),
@@ -622,8 +647,12 @@ NEGATIONS = frozenset(
         "knapt",
         "knappt",
         "knapast",
+        "neppe",
+        "næppe",
     ]
 )
+#: words that soften the next one ("lidt rodet", "a bit messy"): its weight is halved
+DOWNTONERS = frozenset(["lidt", "litt", "lite", "bit", "slightly", "somewhat", "trochę", "nieco", "smule"])
 INTENSIFIERS = frozenset(
     [
         "meget",

@@ -2,7 +2,7 @@
 
 No shippable sentiment model covers sv, nb or pl (OFFLINE_NLP.md; NoReC and the Swedish set may only
 evaluate), so the default is a lexicon we wrote (``lexicons.SENTIMENT_WORDS``: word stems with weights,
-emoji, negation within three words, intensifiers, exclamation marks). The score is
+emoji, negation within three words, intensifiers and downtoners, exclamation marks). The score is
 ``tanh(sum / SCALE)``; ``|score| < NEUTRAL`` is neutral. Replace the stage with a heavier local model
 through ``TILSVAR_PIPELINE_STAGE_SENTIMENT`` (see ``plugins``).
 """
@@ -64,6 +64,8 @@ def raw_score(text: str) -> float:
             weight = -0.7 * weight
         if index and tokens[index - 1] in lexicons.INTENSIFIERS:
             weight *= 1.5
+        elif index and tokens[index - 1] in lexicons.DOWNTONERS:
+            weight *= 0.5
         total += weight
     present = set(text)
     total += 1.5 * sum(text.count(ch) for ch in present & lexicons.POSITIVE_EMOJI)
