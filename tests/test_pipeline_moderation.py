@@ -64,3 +64,16 @@ def test_stage_output_and_classifier() -> None:
     assert set(rude["labels"]) == {"profanity", "personal_attack"}
     assert exposed["labels"] == ["pii_exposed"]
     assert exposed["action"] == "flag"
+
+
+def test_english_insults_without_swear_words_are_offensive() -> None:
+    from tilsvar.pipeline.moderation import offensive_scores
+    from tilsvar.pipeline.wordmodel import shipped
+
+    model = shipped("offensive_en")
+    assert model.meta["source"].startswith("alt-profanity-check")
+    insult, calm, empty = offensive_scores(
+        ["you are a pathetic moron and a liar", "thanks, the parcel arrived today", ""], ["en", "en", "en"]
+    )
+    assert insult >= 0.5 > calm
+    assert 0.0 <= empty < 0.5

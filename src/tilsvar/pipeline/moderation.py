@@ -5,7 +5,8 @@ Labels (INTERFACES.md): ``profanity`` (LDNOOBW lists + our own, after leetspeak/
 ``hate``, ``spam``, ``advertising`` (promo patterns, foreign shop links, competitors named in
 ``context["competitors"]``) and ``pii_exposed`` (from the PII stage). ``offensive`` follows the
 OffensEval definition and combines a trained char n-gram classifier (DKhate for da/nb/sv, PolEval for
-pl; see ``training/train_offensive.py``) with the lexicon labels.
+pl; see ``training/train_offensive.py``; for en a word model converted from alt-profanity-check, see
+``wordmodel.py``) with the lexicon labels.
 
 A policy maps labels to ``allow``/``flag``/``hide`` (the strictest wins). ``DEFAULT_POLICY`` hides
 profanity, named-person attacks, advertising and spam and flags the rest; a brand passes its own in
@@ -20,7 +21,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from tilsvar.pipeline import lexicons
+from tilsvar.pipeline import lexicons, wordmodel
 from tilsvar.pipeline.linear import DATA_DIR, FeatureSpec, featurize, shipped
 from tilsvar.pipeline.text import URL_RE, CueSet, fold, lexicon_form
 
@@ -42,7 +43,8 @@ DEFAULT_POLICY: dict[str, str] = {
 REPEAT_OFFENDER = 3
 #: language → word-list group and offensive model
 _GROUP = {"da": "nordic", "sv": "nordic", "nb": "nordic", "nn": "nordic", "pl": "pl", "en": "en"}
-_MODEL = {"pl": "offensive_pl"}
+_ENGLISH_MODEL = "offensive_en"
+_MODEL = {"pl": "offensive_pl", "en": _ENGLISH_MODEL}
 _DEFAULT_MODEL = "offensive_da"
 _LDNOOBW_GROUP = {"da": "nordic", "no": "nordic", "sv": "nordic", "pl": "pl", "en": "en"}
 #: lexicon labels that make a message offensive in the OffensEval sense
@@ -267,6 +269,13 @@ def offensive_scores(texts: Sequence[str], languages: Sequence[str | None]) -> l
     by_model: dict[str, list[int]] = {}
     for index, language in enumerate(languages):
         by_model.setdefault(_MODEL.get(language or "", _DEFAULT_MODEL), []).append(index)
+    english = by_model.pop(_ENGLISH_MODEL, [])
+    if english:
+        word_model = wordmodel.shipped(_ENGLISH_MODEL)
+        threshold = float(word_model.meta.get("threshold", 0.5))
+        english_probabilities = word_model.probabilities([texts[index] for index in english])
+        for index, probability in zip(english, english_probabilities, strict=True):
+            scores[index] = _calibrate(probability, threshold)
     shared: dict[FeatureSpec, Any] = {}
     for name, indexes in by_model.items():
         model = shipped(name)
