@@ -74,7 +74,10 @@ def per_stage(texts: list[str]) -> dict[str, dict[str, float]]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "eval")
+    from tilsvar.pipeline.datasets import DEFAULT_EVAL_DIR
+
+    # ../shared/eval beside the repository, or TILSVAR_EVAL_DIR (a worktree elsewhere passes --data)
+    parser.add_argument("--data", type=Path, default=DEFAULT_EVAL_DIR)
     parser.add_argument("--messages", type=int, default=20_000)
     args = parser.parse_args()
     texts = messages(args.data, args.messages)
