@@ -150,11 +150,7 @@ def _detect_lingua(
         for index, language in zip(group, languages, strict=True):
             if language is not None:
                 found[index] = _code(language)
-    if os.environ.get("TILSVAR_PIPELINE_NORDIC", "1") != "0":
-        for index in todo:
-            decided = nordic.decide(cleaned[index], found.get(index))
-            if decided is not None:
-                found[index] = decided
+    _tie_break(cleaned, todo, found)
     if hints:
         for index in todo:
             wanted = [code.lower() for code in hints[index] or ()]
@@ -163,6 +159,16 @@ def _detect_lingua(
                 if hinted:
                     found[index] = hinted
     return found
+
+
+def _tie_break(cleaned: list[str], todo: list[int], found: dict[int, str]) -> None:
+    """Let the Nordic markers decide between da/sv/nb/nn (``nordic.decide``), unless turned off."""
+    if os.environ.get("TILSVAR_PIPELINE_NORDIC", "1") == "0":
+        return
+    for index in todo:
+        decided = nordic.decide(cleaned[index], found.get(index))
+        if decided is not None:
+            found[index] = decided
 
 
 def _apply_hint(text: str, wanted: list[str]) -> str | None:
@@ -187,7 +193,12 @@ def detect(texts: Sequence[str], hints: Sequence[Sequence[str]] | None = None) -
         return results
     if hints is not None and not any(hints):
         hints = None
-    found = _detect_model(cleaned, todo, hints) if mode() == "model" else _detect_lingua(cleaned, todo, hints)
+    if mode() == "model":
+        found = _detect_model(cleaned, todo, hints)
+        # a hinted text already had the brand's markets weighed in (see _detect_model)
+        _tie_break(cleaned, [i for i in todo if not (hints and hints[i])], found)
+    else:
+        found = _detect_lingua(cleaned, todo, hints)
     for index, code in found.items():
         results[index] = code
     return results
