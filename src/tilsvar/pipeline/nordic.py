@@ -15,6 +15,8 @@ import re
 from functools import lru_cache
 
 NORDIC = ("da", "sv", "nb", "nn")
+#: guesses never overridden (other scripts, or languages a Nordic text is not mistaken for)
+_OTHER_SCRIPTS_OR_FAR = frozenset({"pl", "uk", "ru", "ar", "fr", "es", "it"})
 
 # Each line: the languages a word points to, then the words. A word common to all four languages
 # (du, det, som, han, men, med, om, vi, kan, har, for) tells nothing and is left out.
@@ -138,6 +140,8 @@ def decide(text: str, guess: str | None) -> str | None:
     guess only when, counting words alone, the winner has at least three votes and two more than the
     runner-up."""
     nordic_guess = guess in NORDIC
+    if not nordic_guess and guess in _OTHER_SCRIPTS_OR_FAR:
+        return guess
     counts = vote(text, letters=nordic_guess)
     if not counts:
         return guess
