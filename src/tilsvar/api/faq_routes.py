@@ -145,8 +145,9 @@ def agent_suggest(
     """Each suggestion carries ``answer``: the article as a reply on ``platform`` (plain text within
     the platform's limit, cut at a word with the article's link when too long, e.g. X 280)."""
     access.require(user, "read")
-    if brand is not None:
-        _check_brand(session, user, brand)
+    visible = set(access.brand_ids(session, user))  # one read per keystroke besides the token's
+    if brand is not None and brand not in visible:
+        raise access.NotFound(f"brand {brand}")
     found = suggest(
         session,
         organization_id=user.organization_id,
@@ -156,7 +157,6 @@ def agent_suggest(
         k=k,
         min_score=get_settings().faq_min_score,
     )
-    visible = set(access.brand_ids(session, user))
     return {
         "suggestions": [
             s.as_json() | {"answer": adapt_answer(body=s.body, url=s.url, platform=platform or "")}
