@@ -24,7 +24,7 @@ from tilsvar.actions.faq import (
     do_save_article,
 )
 from tilsvar.api.deps import ApiUser, DatabaseDep, ReadSession
-from tilsvar.faq.service import adapt_answer, deflection, plain_text, suggest
+from tilsvar.faq.service import deflection, plain_text, snippet, suggest
 from tilsvar.models import Brand, Channel, Organization, User, utcnow
 from tilsvar.models.knowledge import FaqArticle, FaqProposal
 from tilsvar.settings import get_settings
@@ -159,7 +159,7 @@ def agent_suggest(
     )
     return {
         "suggestions": [
-            s.as_json() | {"answer": adapt_answer(body=s.body, url=s.url, platform=platform or "")}
+            s.as_json() | {"answer": s.answer(platform or "")}
             for s in found
             if s.brand_id is None or s.brand_id in visible
         ]
@@ -320,7 +320,7 @@ def public_suggest(
             {
                 "article_id": s.article_id,
                 "title": s.title,
-                "snippet": s.as_json()["snippet"],
+                "snippet": s.short or snippet(s.body),
                 "url": s.url,
                 "score": s.score,
             }

@@ -250,7 +250,12 @@ def widget_faq(
             min_score=get_settings().faq_min_score,
         )
     items = [
-        {"article_id": s.article_id, "title": s.title, "snippet": snippet(s.body), "url": _safe_url(s.url)}
+        {
+            "article_id": s.article_id,
+            "title": s.title,
+            "snippet": s.short or snippet(s.body),
+            "url": _safe_url(s.url),
+        }
         for s in suggestions
     ]
     return _json(200, {"suggestions": items}, {**headers, "Cache-Control": "no-store"})

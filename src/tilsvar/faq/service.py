@@ -50,13 +50,19 @@ class Suggested:
     language: str | None
     brand_id: int | None
     score: float
+    plain: str = ""  # the body as plain text, prepared when the index was built
+    short: str = ""  # its snippet, likewise
+
+    def answer(self, platform: str) -> str:
+        """The article as a reply on ``platform`` (see ``adapt_answer``)."""
+        return fit_answer(self.plain or plain_text(self.body), url=self.url, platform=platform)
 
     def as_json(self) -> dict[str, Any]:
         return {
             "article_id": self.article_id,
             "key": self.key,
             "title": self.title,
-            "snippet": snippet(self.body),
+            "snippet": self.short or snippet(self.body),
             "url": self.url,
             "language": self.language,
             "brand_id": self.brand_id,
@@ -157,6 +163,8 @@ def index_for(session: Session, organization_id: int) -> _Cached:
                 "url": row.url,
                 "language": row.language,
                 "brand_id": row.brand_id,
+                "plain": plain_text(row.body),
+                "short": snippet(row.body),
             }
             for row in rows
         }
@@ -200,6 +208,8 @@ def suggest(
                 language=row["language"],
                 brand_id=row["brand_id"],
                 score=suggestion.score,
+                plain=row["plain"],
+                short=row["short"],
             )
         )
     return result
@@ -220,7 +230,11 @@ def snippet(body: str, length: int = 160) -> str:
 def adapt_answer(*, body: str, url: str, platform: str) -> str:
     """An article's answer as a reply on ``platform``: plain text within the platform's limit; when it
     must be cut, it is cut at a word and ends with the article's link (X: 280 characters)."""
-    text = plain_text(body)
+    return fit_answer(plain_text(body), url=url, platform=platform)
+
+
+def fit_answer(text: str, *, url: str, platform: str) -> str:
+    """Plain ``text`` within ``platform``'s limit (cut at a word, ending with ``url``, when too long)."""
     limit = TEXT_LIMITS.get(platform, 20000)
     if len(text) <= limit:
         return text

@@ -17,7 +17,7 @@ from tilsvar.actions.common import ActionError
 from tilsvar.actions.faq import do_decide_proposal, do_record_faq_event, do_save_article
 from tilsvar.actions.trends import do_bulk_reply, do_escalate_alert, do_open_incident
 from tilsvar.api.deps import DatabaseDep
-from tilsvar.faq.service import adapt_answer, suggest
+from tilsvar.faq.service import suggest
 from tilsvar.models.knowledge import FaqArticle, FaqProposal, TrendAlert
 from tilsvar.settings import get_settings
 from tilsvar.trends.queries import alert_detail, list_alerts
@@ -109,10 +109,7 @@ def reply_box_faq(
             )
     except access.NotFound:
         return not_found(request, context)
-    suggestions = [
-        s.as_json() | {"answer": adapt_answer(body=s.body, url=s.url, platform=detail.row.platform)}
-        for s in found
-    ]
+    suggestions = [s.as_json() | {"answer": s.answer(detail.row.platform)} for s in found]
     return render(
         request, "_faq_suggestions.html", context, suggestions=suggestions, conversation_id=conversation_id
     )
