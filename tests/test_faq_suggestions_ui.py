@@ -1,7 +1,7 @@
 """FAQ suggestions where people type: in the web chat widget (customer side, through the widget's own
 CORS-fenced endpoints, opening an article counted for deflection) and in the agent's reply box (the
 answer inserted fitted to the channel: plain text, X within 280 characters). API-level tests, then
-both in headless Chromium."""
+both in headless Chromium; and the read model answering keystrokes without a database read."""
 
 from __future__ import annotations
 
@@ -312,3 +312,33 @@ def test_reply_box_inserts_an_answer_fitted_to_x_in_chromium(
     with database.reader() as session:
         kinds = session.scalars(select(FaqEvent.kind).where(FaqEvent.source == "agent")).all()
     assert kinds == ["inserted"]
+
+
+def test_keystrokes_do_not_read_the_version_but_see_edits_from_other_nodes_within_the_check_interval(
+    client: TestClient, seeded: Seeded, database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sqlalchemy import update
+
+    from tilsvar.faq import service
+    from tilsvar.models import utcnow
+    from tilsvar.models.knowledge import FaqArticle
+
+    ids = _articles(client, seeded)
+    ask = {"q": "bicycle"}
+    first = client.get("/api/v1/faq/suggest", params=ask, headers=auth(seeded.agent_token)).json()
+    assert first["suggestions"][0]["title"] == "Bikes <on> board"
+    # Another node changes the article (not through this process's actions): within the check
+    # interval this process answers from its cached index without reading the version ...
+    with database.session() as session:
+        session.execute(
+            update(FaqArticle)
+            .where(FaqArticle.id == ids["bike"])
+            .values(title="Bicycles", updated_at=utcnow())
+        )
+    monkeypatch.setattr(service, "VERSION_CHECK_SECONDS", 3600.0)
+    cached = client.get("/api/v1/faq/suggest", params=ask, headers=auth(seeded.agent_token)).json()
+    assert cached["suggestions"][0]["title"] == "Bikes <on> board"
+    # ... and once the interval has passed it reads the version and rebuilds.
+    monkeypatch.setattr(service, "VERSION_CHECK_SECONDS", 0.0)
+    fresh = client.get("/api/v1/faq/suggest", params=ask, headers=auth(seeded.agent_token)).json()
+    assert fresh["suggestions"][0]["title"] == "Bicycles"
