@@ -2,8 +2,9 @@
 suggestions (deflection), and mine resolved conversations for articles worth writing.
 
 Every change bumps the article's ``updated_at`` (or the article count), which is the version the
-in-memory suggestion indexes (``faq.service``) compare, so every process rebuilds its index on its
-next request after a change.
+in-memory suggestion indexes (``faq.service``) compare, and tells this process's index to look at
+that version on its next request (``articles_changed``, after commit); other processes look at
+most a second later.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from tilsvar.actions.common import ActionError, audit
 from tilsvar.faq.engine import Article, FaqIndex
+from tilsvar.faq.service import articles_changed
 from tilsvar.models import Brand, Conversation, Message, Organization, User, utcnow
 from tilsvar.models.knowledge import FaqArticle, FaqEvent, FaqProposal
 
@@ -130,6 +132,7 @@ def do_import_articles(
         else:
             result.unchanged += 1
     session.flush()
+    articles_changed(session, organization.id)
     audit(
         session,
         action="faq.imported",
@@ -171,6 +174,7 @@ def do_save_article(
         article.brand_id = brand_id
     article.updated_at = now
     session.flush()
+    articles_changed(session, user.organization_id)
     audit(session, action="faq.saved", actor_user=user, target_type="faq_article", target_id=article.id)
     return article
 
@@ -186,6 +190,7 @@ def do_delete_article(session: Session, *, user: User, article: FaqArticle) -> N
     )
     session.delete(article)
     session.flush()
+    articles_changed(session, article.organization_id)
 
 
 def do_record_faq_event(

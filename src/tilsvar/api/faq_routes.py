@@ -24,7 +24,7 @@ from tilsvar.actions.faq import (
     do_save_article,
 )
 from tilsvar.api.deps import ApiUser, DatabaseDep, ReadSession
-from tilsvar.faq.service import adapt_answer, deflection, plain_text, suggest
+from tilsvar.faq.service import deflection, plain_text, snippet, suggest
 from tilsvar.models import Brand, Channel, Organization, User, utcnow
 from tilsvar.models.knowledge import FaqArticle, FaqProposal
 from tilsvar.settings import get_settings
@@ -145,8 +145,9 @@ def agent_suggest(
     """Each suggestion carries ``answer``: the article as a reply on ``platform`` (plain text within
     the platform's limit, cut at a word with the article's link when too long, e.g. X 280)."""
     access.require(user, "read")
-    if brand is not None:
-        _check_brand(session, user, brand)
+    visible = set(access.brand_ids(session, user))  # one read per keystroke besides the token's
+    if brand is not None and brand not in visible:
+        raise access.NotFound(f"brand {brand}")
     found = suggest(
         session,
         organization_id=user.organization_id,
@@ -156,10 +157,9 @@ def agent_suggest(
         k=k,
         min_score=get_settings().faq_min_score,
     )
-    visible = set(access.brand_ids(session, user))
     return {
         "suggestions": [
-            s.as_json() | {"answer": adapt_answer(body=s.body, url=s.url, platform=platform or "")}
+            s.as_json() | {"answer": s.answer(platform or "")}
             for s in found
             if s.brand_id is None or s.brand_id in visible
         ]
@@ -320,7 +320,7 @@ def public_suggest(
             {
                 "article_id": s.article_id,
                 "title": s.title,
-                "snippet": s.as_json()["snippet"],
+                "snippet": s.short or snippet(s.body),
                 "url": s.url,
                 "score": s.score,
             }

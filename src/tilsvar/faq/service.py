@@ -1,22 +1,28 @@
 """The knowledge base's read model: suggestions from an in-memory index per organisation (rebuilt when
 its articles change), an article's answer adapted to a channel, and deflection figures.
 
-The index is cached per process and keyed by the articles' *version* — their count and latest
-``updated_at`` — which one indexed query reads per request; an edit in any process (or on any API
-node) is seen by the next request everywhere. Rebuilding reuses the vectors of unchanged articles
-(``engine.FeatureCache``), so an edit costs array work, not text work.
+The index is cached per process (and per database engine) and keyed by the articles' *version* —
+their count and latest ``updated_at``. A per-keystroke request must not pay a database read for
+that, so the version is read at most once every ``VERSION_CHECK_SECONDS`` per organisation; an edit
+through this process marks its organisation's index stale as soon as it commits
+(``articles_changed``), so it is seen by the very next request here and within
+``VERSION_CHECK_SECONDS`` on every other process or API node. Rebuilding reuses the vectors of
+unchanged articles (``engine.FeatureCache``), so an edit costs array work, not text work.
 """
 
 from __future__ import annotations
 
 import re
 import threading
+import time
+import weakref
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import Engine, and_, func, select
 from sqlalchemy.orm import Session
+from sqlalchemy.pool import Pool
 
 from tilsvar.faq.engine import Article, FaqIndex, FeatureCache
 from tilsvar.models import Channel, Identity, Message, utcnow
@@ -44,13 +50,19 @@ class Suggested:
     language: str | None
     brand_id: int | None
     score: float
+    plain: str = ""  # the body as plain text, prepared when the index was built
+    short: str = ""  # its snippet, likewise
+
+    def answer(self, platform: str) -> str:
+        """The article as a reply on ``platform`` (see ``adapt_answer``)."""
+        return fit_answer(self.plain or plain_text(self.body), url=self.url, platform=platform)
 
     def as_json(self) -> dict[str, Any]:
         return {
             "article_id": self.article_id,
             "key": self.key,
             "title": self.title,
-            "snippet": snippet(self.body),
+            "snippet": self.short or snippet(self.body),
             "url": self.url,
             "language": self.language,
             "brand_id": self.brand_id,
@@ -58,9 +70,45 @@ class Suggested:
         }
 
 
+VERSION_CHECK_SECONDS = 1.0
+
+
+@dataclass(slots=True)
+class _State:
+    """One database's cached indexes, per organisation, and when each version was last read."""
+
+    indexes: dict[int, _Cached]
+    caches: dict[int, FeatureCache]
+    checked: dict[int, float]
+
+
 _lock = threading.Lock()
-_indexes: dict[int, _Cached] = {}
-_caches: dict[int, FeatureCache] = {}
+# Keyed by the connection pool, which a database's writing and read-only engines share (tests make a
+# database per test; their organisation ids repeat).
+_states: weakref.WeakKeyDictionary[Pool, _State] = weakref.WeakKeyDictionary()
+
+
+def _state(session: Session) -> _State:
+    engine = session.get_bind()
+    assert isinstance(engine, Engine)
+    found = _states.get(engine.pool)
+    if found is None:
+        with _lock:
+            found = _states.setdefault(engine.pool, _State(indexes={}, caches={}, checked={}))
+    return found
+
+
+def articles_changed(session: Session, organization_id: int) -> None:
+    """An article of ``organization_id`` changed in ``session``: once it commits, the next request in
+    this process reads the version again (the actions call this)."""
+    from tilsvar.db import on_commit
+
+    state = _state(session)
+
+    def look_again() -> None:
+        state.checked.pop(organization_id, None)
+
+    on_commit(session, look_again)
 
 
 def _version(session: Session, organization_id: int) -> tuple[int, str]:
@@ -74,13 +122,19 @@ def _version(session: Session, organization_id: int) -> tuple[int, str]:
 
 def index_for(session: Session, organization_id: int) -> _Cached:
     """The organisation's published articles, indexed (cached until they change)."""
+    state = _state(session)
+    cached = state.indexes.get(organization_id)
+    now = time.monotonic()
+    if cached is not None and now - state.checked.get(organization_id, -1e9) < VERSION_CHECK_SECONDS:
+        return cached  # no database read on most keystrokes
     version = _version(session, organization_id)
-    cached = _indexes.get(organization_id)
     if cached is not None and cached.version == version:
+        state.checked[organization_id] = now
         return cached
     with _lock:
-        cached = _indexes.get(organization_id)
+        cached = state.indexes.get(organization_id)
         if cached is not None and cached.version == version:
+            state.checked[organization_id] = now
             return cached
         rows = session.scalars(
             select(FaqArticle)
@@ -98,7 +152,7 @@ def index_for(session: Session, organization_id: int) -> _Cached:
             )
             for row in rows
         ]
-        cache = _caches.setdefault(organization_id, FeatureCache())
+        cache = state.caches.setdefault(organization_id, FeatureCache())
         index = FaqIndex(articles, cache=cache)
         cache.forget_unused(articles)
         meta = {
@@ -109,11 +163,14 @@ def index_for(session: Session, organization_id: int) -> _Cached:
                 "url": row.url,
                 "language": row.language,
                 "brand_id": row.brand_id,
+                "plain": plain_text(row.body),
+                "short": snippet(row.body),
             }
             for row in rows
         }
         cached = _Cached(version=version, index=index, rows=meta)
-        _indexes[organization_id] = cached
+        state.indexes[organization_id] = cached
+        state.checked[organization_id] = now
         return cached
 
 
@@ -151,6 +208,8 @@ def suggest(
                 language=row["language"],
                 brand_id=row["brand_id"],
                 score=suggestion.score,
+                plain=row["plain"],
+                short=row["short"],
             )
         )
     return result
@@ -171,7 +230,11 @@ def snippet(body: str, length: int = 160) -> str:
 def adapt_answer(*, body: str, url: str, platform: str) -> str:
     """An article's answer as a reply on ``platform``: plain text within the platform's limit; when it
     must be cut, it is cut at a word and ends with the article's link (X: 280 characters)."""
-    text = plain_text(body)
+    return fit_answer(plain_text(body), url=url, platform=platform)
+
+
+def fit_answer(text: str, *, url: str, platform: str) -> str:
+    """Plain ``text`` within ``platform``'s limit (cut at a word, ending with ``url``, when too long)."""
     limit = TEXT_LIMITS.get(platform, 20000)
     if len(text) <= limit:
         return text

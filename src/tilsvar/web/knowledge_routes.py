@@ -12,11 +12,12 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import or_, select
 
-from tilsvar import access
+from tilsvar import access, inbox
 from tilsvar.actions.common import ActionError
-from tilsvar.actions.faq import do_decide_proposal, do_save_article
+from tilsvar.actions.faq import do_decide_proposal, do_record_faq_event, do_save_article
 from tilsvar.actions.trends import do_bulk_reply, do_escalate_alert, do_open_incident
 from tilsvar.api.deps import DatabaseDep
+from tilsvar.faq.service import suggest
 from tilsvar.models.knowledge import FaqArticle, FaqProposal, TrendAlert
 from tilsvar.settings import get_settings
 from tilsvar.trends.queries import alert_detail, list_alerts
@@ -82,6 +83,66 @@ def _article(database: DatabaseDep, context: WebUser, article_id: int) -> FaqArt
             return None
         session.expunge(article)
         return article
+
+
+@router.get("/conversations/{conversation_id}/faq")
+def reply_box_faq(
+    request: Request, database: DatabaseDep, context: WebUser, conversation_id: int, text: str = ""
+) -> HTMLResponse:
+    """FAQ articles for the reply box: for what the agent is typing, or (before they type) for the
+    customer's last message; each with its answer adapted to the conversation's channel (plain text,
+    within the platform's limit), ready to insert."""
+    access.require(context.user, "read")
+    try:
+        with database.reader() as session:
+            detail = inbox.read_conversation(session, context.user, conversation_id)
+            typed = text.strip()[:1000]
+            asked = next((m.text for m in reversed(detail.messages) if m.direction == "in"), "")
+            found = suggest(
+                session,
+                organization_id=context.user.organization_id,
+                text=typed if len(typed) >= 3 else asked[:1000],
+                brand_id=detail.row.brand_id,
+                language=detail.row.language,
+                k=3,
+                min_score=get_settings().faq_min_score,
+            )
+    except access.NotFound:
+        return not_found(request, context)
+    suggestions = [s.as_json() | {"answer": s.answer(detail.row.platform)} for s in found]
+    return render(
+        request, "_faq_suggestions.html", context, suggestions=suggestions, conversation_id=conversation_id
+    )
+
+
+@router.post("/conversations/{conversation_id}/faq/inserted")
+def reply_box_faq_inserted(
+    request: Request,
+    database: DatabaseDep,
+    context: CsrfUser,
+    conversation_id: int,
+    article_id: Annotated[str, Form()] = "",
+) -> Response:
+    """The agent inserted an article's answer into a reply (counted per article). An article they
+    may not see (or none) is a 422, like any bad form field."""
+    access.require(context.user, "reply")
+    try:
+        with database.session() as session:
+            access.access_conversation(session, context.user, conversation_id)
+            article = session.get(FaqArticle, int(article_id)) if article_id.isdigit() else None
+            if (
+                article is None
+                or article.organization_id != context.user.organization_id
+                or (
+                    article.brand_id is not None
+                    and article.brand_id not in access.brand_ids(session, context.user)
+                )
+            ):
+                return Response("no such article", status_code=422, media_type="text/plain")
+            do_record_faq_event(session, article=article, kind="inserted", source="agent")
+    except access.NotFound:
+        return not_found(request, context)
+    return Response(status_code=204)
 
 
 @router.get("/faq/new")

@@ -8,7 +8,8 @@
   if (!config.key || window["tilsvarChat_" + config.key]) { return; }
   window["tilsvarChat_" + config.key] = true;
 
-  var api = config.base + "/api/widget/" + encodeURIComponent(config.key) + "/messages";
+  var base = config.base + "/api/widget/" + encodeURIComponent(config.key);
+  var api = base + "/messages";
   var storageKey = "tilsvar-chat-" + config.key;
   var token = null;
   try { token = window.localStorage.getItem(storageKey); } catch (e) { token = null; }
@@ -69,10 +70,38 @@
   }, { type: "submit", part: "send" });
   send.textContent = "Send";
   var status = el("div", { color: "#a40000", padding: "0 10px", "font-size": "12px" }, { role: "status" });
+  // FAQ articles for what the visitor is typing: a short list above the input, and one article
+  // read in place (opening one is counted; not writing afterwards is a deflected contact).
+  var faq = el("div", {
+    display: "none", "border-top": "1px solid #ddd", padding: "6px 10px", background: "#f7fafc",
+    "max-height": "45%", "overflow-y": "auto"
+  }, { part: "faq", "aria-live": "polite", "data-tilsvar-faq": "" });
+  var faqLabel = el("div", { "font-size": "12px", color: "#555", "margin-bottom": "4px" });
+  faqLabel.textContent = "Maybe this answers your question:";
+  var faqList = el("ul", { margin: "0", padding: "0", "list-style": "none" });
+  var reader = el("article", { display: "none" }, { "data-tilsvar-article": "" });
+  var readerTitle = el("h2", { font: "600 14px " + font, margin: "0 0 4px" });
+  var readerBody = el("div", { "white-space": "pre-wrap", "overflow-wrap": "anywhere", "font-size": "13px" });
+  var readerLink = el("a", { display: "none", "font-size": "13px", color: "#1f5f8b" },
+    { target: "_blank", rel: "noopener noreferrer" });
+  readerLink.textContent = "Read more";
+  var back = el("button", {
+    border: "0", background: "none", color: "#1f5f8b", padding: "4px 0", cursor: "pointer", font: "13px " + font
+  }, { type: "button" });
+  back.textContent = "Back";
+  reader.appendChild(readerTitle);
+  reader.appendChild(readerBody);
+  reader.appendChild(readerLink);
+  reader.appendChild(el("br"));
+  reader.appendChild(back);
+  faq.appendChild(faqLabel);
+  faq.appendChild(faqList);
+  faq.appendChild(reader);
   form.appendChild(input);
   form.appendChild(send);
   panel.appendChild(header);
   panel.appendChild(list);
+  panel.appendChild(faq);
   panel.appendChild(status);
   panel.appendChild(form);
   root.appendChild(panel);
@@ -130,6 +159,80 @@
     }
   });
 
+  var faqTimer = null;
+  var faqAsked = "";
+  var faqSequence = 0;
+  var language = (document.documentElement.getAttribute("lang") || "").slice(0, 16);
+
+  function hideFaq() {
+    faqSequence++;
+    faqAsked = "";
+    faq.style.setProperty("display", "none");
+    reader.style.setProperty("display", "none");
+    while (faqList.firstChild) { faqList.removeChild(faqList.firstChild); }
+  }
+
+  function showSuggestions(items) {
+    while (faqList.firstChild) { faqList.removeChild(faqList.firstChild); }
+    reader.style.setProperty("display", "none");
+    faqLabel.style.setProperty("display", "block");
+    faqList.style.setProperty("display", "block");
+    items.forEach(function (item) {
+      var entry = el("li", { margin: "2px 0" });
+      var pick = el("button", {
+        border: "0", background: "none", color: "#1f5f8b", padding: "2px 0", cursor: "pointer",
+        "text-align": "left", font: "13px " + font, "text-decoration": "underline"
+      }, { type: "button", title: item.snippet || "" });
+      pick.textContent = item.title;
+      pick.addEventListener("click", function () { openArticle(item.article_id); });
+      entry.appendChild(pick);
+      faqList.appendChild(entry);
+    });
+    faq.style.setProperty("display", items.length ? "block" : "none");
+  }
+
+  function openArticle(articleId) {
+    request("POST", base + "/faq/" + encodeURIComponent(articleId) + "/open", {}).then(function (article) {
+      faqLabel.style.setProperty("display", "none");
+      faqList.style.setProperty("display", "none");
+      readerTitle.textContent = article.title;
+      readerBody.textContent = article.body;  // plain text from the server, never parsed as HTML
+      if (article.url && /^[a-z]+:\/\//i.test(article.url)) {
+        readerLink.setAttribute("href", article.url);
+        readerLink.style.setProperty("display", "inline");
+      } else {
+        readerLink.style.setProperty("display", "none");
+      }
+      reader.style.setProperty("display", "block");
+      faq.style.setProperty("display", "block");
+    }).catch(function () { /* the chat still works without the article */ });
+  }
+
+  function askFaq() {
+    var text = input.value.trim();
+    if (text.length < 3) { hideFaq(); return; }
+    if (text === faqAsked) { return; }
+    faqAsked = text;
+    var mine = ++faqSequence;
+    var url = base + "/faq?q=" + encodeURIComponent(text.slice(0, 500)) +
+      (language ? "&language=" + encodeURIComponent(language) : "");
+    request("GET", url).then(function (data) {
+      if (mine === faqSequence) { showSuggestions(data.suggestions || []); }
+    }).catch(function () { /* suggestions are a help, not a must */ });
+  }
+
+  back.addEventListener("click", function () {
+    reader.style.setProperty("display", "none");
+    faqLabel.style.setProperty("display", "block");
+    faqList.style.setProperty("display", "block");
+    input.focus();
+  });
+
+  input.addEventListener("input", function () {
+    window.clearTimeout(faqTimer);
+    faqTimer = window.setTimeout(askFaq, 200);  // on a pause in typing, not on every key
+  });
+
   form.addEventListener("submit", function (event) {
     event.preventDefault();
     var text = input.value.trim();
@@ -137,6 +240,7 @@
     send.disabled = true;
     request("POST", api, { text: text, client_id: randomId(12) }).then(function (data) {
       input.value = "";
+      hideFaq();
       show({ id: data.id, direction: "in", text: text });
       status.textContent = "";
     }).catch(function () {

@@ -1,4 +1,5 @@
-// Tilsvar web UI behaviour: live refresh over server-sent events and the reply character counter.
+// Tilsvar web UI behaviour: live refresh over server-sent events, the reply character counter and
+// inserting knowledge-base answers into the reply.
 // Loaded as a file (strict CSP: no inline scripts); htmx does the rest declaratively.
 (function () {
   "use strict";
@@ -52,6 +53,17 @@
   document.addEventListener("input", function (event) {
     const target = event.target;
     if (target instanceof HTMLTextAreaElement && target.dataset.limit) updateCounter(target);
+  });
+  // "Insert answer" on a knowledge-base suggestion: the answer (already fitted to the channel by the
+  // server) goes into the reply box; htmx records the use on the same click.
+  document.addEventListener("click", function (event) {
+    const button = event.target instanceof Element ? event.target.closest("[data-faq-answer]") : null;
+    const area = document.getElementById("reply-text");
+    if (!button || !area) return;
+    const answer = button.getAttribute("data-faq-answer") || "";
+    area.value = area.value.trim() ? area.value.replace(/\s+$/, "") + "\n\n" + answer : answer;
+    updateCounter(area);
+    area.focus();
   });
   document.addEventListener("htmx:load", function (event) {
     event.detail.elt.querySelectorAll("textarea[data-limit]").forEach(updateCounter);
