@@ -21,6 +21,7 @@ from tilsvar.models import (
     Conversation,
     DomainEvent,
     KpiConversationFact,
+    KpiDaily,
     KpiHourly,
     KpiResponseFact,
 )
@@ -90,6 +91,7 @@ def snapshot(database: Database) -> dict[str, Any]:
         "facts": rows(KpiConversationFact, [KpiConversationFact.conversation_id]),
         "responses": rows(KpiResponseFact, [KpiResponseFact.conversation_id, KpiResponseFact.seq]),
         "hourly": rows(KpiHourly, list(table_of(KpiHourly).primary_key.columns)),
+        "daily": rows(KpiDaily, list(table_of(KpiDaily).primary_key.columns)),
     }
 
 

@@ -11,6 +11,9 @@ maintenance must be safe to repeat. So:
 - the **hourly rollup** (``kpi_hourly``) sums the facts per hour × brand × channel × team × agent (of
   first reply) × language × intent × sentiment. Its rows for an (hour, brand) are always replaced by a
   fresh ``GROUP BY`` over that hour's facts, never incremented;
+- the **daily rollup** (``kpi_daily``, ``reports.daily``) sums the same facts per day × brand ×
+  channel × team, with one row per label value and the cell's response times packed for exact
+  percentiles; reports read whole days from it and only the hours around them from the hourly one;
 - the **consumer** reads ``domain_events`` after its cursor, recomputes the facts of the conversations
   those events name, and re-aggregates the (hour, brand) cells the old and new facts fall in.
   Re-processing any range of events recomputes the same facts and the same sums: nothing is ever
@@ -47,6 +50,7 @@ from tilsvar.models import (
 )
 from tilsvar.models.base import table_of
 from tilsvar.models.workflow import ConversationWorkflowState, CsatSurvey
+from tilsvar.reports.daily import Cell, daily_missing, day_of, reaggregate_daily, rebuild_daily
 from tilsvar.settings import get_settings
 
 CURSOR = "rollups"
@@ -314,23 +318,26 @@ def update_conversations(session: Session, conversation_ids: Iterable[int]) -> i
     """Recompute the facts of these conversations and the rollup cells they were or are in."""
     ids = sorted(set(conversation_ids))
     cells: set[tuple[datetime, int]] = set()
+    daily: set[Cell] = set()
+    f = KpiConversationFact
     for offset in range(0, len(ids), CHUNK):
         chunk = ids[offset : offset + CHUNK]
-        cells.update(
-            (hour, brand_id)
-            for hour, brand_id in session.execute(
-                select(KpiConversationFact.hour, KpiConversationFact.brand_id).where(
-                    KpiConversationFact.conversation_id.in_(chunk)
-                )
-            )
-        )
+        for hour, brand_id, channel_id, team_id in session.execute(
+            select(f.hour, f.brand_id, f.channel_id, f.team_id).where(f.conversation_id.in_(chunk))
+        ):
+            cells.add((hour, brand_id))
+            daily.add((day_of(hour), brand_id, channel_id, team_id))
         facts, responses = conversation_facts(session, chunk)
         session.execute(delete(KpiResponseFact).where(KpiResponseFact.conversation_id.in_(chunk)))
         session.execute(delete(KpiConversationFact).where(KpiConversationFact.conversation_id.in_(chunk)))
         bulk_insert(session, table_of(KpiConversationFact), facts)
         bulk_insert(session, table_of(KpiResponseFact), responses)
         cells.update((fact["hour"], fact["brand_id"]) for fact in facts)
+        daily.update(
+            (day_of(fact["hour"]), fact["brand_id"], fact["channel_id"], fact["team_id"]) for fact in facts
+        )
     _reaggregate(session, cells)
+    reaggregate_daily(session, daily)
     return len(ids)
 
 
@@ -383,6 +390,8 @@ def refresh_rollups(database: Database, *, batch: int = 5000, wait: bool = False
             cursor = _lock_cursor(session, wait=wait)
             if cursor is None:
                 break
+            if read_up_to is None and daily_missing(session):
+                rebuild_daily(session)  # the first run after the upgrade that added the daily rollup
             position = cursor.position
             start = position if read_up_to is None else max(position, read_up_to)
             rows = session.execute(
@@ -433,6 +442,7 @@ def rebuild_rollups(database: Database) -> RefreshResult:
             bulk_insert(session, table_of(KpiConversationFact), facts)
             bulk_insert(session, table_of(KpiResponseFact), responses)
         session.execute(insert(KpiHourly).from_select(ROLLUP_COLUMNS, _rollup_select(None)))
+        rebuild_daily(session)
         cursor.position = position
         cursor.updated_at = utcnow()
     return RefreshResult(0, len(ids), position, time.perf_counter() - started)
