@@ -535,7 +535,7 @@ def series(
                 {"key": key, "label": names.get(key, str(key)), "data": values}
                 for key, values in parts.items()
             ),
-            key=lambda row: -sum(row["data"]),
+            key=lambda row: (-sum(row["data"]), str(row["label"])),
         )
     return result
 
