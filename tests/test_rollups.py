@@ -303,7 +303,7 @@ def test_twcs_daily_rollup_reads_equal_hourly_reads(
             brand_ids = tuple(session.scalars(select(Brand.id)))
             scope = Scope(brand_ids)
             whole = Period.from_dates(date(2017, 10, 27), date(2017, 11, 3))
-            return _rounded(
+            found: dict[str, Any] = _rounded(
                 {
                     "kpis": kpi_report(session, period=period, scope=scope, now=now),
                     "summary": summary_block(session, period, scope, 60.0),
@@ -317,6 +317,7 @@ def test_twcs_daily_rollup_reads_equal_hourly_reads(
                     ).as_json(),
                 }
             )
+        return found
 
     from_daily = figures()
     assert from_daily["kpis"] == from_daily["direct"]
