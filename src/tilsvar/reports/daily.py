@@ -98,10 +98,12 @@ def unpack(blob: bytes | None) -> array[float]:
 
 
 class _Sums:
-    __slots__ = ("counts", "frt", "resolution")
+    """The facts' contributions to one row, summed at the end (column by column, in C)."""
+
+    __slots__ = ("contributions", "frt", "resolution")
 
     def __init__(self) -> None:
-        self.counts = [0] * len(COUNTS)
+        self.contributions: list[tuple[int, ...]] = []
         self.frt: list[float] = []
         self.resolution: list[float] = []
 
@@ -145,9 +147,7 @@ def cell_rows(cell: Cell, facts: Sequence[Any], next_minutes: Sequence[float]) -
             ("sentiment", fact.sentiment),
         ):
             target = sums[key]
-            counts = target.counts
-            for index, value in enumerate(contribution):
-                counts[index] += value
+            target.contributions.append(contribution)
             if fact.frt_minutes is not None:
                 target.frt.append(float(fact.frt_minutes))
             if fact.resolution_minutes is not None:
@@ -161,7 +161,7 @@ def cell_rows(cell: Cell, facts: Sequence[Any], next_minutes: Sequence[float]) -
             "team_id": team_id,
             "dimension": dimension,
             "value": value,
-            **dict(zip(COUNTS, found.counts, strict=True)),
+            **dict(zip(COUNTS, map(sum, zip(*found.contributions, strict=True)), strict=True)),
             "frt_sum_minutes": math.fsum(found.frt),
             "resolution_sum_minutes": math.fsum(found.resolution),
             "oldest_unanswered_at": None,
