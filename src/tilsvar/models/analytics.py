@@ -118,8 +118,8 @@ class KpiDaily(Base):
 
     The totals row also keeps, for exact percentiles, every first-response time and every next-response
     time of the cell's inquiries as sorted packed float64 values (``reports.rollups.pack``) and the
-    oldest unanswered inquiry. Every row of a (day, channel, team) cell is recomputed from its facts,
-    never incremented."""
+    oldest unanswered inquiry. Rows change by exact differences when a fact changes (time sums are
+    kept in whole microseconds) and always equal a recomputation from the facts."""
 
     __tablename__ = "kpi_daily"
     __table_args__ = (Index("ix_kpi_daily_brand_day", "brand_id", "day"),)
@@ -148,6 +148,9 @@ class KpiDaily(Base):
     csat_sad: Mapped[int] = mapped_column(default=0)
     sla_measured: Mapped[int] = mapped_column(default=0)
     sla_breached: Mapped[int] = mapped_column(default=0)
+    # The time sums exactly, in microseconds (the minutes columns above are derived from them).
+    frt_sum_us: Mapped[int] = mapped_column(BigInteger, default=0)
+    resolution_sum_us: Mapped[int] = mapped_column(BigInteger, default=0)
     oldest_unanswered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     frt_values: Mapped[bytes] = mapped_column(LargeBinary, default=b"")
     next_values: Mapped[bytes] = mapped_column(LargeBinary, default=b"")

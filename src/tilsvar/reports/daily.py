@@ -8,26 +8,34 @@ day — a week is a few hundred rows whatever the traffic. The totals row also k
 time and every next-response time of the cell's inquiries, sorted and packed as float64 (the very
 values of the facts), so medians and p90s stay exact without reading the facts.
 
-Like the hourly rollup, a cell (day × brand × channel × team) is always recomputed from its facts as a
-whole, never incremented: the consumer and ``rebuild`` run the same pure function (``cell_rows``) over
-the same facts, so they write the same rows. Float sums use ``math.fsum`` (exact, order-independent).
+Maintenance is by exact differences, so that a new message costs a few rows and not a re-read of a
+day of facts: when the consumer replaces a conversation's fact, ``apply_changes`` takes the old fact's
+contribution out of its rows and puts the new one in — counts are integers, time sums are kept as whole
+microseconds (``*_sum_us``; the minutes columns are derived from them), and a response time leaves or
+enters the sorted packed values by value. Every step is exact, so the rows equal what ``rebuild_daily``
+(``cell_rows`` over all facts) writes, whatever order the changes came in, and processing an unchanged
+fact again changes nothing. A cell that does not add up (a value to remove that is not there) is
+recomputed from its facts instead (``reaggregate_daily``).
 """
 
 from __future__ import annotations
 
-import math
+import logging
 import sys
 from array import array
+from bisect import bisect_left, insort
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, insert, or_, select
 from sqlalchemy.orm import Session
 
 from tilsvar.models import KpiConversationFact, KpiDaily, KpiResponseFact
+from tilsvar.models.base import table_of
 
+log = logging.getLogger(__name__)
 DAY = timedelta(days=1)
 TOTAL = ""  # the dimension of a cell's totals row
 LABEL_DIMENSIONS = ("agent", "language", "intent", "sentiment")
@@ -51,7 +59,9 @@ COUNTS = (
 )
 Cell = tuple[datetime, int, int, int]  # day, brand, channel, team
 
-_FACT_COLUMNS = (
+US_PER_MINUTE = 60_000_000
+FACT_COLUMNS = (
+    KpiConversationFact.conversation_id,
     KpiConversationFact.hour,
     KpiConversationFact.brand_id,
     KpiConversationFact.channel_id,
@@ -97,81 +107,228 @@ def unpack(blob: bytes | None) -> array[float]:
     return values
 
 
-class _Sums:
-    """The facts' contributions to one row, summed at the end (column by column, in C)."""
+def _us(minutes: float | None) -> int:
+    """Whole microseconds of a time the facts hold in minutes (computed from microsecond timestamps)."""
+    return round(float(minutes) * US_PER_MINUTE) if minutes is not None else 0
 
-    __slots__ = ("contributions", "frt", "resolution")
 
-    def __init__(self) -> None:
-        self.contributions: list[tuple[int, ...]] = []
+def cell_of(fact: Mapping[Any, Any]) -> Cell:
+    return (day_of(fact["hour"]), fact["brand_id"], fact["channel_id"], fact["team_id"])
+
+
+def _keys(fact: Mapping[Any, Any]) -> tuple[tuple[str, str], ...]:
+    return (
+        (TOTAL, ""),
+        ("agent", str(fact["agent_id"])),
+        ("language", fact["language"]),
+        ("intent", fact["intent"]),
+        ("sentiment", fact["sentiment"]),
+    )
+
+
+def _contribution(fact: Mapping[Any, Any]) -> tuple[int, ...]:
+    """What one fact adds to each of its rows: ``COUNTS`` then the two microsecond sums."""
+    pii = fact["pii_messages"]
+    sla = fact["sla_breached"]
+    return (
+        1,
+        int(bool(fact["is_inquiry"])),
+        int(bool(fact["is_inquiry"] and fact["first_response_at"] is not None)),
+        int(fact["resolution_minutes"] is not None),
+        fact["messages_in"],
+        fact["messages_out"],
+        pii,
+        int(pii > 0),
+        fact["hidden_messages"],
+        fact["flagged_messages"],
+        int(bool(fact["csat_sent"])),
+        int(fact["csat"] == "happy"),
+        int(fact["csat"] == "neutral"),
+        int(fact["csat"] == "sad"),
+        int(sla is not None),
+        int(sla is True),
+        _us(fact["frt_minutes"]),
+        _us(fact["resolution_minutes"]),
+    )
+
+
+def _frt(fact: Mapping[Any, Any]) -> float | None:
+    return float(fact["frt_minutes"]) if fact["is_inquiry"] and fact["frt_minutes"] is not None else None
+
+
+def _unanswered_since(fact: Mapping[Any, Any]) -> datetime | None:
+    if fact["is_inquiry"] and fact["first_response_at"] is None:
+        return fact["first_inbound_at"]  # type: ignore[no-any-return]
+    return None
+
+
+class _Row:
+    """One ``kpi_daily`` row while it is being computed or changed."""
+
+    __slots__ = ("frt", "key", "next", "oldest", "sums")
+
+    def __init__(self, key: tuple[Cell, str, str]) -> None:
+        self.key = key
+        self.sums = [0] * (len(COUNTS) + 2)
+        self.oldest: datetime | None = None
         self.frt: list[float] = []
-        self.resolution: list[float] = []
+        self.next: list[float] = []
 
+    @classmethod
+    def loaded(cls, row: Any) -> _Row:
+        found = cls(((row.day, row.brand_id, row.channel_id, row.team_id), row.dimension, row.value))
+        found.sums = [*(getattr(row, name) for name in COUNTS), row.frt_sum_us, row.resolution_sum_us]
+        found.oldest = row.oldest_unanswered_at
+        found.frt = list(unpack(row.frt_values))
+        found.next = list(unpack(row.next_values))
+        return found
 
-def cell_rows(cell: Cell, facts: Sequence[Any], next_minutes: Sequence[float]) -> list[dict[str, Any]]:
-    """Every ``kpi_daily`` row of one cell from its facts (rows of ``_FACT_COLUMNS``) and the
-    next-response minutes of its inquiries. The same sums as the hourly rollup's ``GROUP BY``."""
-    day, brand_id, channel_id, team_id = cell
-    sums: dict[tuple[str, str], _Sums] = defaultdict(_Sums)
-    frts: list[float] = []
-    oldest: datetime | None = None
-    for fact in facts:
-        answered = bool(fact.is_inquiry and fact.first_response_at is not None)
-        contribution = (
-            1,
-            int(bool(fact.is_inquiry)),
-            int(answered),
-            int(fact.resolution_minutes is not None),
-            fact.messages_in,
-            fact.messages_out,
-            fact.pii_messages,
-            int(fact.pii_messages > 0),
-            fact.hidden_messages,
-            fact.flagged_messages,
-            int(bool(fact.csat_sent)),
-            int(fact.csat == "happy"),
-            int(fact.csat == "neutral"),
-            int(fact.csat == "sad"),
-            int(fact.sla_breached is not None),
-            int(fact.sla_breached is True),
-        )
-        if fact.is_inquiry and fact.frt_minutes is not None:
-            frts.append(float(fact.frt_minutes))
-        if fact.is_inquiry and fact.first_response_at is None and fact.first_inbound_at is not None:
-            oldest = fact.first_inbound_at if oldest is None else min(oldest, fact.first_inbound_at)
-        for key in (
-            (TOTAL, ""),
-            ("agent", str(fact.agent_id)),
-            ("language", fact.language),
-            ("intent", fact.intent),
-            ("sentiment", fact.sentiment),
-        ):
-            target = sums[key]
-            target.contributions.append(contribution)
-            if fact.frt_minutes is not None:
-                target.frt.append(float(fact.frt_minutes))
-            if fact.resolution_minutes is not None:
-                target.resolution.append(float(fact.resolution_minutes))
-    rows = []
-    for (dimension, value), found in sums.items():
-        row: dict[str, Any] = {
+    def as_dict(self) -> dict[str, Any]:
+        (day, brand_id, channel_id, team_id), dimension, value = self.key
+        total = dimension == TOTAL
+        return {
             "day": day,
             "brand_id": brand_id,
             "channel_id": channel_id,
             "team_id": team_id,
             "dimension": dimension,
             "value": value,
-            **dict(zip(COUNTS, map(sum, zip(*found.contributions, strict=True)), strict=True)),
-            "frt_sum_minutes": math.fsum(found.frt),
-            "resolution_sum_minutes": math.fsum(found.resolution),
-            "oldest_unanswered_at": None,
-            "frt_values": b"",
-            "next_values": b"",
+            **dict(zip(COUNTS, self.sums, strict=False)),
+            "frt_sum_us": self.sums[-2],
+            "resolution_sum_us": self.sums[-1],
+            "frt_sum_minutes": self.sums[-2] / US_PER_MINUTE,
+            "resolution_sum_minutes": self.sums[-1] / US_PER_MINUTE,
+            "oldest_unanswered_at": self.oldest if total else None,
+            "frt_values": pack(self.frt) if total else b"",
+            "next_values": pack(self.next) if total else b"",
         }
-        if dimension == TOTAL:
-            row.update(oldest_unanswered_at=oldest, frt_values=pack(frts), next_values=pack(next_minutes))
-        rows.append(row)
+
+
+def cell_rows(cell: Cell, facts: Sequence[Any], next_minutes: Sequence[float]) -> list[dict[str, Any]]:
+    """Every ``kpi_daily`` row of one cell from its facts (rows of ``FACT_COLUMNS``) and the
+    next-response minutes of its inquiries. The same sums as the hourly rollup's ``GROUP BY``."""
+    contributions: dict[tuple[str, str], list[tuple[int, ...]]] = defaultdict(list)
+    total = _Row((cell, TOTAL, ""))
+    for row in facts:
+        fact = row._mapping if hasattr(row, "_mapping") else row
+        contribution = _contribution(fact)
+        for key in _keys(fact):
+            contributions[key].append(contribution)
+        frt = _frt(fact)
+        if frt is not None:
+            total.frt.append(frt)
+        since = _unanswered_since(fact)
+        if since is not None:
+            total.oldest = since if total.oldest is None else min(total.oldest, since)
+    total.next = list(next_minutes)
+    rows = []
+    for (dimension, value), found in contributions.items():
+        row = total if dimension == TOTAL else _Row((cell, dimension, value))
+        row.sums = [sum(column) for column in zip(*found, strict=True)]
+        rows.append(row.as_dict())
     return rows
+
+
+def _load(session: Session, cells: set[Cell]) -> dict[tuple[Cell, str, str], _Row]:
+    found: dict[tuple[Cell, str, str], _Row] = {}
+    by_day: dict[datetime, set[int]] = defaultdict(set)
+    for day, _, channel_id, _ in cells:
+        by_day[day].add(channel_id)
+    conditions = [
+        (KpiDaily.day == day) & KpiDaily.channel_id.in_(sorted(channels)) for day, channels in by_day.items()
+    ]
+    for offset in range(0, len(conditions), 200):
+        for row in session.execute(
+            select(*table_of(KpiDaily).columns).where(or_(*conditions[offset : offset + 200]))
+        ):
+            loaded = _Row.loaded(row)
+            if loaded.key[0] in cells:
+                found[loaded.key] = loaded
+    return found
+
+
+def _remove(values: list[float], value: float) -> bool:
+    position = bisect_left(values, value)
+    if position < len(values) and values[position] == value:
+        del values[position]
+        return True
+    return False
+
+
+def apply_changes(
+    session: Session,
+    old: Sequence[Mapping[Any, Any]],
+    new: Sequence[Mapping[Any, Any]],
+    old_next: Mapping[int, Sequence[float]],
+    new_next: Mapping[int, Sequence[float]],
+) -> None:
+    """Move the daily rows from the ``old`` facts (as they were stored, with their next-response
+    minutes) to the ``new`` ones (already written to the facts table)."""
+    cells = {cell_of(fact) for fact in (*old, *new)}
+    if not cells:
+        return
+    rows = _load(session, cells)
+    broken: set[Cell] = set()
+    recheck: set[Cell] = set()
+    for sign, facts, nexts in ((-1, old, old_next), (1, new, new_next)):
+        for fact in facts:
+            cell = cell_of(fact)
+            contribution = _contribution(fact)
+            for dimension, value in _keys(fact):
+                row = rows.get((cell, dimension, value))
+                if row is None:
+                    row = rows[(cell, dimension, value)] = _Row((cell, dimension, value))
+                row.sums = [have + sign * change for have, change in zip(row.sums, contribution, strict=True)]
+            total = rows[(cell, TOTAL, "")]
+            frt = _frt(fact)
+            since = _unanswered_since(fact)
+            if sign < 0:
+                if frt is not None and not _remove(total.frt, frt):
+                    broken.add(cell)
+                for minutes in nexts.get(fact["conversation_id"], ()) if fact["is_inquiry"] else ():
+                    if not _remove(total.next, float(minutes)):
+                        broken.add(cell)
+                if since is not None and (total.oldest is None or since <= total.oldest):
+                    recheck.add(cell)
+            else:
+                if frt is not None:
+                    insort(total.frt, frt)
+                for minutes in nexts.get(fact["conversation_id"], ()) if fact["is_inquiry"] else ():
+                    insort(total.next, float(minutes))
+                if since is not None:
+                    total.oldest = since if total.oldest is None else min(total.oldest, since)
+    f = KpiConversationFact
+    for cell in recheck - broken:
+        day, brand_id, channel_id, team_id = cell
+        rows[(cell, TOTAL, "")].oldest = session.scalar(
+            select(f.first_inbound_at)
+            .where(
+                f.channel_id == channel_id,
+                f.hour >= day,
+                f.hour < day + DAY,
+                f.brand_id == brand_id,
+                f.team_id == team_id,
+                f.is_inquiry.is_(True),
+                f.first_response_at.is_(None),
+            )
+            .order_by(f.first_inbound_at)
+            .limit(1)
+        )
+    broken.update(key[0] for key, row in rows.items() if any(value < 0 for value in row.sums[: len(COUNTS)]))
+    for cell in cells - broken:
+        day, brand_id, channel_id, team_id = cell
+        session.execute(
+            delete(KpiDaily).where(
+                KpiDaily.day == day,
+                KpiDaily.brand_id == brand_id,
+                KpiDaily.channel_id == channel_id,
+                KpiDaily.team_id == team_id,
+            )
+        )
+    _write(session, [row.as_dict() for key, row in rows.items() if key[0] not in broken and row.sums[0] > 0])
+    if broken:
+        log.warning("daily KPI rollup: %d cell(s) did not add up, recomputed from their facts", len(broken))
+        reaggregate_daily(session, broken)
 
 
 def _write(session: Session, rows: list[dict[str, Any]]) -> None:
@@ -200,7 +357,7 @@ def reaggregate_daily(session: Session, cells: Iterable[Cell]) -> None:
                 KpiDaily.team_id == team_id,
             )
         )
-        facts = session.execute(select(*_FACT_COLUMNS).where(*where)).all()
+        facts = session.execute(select(*FACT_COLUMNS).where(*where)).all()
         if not facts:
             continue
         next_minutes = [
@@ -227,7 +384,7 @@ def rebuild_daily(session: Session) -> None:
     ):
         next_by_cell[(day_of(hour), brand_id, channel_id, team_id)].append(float(minutes))
     facts_by_cell: dict[Cell, list[Any]] = defaultdict(list)
-    for fact in session.execute(select(*_FACT_COLUMNS)):
+    for fact in session.execute(select(*FACT_COLUMNS)):
         facts_by_cell[(day_of(fact.hour), fact.brand_id, fact.channel_id, fact.team_id)].append(fact)
     rows: list[dict[str, Any]] = []
     for cell, facts in facts_by_cell.items():

@@ -50,7 +50,7 @@ from tilsvar.models import (
 )
 from tilsvar.models.base import table_of
 from tilsvar.models.workflow import ConversationWorkflowState, CsatSurvey
-from tilsvar.reports.daily import Cell, daily_missing, day_of, reaggregate_daily, rebuild_daily
+from tilsvar.reports.daily import FACT_COLUMNS, apply_changes, daily_missing, rebuild_daily
 from tilsvar.settings import get_settings
 
 CURSOR = "rollups"
@@ -318,26 +318,31 @@ def update_conversations(session: Session, conversation_ids: Iterable[int]) -> i
     """Recompute the facts of these conversations and the rollup cells they were or are in."""
     ids = sorted(set(conversation_ids))
     cells: set[tuple[datetime, int]] = set()
-    daily: set[Cell] = set()
     f = KpiConversationFact
     for offset in range(0, len(ids), CHUNK):
         chunk = ids[offset : offset + CHUNK]
-        for hour, brand_id, channel_id, team_id in session.execute(
-            select(f.hour, f.brand_id, f.channel_id, f.team_id).where(f.conversation_id.in_(chunk))
+        old = [
+            row._mapping for row in session.execute(select(*FACT_COLUMNS).where(f.conversation_id.in_(chunk)))
+        ]
+        old_next: dict[int, list[float]] = defaultdict(list)
+        for conversation_id, minutes in session.execute(
+            select(KpiResponseFact.conversation_id, KpiResponseFact.minutes)
+            .where(KpiResponseFact.conversation_id.in_(chunk))
+            .order_by(KpiResponseFact.conversation_id, KpiResponseFact.seq)
         ):
-            cells.add((hour, brand_id))
-            daily.add((day_of(hour), brand_id, channel_id, team_id))
+            old_next[conversation_id].append(float(minutes))
+        cells.update((fact["hour"], fact["brand_id"]) for fact in old)
         facts, responses = conversation_facts(session, chunk)
         session.execute(delete(KpiResponseFact).where(KpiResponseFact.conversation_id.in_(chunk)))
         session.execute(delete(KpiConversationFact).where(KpiConversationFact.conversation_id.in_(chunk)))
         bulk_insert(session, table_of(KpiConversationFact), facts)
         bulk_insert(session, table_of(KpiResponseFact), responses)
         cells.update((fact["hour"], fact["brand_id"]) for fact in facts)
-        daily.update(
-            (day_of(fact["hour"]), fact["brand_id"], fact["channel_id"], fact["team_id"]) for fact in facts
-        )
+        new_next: dict[int, list[float]] = defaultdict(list)
+        for response in responses:
+            new_next[response["conversation_id"]].append(float(response["minutes"]))
+        apply_changes(session, old, facts, old_next, new_next)
     _reaggregate(session, cells)
-    reaggregate_daily(session, daily)
     return len(ids)
 
 

@@ -59,6 +59,8 @@ def upgrade() -> None:
         sa.Column("resolved", sa.Integer(), nullable=False),
         sa.Column("resolution_sum_minutes", sa.Float(), nullable=False),
         *(sa.Column(name, sa.Integer(), nullable=False) for name in COUNTS[4:]),
+        sa.Column("frt_sum_us", sa.BigInteger(), nullable=False),
+        sa.Column("resolution_sum_us", sa.BigInteger(), nullable=False),
         sa.Column("oldest_unanswered_at", tilsvar.models.base.UTCDateTime(timezone=True), nullable=True),
         sa.Column("frt_values", sa.LargeBinary(), nullable=False),
         sa.Column("next_values", sa.LargeBinary(), nullable=False),
