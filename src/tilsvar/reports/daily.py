@@ -29,9 +29,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, insert, or_, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.orm import Session
 
+from tilsvar.db import bulk_insert
 from tilsvar.models import KpiConversationFact, KpiDaily, KpiResponseFact
 from tilsvar.models.base import table_of
 
@@ -229,21 +230,24 @@ def cell_rows(cell: Cell, facts: Sequence[Any], next_minutes: Sequence[float]) -
     return rows
 
 
-def _load(session: Session, cells: set[Cell]) -> dict[tuple[Cell, str, str], _Row]:
+def _load(session: Session, keys: set[tuple[Cell, str, str]]) -> dict[tuple[Cell, str, str], _Row]:
+    """The stored rows of these keys, each cell sought by its primary-key prefix (one statement of a
+    fixed shape, so SQLAlchemy compiles it once)."""
     found: dict[tuple[Cell, str, str], _Row] = {}
-    by_day: dict[datetime, set[int]] = defaultdict(set)
-    for day, _, channel_id, _ in cells:
-        by_day[day].add(channel_id)
-    conditions = [
-        (KpiDaily.day == day) & KpiDaily.channel_id.in_(sorted(channels)) for day, channels in by_day.items()
-    ]
-    for offset in range(0, len(conditions), 200):
+    table = table_of(KpiDaily)
+    statement = select(*table.columns).where(
+        table.c.day == bindparam("k_day"),
+        table.c.brand_id == bindparam("k_brand"),
+        table.c.channel_id == bindparam("k_channel"),
+        table.c.team_id == bindparam("k_team"),
+    )
+    for day, brand_id, channel_id, team_id in sorted({key[0] for key in keys}):
         for row in session.execute(
-            select(*table_of(KpiDaily).columns).where(or_(*conditions[offset : offset + 200]))
+            statement, {"k_day": day, "k_brand": brand_id, "k_channel": channel_id, "k_team": team_id}
         ):
-            loaded = _Row.loaded(row)
-            if loaded.key[0] in cells:
-                found[loaded.key] = loaded
+            key = ((day, brand_id, channel_id, team_id), row.dimension, row.value)
+            if key in keys:
+                found[key] = _Row.loaded(row)
     return found
 
 
@@ -264,12 +268,13 @@ def apply_changes(
 ) -> None:
     """Move the daily rows from the ``old`` facts (as they were stored, with their next-response
     minutes) to the ``new`` ones (already written to the facts table)."""
-    cells = {cell_of(fact) for fact in (*old, *new)}
-    if not cells:
+    keys = {(cell_of(fact), *key) for fact in (*old, *new) for key in _keys(fact)}
+    if not keys:
         return
-    rows = _load(session, cells)
+    rows = _load(session, keys)
     broken: set[Cell] = set()
     recheck: set[Cell] = set()
+    changed: set[tuple[Cell, str, str]] = set()
     for sign, facts, nexts in ((-1, old, old_next), (1, new, new_next)):
         for fact in facts:
             cell = cell_of(fact)
@@ -279,6 +284,7 @@ def apply_changes(
                 if row is None:
                     row = rows[(cell, dimension, value)] = _Row((cell, dimension, value))
                 row.sums = [have + sign * change for have, change in zip(row.sums, contribution, strict=True)]
+                changed.add((cell, dimension, value))
             total = rows[(cell, TOTAL, "")]
             frt = _frt(fact)
             since = _unanswered_since(fact)
@@ -315,25 +321,38 @@ def apply_changes(
             .limit(1)
         )
     broken.update(key[0] for key, row in rows.items() if any(value < 0 for value in row.sums[: len(COUNTS)]))
-    for cell in cells - broken:
-        day, brand_id, channel_id, team_id = cell
+    written = sorted(key for key in changed if key[0] not in broken)
+    table = table_of(KpiDaily)
+    if written:
         session.execute(
-            delete(KpiDaily).where(
-                KpiDaily.day == day,
-                KpiDaily.brand_id == brand_id,
-                KpiDaily.channel_id == channel_id,
-                KpiDaily.team_id == team_id,
-            )
+            delete(table).where(
+                table.c.day == bindparam("k_day"),
+                table.c.brand_id == bindparam("k_brand"),
+                table.c.channel_id == bindparam("k_channel"),
+                table.c.team_id == bindparam("k_team"),
+                table.c.dimension == bindparam("k_dimension"),
+                table.c.value == bindparam("k_value"),
+            ),
+            [
+                {
+                    "k_day": day,
+                    "k_brand": brand_id,
+                    "k_channel": channel_id,
+                    "k_team": team_id,
+                    "k_dimension": dimension,
+                    "k_value": value,
+                }
+                for (day, brand_id, channel_id, team_id), dimension, value in keys
+            ],
         )
-    _write(session, [row.as_dict() for key, row in rows.items() if key[0] not in broken and row.sums[0] > 0])
+    _write(session, [rows[key].as_dict() for key in written if rows[key].sums[0] > 0])
     if broken:
         log.warning("daily KPI rollup: %d cell(s) did not add up, recomputed from their facts", len(broken))
         reaggregate_daily(session, broken)
 
 
 def _write(session: Session, rows: list[dict[str, Any]]) -> None:
-    for offset in range(0, len(rows), 1000):
-        session.execute(insert(KpiDaily), rows[offset : offset + 1000])
+    bulk_insert(session, table_of(KpiDaily), rows)
 
 
 def reaggregate_daily(session: Session, cells: Iterable[Cell]) -> None:
