@@ -15,7 +15,8 @@ maintenance must be safe to repeat. So:
   channel × team, with one row per label value and the cell's response times packed for exact
   percentiles; reports read whole days from it and only the hours around them from the hourly one;
 - the **consumer** reads ``domain_events`` after its cursor, recomputes the facts of the conversations
-  those events name, and re-aggregates the (hour, brand) cells the old and new facts fall in.
+  those events name, re-aggregates the (hour, brand) cells the old and new facts fall in, and moves
+  the daily rows from the old facts to the new ones by exact differences (``daily.apply_changes``).
   Re-processing any range of events recomputes the same facts and the same sums: nothing is ever
   counted twice. ``rebuild`` computes every fact and every cell from scratch and gives the same rows.
 
