@@ -15,6 +15,7 @@ comes from here, so every screen uses one definition (docs/kpis.md).
 from __future__ import annotations
 
 import math
+from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -543,14 +544,11 @@ def series(
 def frt_distribution(values: Sequence[float], target: float) -> dict[str, Any]:
     """How many answered inquiries fall in each FRT band; bands end at round times and the target."""
     edges = sorted({*FRT_EDGES, float(target)})
-    counts = [0] * (len(edges) + 1)
-    for value in values:
-        for position, edge in enumerate(edges):
-            if value <= edge:
-                counts[position] += 1
-                break
-        else:
-            counts[-1] += 1
+    ordered = sorted(values)
+    at_or_below = [bisect_right(ordered, edge) for edge in edges]
+    counts = [
+        below - (at_or_below[position - 1] if position else 0) for position, below in enumerate(at_or_below)
+    ] + [len(ordered) - (at_or_below[-1] if at_or_below else 0)]
     labels = [f"≤ {_minutes_label(edge)}" for edge in edges] + [f"> {_minutes_label(edges[-1])}"]
     return {
         "labels": labels,
