@@ -324,3 +324,19 @@ def test_twcs_daily_rollup_reads_equal_hourly_reads(
     assert from_daily["summary"]["inquiries"] > 50
     monkeypatch.setattr(engine, "split", lambda period, scope: (None, [period]))
     assert figures() == from_daily
+
+
+def test_a_daily_cell_that_does_not_add_up_is_recomputed(database: Database, seeded: Seeded) -> None:
+    """If a daily totals row lost a response time it should hold, the next change in its cell finds
+    that out and recomputes the cell from its facts (the rows equal the rebuild's again)."""
+    _fixture(database, seeded)
+    refresh_rollups(database)
+    once = snapshot(database)
+    with database.session() as session:
+        session.execute(
+            update(KpiDaily).where(KpiDaily.dimension == "").values(frt_values=b"", conversations=0)
+        )
+        session.execute(update(AnalyticsCursor).values(position=0))
+    assert snapshot(database) != once
+    refresh_rollups(database)  # every event again: each fact leaves its rows and enters them again
+    assert snapshot(database) == once

@@ -259,6 +259,10 @@ def _remove(values: list[float], value: float) -> bool:
     return False
 
 
+def _inconsistent(sums: Sequence[int]) -> bool:
+    return any(value < 0 for value in sums) or (sums[0] == 0 and any(sums))
+
+
 def apply_changes(
     session: Session,
     old: Sequence[Mapping[Any, Any]],
@@ -276,6 +280,8 @@ def apply_changes(
     recheck: set[Cell] = set()
     changed: set[tuple[Cell, str, str]] = set()
     for sign, facts, nexts in ((-1, old, old_next), (1, new, new_next)):
+        if sign > 0:  # every old fact is out: nothing may be below zero, or hold anything without a fact
+            broken.update(key[0] for key, row in rows.items() if _inconsistent(row.sums))
         for fact in facts:
             cell = cell_of(fact)
             contribution = _contribution(fact)
@@ -320,7 +326,7 @@ def apply_changes(
             .order_by(f.first_inbound_at)
             .limit(1)
         )
-    broken.update(key[0] for key, row in rows.items() if any(value < 0 for value in row.sums[: len(COUNTS)]))
+    broken.update(key[0] for key, row in rows.items() if _inconsistent(row.sums))
     written = sorted(key for key in changed if key[0] not in broken)
     table = table_of(KpiDaily)
     if written:
