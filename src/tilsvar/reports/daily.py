@@ -14,8 +14,8 @@ contribution out of its rows and puts the new one in — counts are integers, ti
 microseconds (``*_sum_us``; the minutes columns are derived from them), and a response time leaves or
 enters the sorted packed values by value. Every step is exact, so the rows equal what ``rebuild_daily``
 (``cell_rows`` over all facts) writes, whatever order the changes came in, and processing an unchanged
-fact again changes nothing. A cell that does not add up (a value to remove that is not there) is
-recomputed from its facts instead (``reaggregate_daily``).
+fact again changes nothing. A cell that does not add up (a value to remove that is not there, a count
+that would go below zero) is recomputed from its facts instead (``reaggregate_daily``).
 """
 
 from __future__ import annotations
