@@ -193,6 +193,15 @@ def build(messages: int, *, seed: int = 11) -> dict[str, float]:
             flush()
             log(f"  {written} messages")
     flush()
+    if not database.is_sqlite:  # the rows above carry their ids: move the sequences past them
+        with database.session() as session:
+            for table in ("contacts", "conversations", "messages"):
+                session.execute(
+                    text(
+                        f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                        f"(SELECT max(id) FROM {table}))"
+                    )
+                )
     return {
         "messages": written,
         "conversations": conversation_count,

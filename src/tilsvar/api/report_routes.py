@@ -37,7 +37,7 @@ from tilsvar.models import (
     User,
     WallScreen,
 )
-from tilsvar.reports.dashboard import dashboard_data, default_days
+from tilsvar.reports.dashboard import dashboard_json, default_days
 from tilsvar.reports.engine import Scope
 from tilsvar.reports.kpis import Period
 from tilsvar.reports.weekly import build_report
@@ -94,12 +94,14 @@ def dashboard(
     channel_id: int | None = None,
     team_id: int | None = None,
     target: Annotated[float | None, Query(gt=0)] = None,
-) -> dict[str, Any]:
+) -> Response:
     """Everything the dashboard page draws for whole UTC days `from`..`to` (default: the last 7 days),
-    with the same figures for the period of the same length before it (`previous`, `compare`)."""
+    with the same figures for the period of the same length before it (`previous`, `compare`), and
+    who is waiting right now (`waiting_now`)."""
     access.require(user, "report")
     scope = scope_for(session, user, brand_id=brand_id, channel_id=channel_id, team_id=team_id)
-    return dashboard_data(session, period=period_of(date_from, date_to), scope=scope, target_minutes=target)
+    body = dashboard_json(session, period=period_of(date_from, date_to), scope=scope, target_minutes=target)
+    return Response(body, media_type="application/json")
 
 
 @router.get("/reports/weekly", summary="The weekly report for a period as HTML, PDF or CSV")

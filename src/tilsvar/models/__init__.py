@@ -3,6 +3,7 @@
 from tilsvar.models.analytics import (
     AnalyticsCursor,
     KpiConversationFact,
+    KpiDaily,
     KpiHourly,
     KpiResponseFact,
     ReportSchedule,
@@ -35,6 +36,7 @@ __all__ = [
     "Identity",
     "Job",
     "KpiConversationFact",
+    "KpiDaily",
     "KpiHourly",
     "KpiResponseFact",
     "Message",

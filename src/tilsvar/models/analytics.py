@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Float, ForeignKey, Index, Integer, String
+from sqlalchemy import BigInteger, Float, ForeignKey, Index, Integer, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tilsvar.models.base import Base, IdType, JsonType, UTCDateTime, utcnow
@@ -30,6 +30,8 @@ class KpiConversationFact(Base):
     __table_args__ = (
         Index("ix_kpi_conversation_facts_hour_brand", "hour", "brand_id"),
         Index("ix_kpi_conversation_facts_brand_hour", "brand_id", "hour"),
+        # The daily rollup re-reads one (channel, day) at a time.
+        Index("ix_kpi_conversation_facts_channel_hour", "channel_id", "hour"),
     )
 
     conversation_id: Mapped[int] = mapped_column(
@@ -106,6 +108,52 @@ class KpiHourly(Base):
     csat_sad: Mapped[int] = mapped_column(default=0)
     sla_measured: Mapped[int] = mapped_column(default=0)
     sla_breached: Mapped[int] = mapped_column(default=0)
+
+
+class KpiDaily(Base):
+    """The coarse rollup that totals, period comparisons and breakdowns read: per UTC day × brand ×
+    channel × team, one row with ``dimension`` "" (the totals) and one row per value of each label
+    dimension (``agent``, ``language``, ``intent``, ``sentiment``; agent ids as text), so a week is a
+    few hundred rows whatever the traffic.
+
+    The totals row also keeps, for exact percentiles, every first-response time and every next-response
+    time of the cell's inquiries as sorted packed float64 values (``reports.rollups.pack``) and the
+    oldest unanswered inquiry. Rows change by exact differences when a fact changes (time sums are
+    kept in whole microseconds) and always equal a recomputation from the facts."""
+
+    __tablename__ = "kpi_daily"
+    __table_args__ = (Index("ix_kpi_daily_brand_day", "brand_id", "day"),)
+
+    day: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
+    brand_id: Mapped[int] = mapped_column(Position, primary_key=True, autoincrement=False)
+    channel_id: Mapped[int] = mapped_column(Position, primary_key=True, autoincrement=False)
+    team_id: Mapped[int] = mapped_column(Position, primary_key=True, autoincrement=False)
+    dimension: Mapped[str] = mapped_column(String(16), primary_key=True)
+    value: Mapped[str] = mapped_column(String(24), primary_key=True)
+    conversations: Mapped[int] = mapped_column(default=0)
+    inquiries: Mapped[int] = mapped_column(default=0)
+    answered: Mapped[int] = mapped_column(default=0)
+    frt_sum_minutes: Mapped[float] = mapped_column(Float, default=0.0)
+    resolved: Mapped[int] = mapped_column(default=0)
+    resolution_sum_minutes: Mapped[float] = mapped_column(Float, default=0.0)
+    messages_in: Mapped[int] = mapped_column(default=0)
+    messages_out: Mapped[int] = mapped_column(default=0)
+    pii_messages: Mapped[int] = mapped_column(default=0)
+    pii_conversations: Mapped[int] = mapped_column(default=0)
+    hidden_messages: Mapped[int] = mapped_column(default=0)
+    flagged_messages: Mapped[int] = mapped_column(default=0)
+    csat_sent: Mapped[int] = mapped_column(default=0)
+    csat_happy: Mapped[int] = mapped_column(default=0)
+    csat_neutral: Mapped[int] = mapped_column(default=0)
+    csat_sad: Mapped[int] = mapped_column(default=0)
+    sla_measured: Mapped[int] = mapped_column(default=0)
+    sla_breached: Mapped[int] = mapped_column(default=0)
+    # The time sums exactly, in microseconds (the minutes columns above are derived from them).
+    frt_sum_us: Mapped[int] = mapped_column(BigInteger, default=0)
+    resolution_sum_us: Mapped[int] = mapped_column(BigInteger, default=0)
+    oldest_unanswered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    frt_values: Mapped[bytes] = mapped_column(LargeBinary, default=b"")
+    next_values: Mapped[bytes] = mapped_column(LargeBinary, default=b"")
 
 
 class AnalyticsCursor(Base):

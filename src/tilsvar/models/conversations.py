@@ -9,13 +9,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Float, ForeignKey, Index, String, Text, UniqueConstraint, false
+from sqlalchemy import Float, ForeignKey, Index, String, Text, UniqueConstraint, false, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tilsvar.models.base import Base, IdType, JsonType, UTCDateTime, utcnow
 
 STATUSES = ("new", "open", "pending", "snoozed", "resolved", "closed")
 DELIVERY_STATES = ("received", "queued", "sent", "failed")
+# Who is waiting right now (the inbox's *Unanswered* view, the dashboard's "waiting now"). Written out
+# literally so SQLite can match a query's condition to the partial index below (a bound parameter in
+# the query would not match it).
+OPEN_WAITING_SQL = "waiting_since IS NOT NULL AND status NOT IN ('resolved', 'closed')"
 
 
 class Conversation(Base):
@@ -29,6 +33,16 @@ class Conversation(Base):
         Index("ix_conversations_brand_waiting", "brand_id", "waiting_since", "id"),
         Index("ix_conversations_brand_last_message", "brand_id", "last_message_at", "id"),
         Index("ix_conversations_brand_priority", "brand_id", "priority_rank", "waiting_since", "id"),
+        # "Waiting now" and the oldest wait per brand, counted from this (small) index alone.
+        Index(
+            "ix_conversations_open_waiting",
+            "brand_id",
+            "waiting_since",
+            "channel_id",
+            "team_id",
+            sqlite_where=text(OPEN_WAITING_SQL),
+            postgresql_where=text(OPEN_WAITING_SQL),
+        ),
     )
 
     id: Mapped[int] = mapped_column(IdType, primary_key=True)

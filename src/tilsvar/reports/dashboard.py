@@ -8,6 +8,7 @@ The wall-screen variant carries no personal data: no customer names or texts, an
 
 from __future__ import annotations
 
+import json
 import threading
 from collections import OrderedDict
 from datetime import date, datetime, timedelta
@@ -97,6 +98,36 @@ def dashboard_data(
         while len(_cache) > CACHE_SIZE:
             _cache.popitem(last=False)
     return data
+
+
+_json_cache: OrderedDict[tuple[Any, ...], bytes] = OrderedDict()
+
+
+def dashboard_json(
+    session: Session, *, period: Period, scope: Scope, target_minutes: float | None = None
+) -> bytes:
+    """``dashboard_data`` as the API's JSON body. The body of the cached figures is itself kept (so a
+    request that finds it serialises only "waiting now", read live), as long as the rollups and the
+    event log stay where they were."""
+    target = target_minutes if target_minutes is not None else get_settings().first_response_target_minutes
+    key = (period, scope, target, _rollup_state(session))
+    with _cache_lock:
+        body = _json_cache.get(key)
+        if body is not None:
+            _json_cache.move_to_end(key)
+    if body is None:
+        data = dashboard_data(session, period=period, scope=scope, target_minutes=target)
+        body = json.dumps(
+            {name: value for name, value in data.items() if name != "waiting_now"},
+            ensure_ascii=False,
+            separators=(",", ":"),
+        ).encode()
+        with _cache_lock:
+            _json_cache[key] = body
+            while len(_json_cache) > CACHE_SIZE:
+                _json_cache.popitem(last=False)
+    live = json.dumps(waiting_now(session, scope), separators=(",", ":")).encode()
+    return body[:-1] + b',"waiting_now":' + live + b"}"
 
 
 def _compute(session: Session, *, period: Period, scope: Scope, target: float) -> dict[str, Any]:

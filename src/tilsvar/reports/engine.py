@@ -1,6 +1,11 @@
-"""Reading the KPI engine: the KPI report, breakdowns, time series and distributions, from the hourly
-rollups (counts and sums) and the per-conversation facts (exact percentiles), for any period of whole
-hours and any filter on the rollup's dimensions.
+"""Reading the KPI engine: the KPI report, breakdowns, time series and distributions, for any period of
+whole hours and any filter on the rollup's dimensions.
+
+A period is read in parts (``split``): its whole UTC days from the daily rollup (``kpi_daily``: counts,
+sums and the packed response times behind exact percentiles), the hours before the first and after the
+last whole day from the hourly rollup (counts) and the facts (percentiles). A scope that filters on
+labels (agent, language, intent, sentiment) is read from the hourly rollup and the facts throughout,
+since the daily rollup keeps each label dimension on its own.
 
 ``kpi_report`` gives exactly what ``kpis.compute_report`` computes from conversations and messages
 (tests/test_rollups.py holds them equal); everything the dashboard, wall screen and weekly report show
@@ -10,13 +15,14 @@ comes from here, so every screen uses one definition (docs/kpis.md).
 from __future__ import annotations
 
 import math
+from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, select
+from sqlalchemy import ColumnElement, and_, func, select, text
 from sqlalchemy.orm import Session
 
 from tilsvar.models import (
@@ -24,12 +30,15 @@ from tilsvar.models import (
     Channel,
     Conversation,
     KpiConversationFact,
+    KpiDaily,
     KpiHourly,
     KpiResponseFact,
     Team,
     User,
     utcnow,
 )
+from tilsvar.models.conversations import OPEN_WAITING_SQL
+from tilsvar.reports.daily import DAY, TOTAL, unpack
 from tilsvar.reports.kpis import Period
 from tilsvar.reports.stats import summary
 from tilsvar.settings import get_settings
@@ -126,28 +135,127 @@ def _facts(period: Period, scope: Scope) -> list[ColumnElement[bool]]:
     return [f.hour >= period.start, f.hour < period.end, *scope.conditions(f)]
 
 
+def _daily(days: Period, scope: Scope, dimension: str = TOTAL) -> list[ColumnElement[bool]]:
+    d = KpiDaily
+    found: list[ColumnElement[bool]] = [
+        d.day >= days.start,
+        d.day < days.end,
+        d.dimension == dimension,
+        d.brand_id.in_(scope.brand_ids),
+    ]
+    if scope.channel_ids:
+        found.append(d.channel_id.in_(scope.channel_ids))
+    if scope.team_ids:
+        found.append(d.team_id.in_(scope.team_ids))
+    return found
+
+
+def _labels_filtered(scope: Scope) -> bool:
+    return bool(scope.agent_ids or scope.languages or scope.intents or scope.sentiments)
+
+
+def split(period: Period, scope: Scope) -> tuple[Period | None, list[Period]]:
+    """The whole UTC days of ``period`` (None when there are none, or the scope filters on labels) and
+    the parts around them, read hour by hour."""
+    first = period.start.replace(hour=0, minute=0, second=0, microsecond=0)
+    if first < period.start:
+        first += DAY
+    last = period.end.replace(hour=0, minute=0, second=0, microsecond=0)
+    if _labels_filtered(scope) or first >= last:
+        return None, [period]
+    edges = [
+        part
+        for part in (Period(start=period.start, end=first), Period(start=last, end=period.end))
+        if part.start < part.end
+    ]
+    return Period(start=first, end=last), edges
+
+
 def totals(session: Session, period: Period, scope: Scope) -> dict[str, float]:
     """Every rollup sum over the period."""
-    row = session.execute(
+    days, edges = split(period, scope)
+    found = [0.0] * len(SUMS)
+    queries = [
         select(*(func.coalesce(func.sum(getattr(KpiHourly, name)), 0) for name in SUMS)).where(
-            *_hourly(period, scope)
+            *_hourly(part, scope)
         )
-    ).one()
+        for part in edges
+    ]
+    if days is not None:
+        queries.append(
+            select(*(func.coalesce(func.sum(getattr(KpiDaily, name)), 0) for name in SUMS)).where(
+                *_daily(days, scope)
+            )
+        )
+    for query in queries:
+        for index, value in enumerate(session.execute(query).one()):
+            found[index] += float(value or 0)
     return {
         name: (float(value) if name.endswith("_minutes") else int(value))
-        for name, value in zip(SUMS, row, strict=True)
+        for name, value in zip(SUMS, found, strict=True)
     }
 
 
 def frt_values(session: Session, period: Period, scope: Scope) -> list[tuple[int, int, float]]:
     """(brand, channel, FRT minutes) of every answered inquiry in the period."""
     f = KpiConversationFact
-    rows = session.execute(
-        select(f.brand_id, f.channel_id, f.frt_minutes).where(
-            *_facts(period, scope), f.is_inquiry.is_(True), f.frt_minutes.is_not(None)
+    days, edges = split(period, scope)
+    found: list[tuple[int, int, float]] = []
+    for part in edges:
+        found.extend(
+            (brand_id, channel_id, float(minutes or 0.0))
+            for brand_id, channel_id, minutes in session.execute(
+                select(f.brand_id, f.channel_id, f.frt_minutes).where(
+                    *_facts(part, scope), f.is_inquiry.is_(True), f.frt_minutes.is_not(None)
+                )
+            )
         )
-    )
-    return [(brand_id, channel_id, float(minutes or 0.0)) for brand_id, channel_id, minutes in rows]
+    if days is not None:
+        for brand_id, channel_id, blob in session.execute(
+            select(KpiDaily.brand_id, KpiDaily.channel_id, KpiDaily.frt_values).where(*_daily(days, scope))
+        ):
+            found.extend((brand_id, channel_id, value) for value in unpack(blob))
+    return found
+
+
+def next_response_values(session: Session, period: Period, scope: Scope) -> list[float]:
+    """Every next-response time (minutes) of the inquiries counted in the period."""
+    f = KpiConversationFact
+    days, edges = split(period, scope)
+    found: list[float] = []
+    for part in edges:
+        found.extend(
+            float(value)
+            for value in session.scalars(
+                select(KpiResponseFact.minutes)
+                .join(f, f.conversation_id == KpiResponseFact.conversation_id)
+                .where(*_facts(part, scope), f.is_inquiry.is_(True))
+            )
+        )
+    if days is not None:
+        for blob in session.scalars(select(KpiDaily.next_values).where(*_daily(days, scope))):
+            found.extend(unpack(blob))
+    return found
+
+
+def oldest_unanswered(session: Session, period: Period, scope: Scope) -> datetime | None:
+    """When the oldest inquiry of the period that is still unanswered came in."""
+    f = KpiConversationFact
+    days, edges = split(period, scope)
+    candidates = [
+        session.scalar(
+            select(func.min(f.first_inbound_at)).where(
+                *_facts(part, scope), f.is_inquiry.is_(True), f.first_response_at.is_(None)
+            )
+        )
+        for part in edges
+    ]
+    if days is not None:
+        candidates.append(
+            session.scalar(select(func.min(KpiDaily.oldest_unanswered_at)).where(*_daily(days, scope)))
+        )
+    present = [value for value in candidates if value is not None]
+    return min(present) if present else None
 
 
 def _block(inquiries: int, answered: int, frts: list[float], target: float) -> dict[str, Any]:
@@ -172,20 +280,29 @@ def kpi_report(
     settings = get_settings()
     target = target_minutes if target_minutes is not None else settings.first_response_target_minutes
     now = now or utcnow()
-    counts = session.execute(
+    days, edges = split(period, scope)
+    count_columns = ("inquiries", "answered", "csat_sent", "csat_happy", "csat_neutral", "csat_sad")
+    count_queries = [
         select(
             KpiHourly.brand_id,
             KpiHourly.channel_id,
-            func.sum(KpiHourly.inquiries),
-            func.sum(KpiHourly.answered),
-            func.sum(KpiHourly.csat_sent),
-            func.sum(KpiHourly.csat_happy),
-            func.sum(KpiHourly.csat_neutral),
-            func.sum(KpiHourly.csat_sad),
+            *(func.sum(getattr(KpiHourly, name)) for name in count_columns),
         )
-        .where(*_hourly(period, scope))
+        .where(*_hourly(part, scope))
         .group_by(KpiHourly.brand_id, KpiHourly.channel_id)
-    ).all()
+        for part in edges
+    ]
+    if days is not None:
+        count_queries.append(
+            select(
+                KpiDaily.brand_id,
+                KpiDaily.channel_id,
+                *(func.sum(getattr(KpiDaily, name)) for name in count_columns),
+            )
+            .where(*_daily(days, scope))
+            .group_by(KpiDaily.brand_id, KpiDaily.channel_id)
+        )
+    counts = [row for query in count_queries for row in session.execute(query).all()]
     frts = frt_values(session, period, scope)
     by_channel_counts: dict[int, list[int]] = defaultdict(lambda: [0, 0])
     by_brand_counts: dict[int, list[int]] = defaultdict(lambda: [0, 0])
@@ -205,26 +322,14 @@ def kpi_report(
     total_answered = sum(value[1] for value in by_brand_counts.values())
     data: dict[str, Any] = {"period": {"from": period.start.isoformat(), "to": period.end.isoformat()}}
     data.update(_block(total_inquiries, total_answered, [value[2] for value in frts], target))
-    f = KpiConversationFact
-    oldest = session.scalar(
-        select(func.min(f.first_inbound_at)).where(
-            *_facts(period, scope), f.is_inquiry.is_(True), f.first_response_at.is_(None)
-        )
-    )
+    oldest = oldest_unanswered(session, period, scope)
     as_of = min(now, period.end)
     data["oldest_unanswered"] = {
         "since": oldest.isoformat() if oldest else None,
         "age_minutes": max((as_of - oldest).total_seconds() / 60, 0.0) if oldest else 0.0,
         "as_of": as_of.isoformat(),
     }
-    next_responses = [
-        float(value)
-        for value in session.scalars(
-            select(KpiResponseFact.minutes)
-            .join(f, f.conversation_id == KpiResponseFact.conversation_id)
-            .where(*_facts(period, scope), f.is_inquiry.is_(True))
-        )
-    ]
+    next_responses = next_response_values(session, period, scope)
     data["next_response_minutes"] = {
         key: value for key, value in summary(next_responses).items() if key in {"count", "median", "p90"}
     }
@@ -305,24 +410,50 @@ def labels_for(session: Session, dimension: str, keys: Sequence[Any]) -> dict[An
     return {key: (key or "unknown") for key in keys}
 
 
+BREAKDOWN_SUMS = (
+    "conversations",
+    "inquiries",
+    "answered",
+    "frt_sum_minutes",
+    "messages_in",
+    "pii_messages",
+    "hidden_messages",
+    "flagged_messages",
+)
+
+
 def breakdown(session: Session, period: Period, scope: Scope, dimension: str) -> list[dict[str, Any]]:
     """Inquiries, answers, mean FRT and the other sums per value of one dimension, largest first."""
     column = _dimension_column(dimension)
-    rows = session.execute(
-        select(
-            column,
-            func.sum(KpiHourly.conversations),
-            func.sum(KpiHourly.inquiries),
-            func.sum(KpiHourly.answered),
-            func.sum(KpiHourly.frt_sum_minutes),
-            func.sum(KpiHourly.messages_in),
-            func.sum(KpiHourly.pii_messages),
-            func.sum(KpiHourly.hidden_messages),
-            func.sum(KpiHourly.flagged_messages),
-        )
-        .where(*_hourly(period, scope))
-        .group_by(column)
-    ).all()
+    days, edges = split(period, scope)
+    merged: dict[Any, list[float]] = defaultdict(lambda: [0.0] * len(BREAKDOWN_SUMS))
+
+    def add(key: Any, values: Sequence[Any]) -> None:
+        target = merged[key]
+        for index, value in enumerate(values):
+            target[index] += float(value or 0)
+
+    for part in edges:
+        for key, *values in session.execute(
+            select(column, *(func.sum(getattr(KpiHourly, name)) for name in BREAKDOWN_SUMS))
+            .where(*_hourly(part, scope))
+            .group_by(column)
+        ):
+            add(key, values)
+    if days is not None:
+        if dimension in {"brand", "channel", "team"}:
+            key_column = getattr(KpiDaily, f"{dimension}_id")
+            conditions = _daily(days, scope)
+        else:
+            key_column = KpiDaily.value
+            conditions = _daily(days, scope, dimension)
+        for key, *values in session.execute(
+            select(key_column, *(func.sum(getattr(KpiDaily, name)) for name in BREAKDOWN_SUMS))
+            .where(*conditions)
+            .group_by(key_column)
+        ):
+            add(int(key) if dimension == "agent" else key, values)
+    rows = [(key, *values) for key, values in merged.items()]
     names = labels_for(session, dimension, [row[0] for row in rows])
     result = [
         {
@@ -358,18 +489,24 @@ def series(
         offset = int((hour - period.start).total_seconds() // 3600) // step
         return index_of[starts[min(offset, len(starts) - 1)]]
 
+    days, edges = split(period, scope)
+    # Whole days in daily buckets read the daily rollup; anything else the hourly one.
+    daily = days is not None and not edges and step % 24 == 0 and by in {None, "brand", "channel", "team"}
+    table: Any = KpiDaily if daily else KpiHourly
+    time_column = KpiDaily.day if daily else KpiHourly.hour
+    conditions = _daily(period, scope) if daily else _hourly(period, scope)
     inquiries = [0] * len(starts)
     answered = [0] * len(starts)
     frt_sum = [0.0] * len(starts)
     for hour, inq, ans, frt in session.execute(
         select(
-            KpiHourly.hour,
-            func.sum(KpiHourly.inquiries),
-            func.sum(KpiHourly.answered),
-            func.sum(KpiHourly.frt_sum_minutes),
+            time_column,
+            func.sum(table.inquiries),
+            func.sum(table.answered),
+            func.sum(table.frt_sum_minutes),
         )
-        .where(*_hourly(period, scope))
-        .group_by(KpiHourly.hour)
+        .where(*conditions)
+        .group_by(time_column)
     ):
         position = bucket(hour)
         inquiries[position] += int(inq or 0)
@@ -385,21 +522,21 @@ def series(
         ],
     }
     if by:
-        column = _dimension_column(by)
-        split: dict[Any, list[int]] = defaultdict(lambda: [0] * len(starts))
+        column = getattr(KpiDaily, f"{by}_id") if daily else _dimension_column(by)
+        parts: dict[Any, list[int]] = defaultdict(lambda: [0] * len(starts))
         for hour, key, inq in session.execute(
-            select(KpiHourly.hour, column, func.sum(KpiHourly.inquiries))
-            .where(*_hourly(period, scope))
-            .group_by(KpiHourly.hour, column)
+            select(time_column, column, func.sum(table.inquiries))
+            .where(*conditions)
+            .group_by(time_column, column)
         ):
-            split[key][bucket(hour)] += int(inq or 0)
-        names = labels_for(session, by, list(split))
+            parts[key][bucket(hour)] += int(inq or 0)
+        names = labels_for(session, by, list(parts))
         result["by"] = sorted(
             (
                 {"key": key, "label": names.get(key, str(key)), "data": values}
-                for key, values in split.items()
+                for key, values in parts.items()
             ),
-            key=lambda row: -sum(row["data"]),
+            key=lambda row: (-sum(row["data"]), str(row["label"])),
         )
     return result
 
@@ -407,14 +544,11 @@ def series(
 def frt_distribution(values: Sequence[float], target: float) -> dict[str, Any]:
     """How many answered inquiries fall in each FRT band; bands end at round times and the target."""
     edges = sorted({*FRT_EDGES, float(target)})
-    counts = [0] * (len(edges) + 1)
-    for value in values:
-        for position, edge in enumerate(edges):
-            if value <= edge:
-                counts[position] += 1
-                break
-        else:
-            counts[-1] += 1
+    ordered = sorted(values)
+    at_or_below = [bisect_right(ordered, edge) for edge in edges]
+    counts = [
+        below - (at_or_below[position - 1] if position else 0) for position, below in enumerate(at_or_below)
+    ] + [len(ordered) - (at_or_below[-1] if at_or_below else 0)]
     labels = [f"≤ {_minutes_label(edge)}" for edge in edges] + [f"> {_minutes_label(edges[-1])}"]
     return {
         "labels": labels,
@@ -434,11 +568,10 @@ def _minutes_label(minutes: float) -> str:
 
 def waiting_now(session: Session, scope: Scope) -> dict[str, Any]:
     """Conversations waiting for the brand right now and the oldest wait (live, not rolled up): the
-    inbox's *Unanswered* view (``waiting_since`` set, not resolved or closed)."""
+    inbox's *Unanswered* view (``waiting_since`` set, not resolved or closed), counted from the partial
+    index ``ix_conversations_open_waiting`` alone (the condition is written as the index's own)."""
     query = select(func.count(), func.min(Conversation.waiting_since)).where(
-        Conversation.brand_id.in_(scope.brand_ids),
-        Conversation.waiting_since.is_not(None),
-        Conversation.status.not_in(("resolved", "closed")),
+        Conversation.brand_id.in_(scope.brand_ids), text(OPEN_WAITING_SQL)
     )
     if scope.channel_ids:
         query = query.where(Conversation.channel_id.in_(scope.channel_ids))

@@ -11,8 +11,12 @@ maintenance must be safe to repeat. So:
 - the **hourly rollup** (``kpi_hourly``) sums the facts per hour × brand × channel × team × agent (of
   first reply) × language × intent × sentiment. Its rows for an (hour, brand) are always replaced by a
   fresh ``GROUP BY`` over that hour's facts, never incremented;
+- the **daily rollup** (``kpi_daily``, ``reports.daily``) sums the same facts per day × brand ×
+  channel × team, with one row per label value and the cell's response times packed for exact
+  percentiles; reports read whole days from it and only the hours around them from the hourly one;
 - the **consumer** reads ``domain_events`` after its cursor, recomputes the facts of the conversations
-  those events name, and re-aggregates the (hour, brand) cells the old and new facts fall in.
+  those events name, re-aggregates the (hour, brand) cells the old and new facts fall in, and moves
+  the daily rows from the old facts to the new ones by exact differences (``daily.apply_changes``).
   Re-processing any range of events recomputes the same facts and the same sums: nothing is ever
   counted twice. ``rebuild`` computes every fact and every cell from scratch and gives the same rows.
 
@@ -47,6 +51,7 @@ from tilsvar.models import (
 )
 from tilsvar.models.base import table_of
 from tilsvar.models.workflow import ConversationWorkflowState, CsatSurvey
+from tilsvar.reports.daily import FACT_COLUMNS, apply_changes, daily_missing, rebuild_daily
 from tilsvar.settings import get_settings
 
 CURSOR = "rollups"
@@ -314,22 +319,30 @@ def update_conversations(session: Session, conversation_ids: Iterable[int]) -> i
     """Recompute the facts of these conversations and the rollup cells they were or are in."""
     ids = sorted(set(conversation_ids))
     cells: set[tuple[datetime, int]] = set()
+    f = KpiConversationFact
     for offset in range(0, len(ids), CHUNK):
         chunk = ids[offset : offset + CHUNK]
-        cells.update(
-            (hour, brand_id)
-            for hour, brand_id in session.execute(
-                select(KpiConversationFact.hour, KpiConversationFact.brand_id).where(
-                    KpiConversationFact.conversation_id.in_(chunk)
-                )
-            )
-        )
+        old = [
+            row._mapping for row in session.execute(select(*FACT_COLUMNS).where(f.conversation_id.in_(chunk)))
+        ]
+        old_next: dict[int, list[float]] = defaultdict(list)
+        for conversation_id, minutes in session.execute(
+            select(KpiResponseFact.conversation_id, KpiResponseFact.minutes)
+            .where(KpiResponseFact.conversation_id.in_(chunk))
+            .order_by(KpiResponseFact.conversation_id, KpiResponseFact.seq)
+        ):
+            old_next[conversation_id].append(float(minutes))
+        cells.update((fact["hour"], fact["brand_id"]) for fact in old)
         facts, responses = conversation_facts(session, chunk)
         session.execute(delete(KpiResponseFact).where(KpiResponseFact.conversation_id.in_(chunk)))
         session.execute(delete(KpiConversationFact).where(KpiConversationFact.conversation_id.in_(chunk)))
         bulk_insert(session, table_of(KpiConversationFact), facts)
         bulk_insert(session, table_of(KpiResponseFact), responses)
         cells.update((fact["hour"], fact["brand_id"]) for fact in facts)
+        new_next: dict[int, list[float]] = defaultdict(list)
+        for response in responses:
+            new_next[response["conversation_id"]].append(float(response["minutes"]))
+        apply_changes(session, old, facts, old_next, new_next)
     _reaggregate(session, cells)
     return len(ids)
 
@@ -383,6 +396,8 @@ def refresh_rollups(database: Database, *, batch: int = 5000, wait: bool = False
             cursor = _lock_cursor(session, wait=wait)
             if cursor is None:
                 break
+            if read_up_to is None and daily_missing(session):
+                rebuild_daily(session)  # the first run after the upgrade that added the daily rollup
             position = cursor.position
             start = position if read_up_to is None else max(position, read_up_to)
             rows = session.execute(
@@ -433,6 +448,7 @@ def rebuild_rollups(database: Database) -> RefreshResult:
             bulk_insert(session, table_of(KpiConversationFact), facts)
             bulk_insert(session, table_of(KpiResponseFact), responses)
         session.execute(insert(KpiHourly).from_select(ROLLUP_COLUMNS, _rollup_select(None)))
+        rebuild_daily(session)
         cursor.position = position
         cursor.updated_at = utcnow()
     return RefreshResult(0, len(ids), position, time.perf_counter() - started)
