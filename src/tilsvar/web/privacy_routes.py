@@ -33,6 +33,7 @@ from tilsvar.actions.reveal import (
 from tilsvar.api.deps import DatabaseDep
 from tilsvar.models.privacy import LegalHold, PrivacyDeletion, RetentionPolicy
 from tilsvar.privacy.export import render_html
+from tilsvar.web.i18n import N_
 from tilsvar.web.routes import not_found, render
 from tilsvar.web.session import CsrfUser, WebUser
 
@@ -40,7 +41,7 @@ router = APIRouter(include_in_schema=False)
 
 
 def _refused(request: Request, context: Any, message: str) -> Response:
-    return render(request, "error.html", context, status_code=403, title="Not allowed", message=message)
+    return render(request, "error.html", context, status_code=403, title=N_("Not allowed"), message=message)
 
 
 @router.post("/conversations/{conversation_id}/reveal")
@@ -52,7 +53,7 @@ def reveal(
     reason: Annotated[str, Form(max_length=500)] = "",
 ) -> Response:
     if not access.can(context.user, "reveal"):
-        return _refused(request, context, "Your role may not reveal personal data.")
+        return _refused(request, context, N_("Your role may not reveal personal data."))
     try:
         with database.session() as session:
             conversation = access.access_conversation(session, context.user, conversation_id)
@@ -116,7 +117,7 @@ def _admin_values(database: DatabaseDep, context: Any) -> dict[str, Any]:
 @router.get("/admin/privacy")
 def privacy_page(request: Request, database: DatabaseDep, context: WebUser, done: str = "") -> Response:
     if not access.can(context.user, "privacy"):
-        return _refused(request, context, "Only administrators and supervisors handle privacy requests.")
+        return _refused(request, context, N_("Only administrators and supervisors handle privacy requests."))
     return render(request, "admin_privacy.html", context, done=done[:200], **_admin_values(database, context))
 
 
@@ -130,7 +131,7 @@ def export(
     format: str = "html",
 ) -> Response:
     if not access.can(context.user, "privacy"):
-        return _refused(request, context, "Only administrators and supervisors handle privacy requests.")
+        return _refused(request, context, N_("Only administrators and supervisors handle privacy requests."))
     with database.session() as session:
         document = do_export_subject(
             session, platform=platform[:32], author_id=author_id[:320], actor_user=context.user
@@ -165,7 +166,7 @@ def erase(
     delete_on_platform: Annotated[str, Form()] = "",
 ) -> Response:
     if not access.can(context.user, "privacy"):
-        return _refused(request, context, "Only administrators and supervisors handle privacy requests.")
+        return _refused(request, context, N_("Only administrators and supervisors handle privacy requests."))
     if not author_id or confirm != author_id:
         raise HTTPException(400, "confirm by typing the author id again")
     try:
@@ -190,7 +191,7 @@ def decide(
     if decision not in ("approve", "deny"):
         raise HTTPException(400, "approve or deny")
     if not access.can(context.user, "privacy"):
-        return _refused(request, context, "Only administrators and supervisors approve reveals.")
+        return _refused(request, context, N_("Only administrators and supervisors approve reveals."))
     try:
         with database.session() as session:
             found = access_reveal_request(session, context.user, request_id)
@@ -213,7 +214,7 @@ def create_policy(
     name: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
     if not access.can(context.user, "privacy"):
-        return _refused(request, context, "Only administrators and supervisors set retention.")
+        return _refused(request, context, N_("Only administrators and supervisors set retention."))
     try:
         with database.session() as session:
             do_create_policy(
@@ -223,13 +224,13 @@ def create_policy(
             )
     except ActionError as error:
         raise HTTPException(error.status, error.reason) from error
-    return _back("Policy added.")
+    return _back(N_("Policy added."))
 
 
 @router.post("/admin/privacy/policies/{policy_id}/run")
 def run_policy(request: Request, database: DatabaseDep, context: CsrfUser, policy_id: int) -> Response:
     if not access.can(context.user, "privacy"):
-        return _refused(request, context, "Only administrators and supervisors set retention.")
+        return _refused(request, context, N_("Only administrators and supervisors set retention."))
     try:
         with database.session() as session:
             record = do_run_policy(
@@ -250,7 +251,7 @@ def create_hold(
     reason: Annotated[str, Form(max_length=500)] = "",
 ) -> Response:
     if not access.can(context.user, "privacy"):
-        return _refused(request, context, "Only administrators and supervisors set legal holds.")
+        return _refused(request, context, N_("Only administrators and supervisors set legal holds."))
     try:
         with database.session() as session:
             do_set_legal_hold(session, user=context.user, conversation_id=conversation_id, reason=reason)
@@ -264,7 +265,7 @@ def create_hold(
 @router.post("/admin/privacy/holds/{hold_id}/release")
 def release_hold(request: Request, database: DatabaseDep, context: CsrfUser, hold_id: int) -> Response:
     if not access.can(context.user, "privacy"):
-        return _refused(request, context, "Only administrators and supervisors set legal holds.")
+        return _refused(request, context, N_("Only administrators and supervisors set legal holds."))
     try:
         with database.session() as session:
             do_release_legal_hold(session, user=context.user, hold_id=hold_id)

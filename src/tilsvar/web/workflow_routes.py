@@ -33,24 +33,12 @@ from tilsvar.api.deps import DatabaseDep
 from tilsvar.models import Team, User, utcnow
 from tilsvar.models.workflow import BusinessCalendarRow, SlaPolicyRow
 from tilsvar.presence import board
+from tilsvar.web.i18n import N_
 from tilsvar.web.routes import _conversation_values, not_found, render, templates
 from tilsvar.web.session import CsrfUser, WebContext, WebUser
 from tilsvar.workflow_view import notifications_json, read_workflow
 
 router = APIRouter(include_in_schema=False)
-
-
-def countdown(minutes: float | None) -> str:
-    """'in 1 h 5 min', '12 min overdue'."""
-    if minutes is None:
-        return ""
-    value = abs(minutes)
-    hours, rest = divmod(int(value), 60)
-    text = f"{hours} h {rest} min" if hours else f"{rest} min"
-    return f"{text} overdue" if minutes < 0 else f"in {text}"
-
-
-templates.env.filters["countdown"] = countdown
 
 
 def _panel_values(database: Any, context: WebContext, conversation_id: int) -> dict[str, Any]:
@@ -322,7 +310,7 @@ def save_workflow_settings(
         values[{"rules": "rules_yaml", "policies": "policies_yaml"}.get(what, "calendar_text")] = text
         return render(request, "workflow_settings.html", context, status_code=422, **values)
     values = _config_values(database, context)
-    values["saved"] = f"{what} saved"
+    values["saved"] = {"rules": N_("rules saved"), "policies": N_("policies saved")}.get(what, N_("calendar saved"))
     return render(request, "workflow_settings.html", context, **values)
 
 
@@ -367,7 +355,7 @@ def notifications_read(database: DatabaseDep, context: CsrfUser) -> Response:
 
 # the public CSAT page -------------------------------------------------------------------------------
 
-FACES = [("happy", "😊", "Good"), ("neutral", "😐", "Okay"), ("sad", "☹️", "Bad")]
+FACES = [("happy", "😊", N_("Good")), ("neutral", "😐", N_("Okay")), ("sad", "☹️", N_("Bad"))]
 
 
 @router.get("/csat/{token}")
@@ -380,8 +368,8 @@ def csat_page(request: Request, database: DatabaseDep, token: str) -> HTMLRespon
             "error.html",
             None,
             status_code=404,
-            title="Not found",
-            message="This survey link is not valid.",
+            title=N_("Not found"),
+            message=N_("This survey link is not valid."),
         )
     return render(request, "csat.html", None, token=token, faces=FACES, rating=survey.rating, thanks=False)
 
@@ -401,7 +389,7 @@ def csat_answer(
             chosen = survey.rating
     except ActionError as error:
         return render(
-            request, "error.html", None, status_code=error.status, title="Sorry", message=error.reason
+            request, "error.html", None, status_code=error.status, title=N_("Sorry"), message=error.reason
         )
     return render(request, "csat.html", None, token=token, faces=FACES, rating=chosen, thanks=True)
 

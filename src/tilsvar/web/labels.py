@@ -1,0 +1,18 @@
+"""Words for stored values the web UI shows (a conversation's status, priority and kind, SLA clocks,
+who is viewing, a channel's state). The database keeps the English key; templates show it in the
+page's language with ``{{ value|t }}``. Listing them here (marked with ``N_``) is what puts them in
+the catalogs; a value missing here is simply shown as stored."""
+
+from __future__ import annotations
+
+from tilsvar.web.i18n import N_
+
+STATUSES = (N_("new"), N_("open"), N_("pending"), N_("snoozed"), N_("resolved"), N_("closed"))
+PRIORITIES = (N_("low"), N_("normal"), N_("high"), N_("urgent"))
+KINDS = (N_("comment"), N_("dm"), N_("email"), N_("chat"), N_("post"))
+SENTIMENTS = (N_("positive"), N_("negative"), N_("neutral"), N_("mixed"))
+PRESENCE = (N_("viewing"), N_("typing"))
+SLA_CLOCKS = (N_("First response"), N_("Next response"), N_("Resolution"))
+SLA_STATES = (N_("running"), N_("paused"), N_("met"), N_("missed"), N_("cancelled"))
+CHANNEL_STATUSES = (N_("active"), N_("needs_reconnect"), N_("removed"))
+DELIVERY_STATES = (N_("sent"), N_("queued"), N_("failed"))
