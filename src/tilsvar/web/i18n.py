@@ -311,12 +311,21 @@ def update() -> dict[str, int]:
         else:
             path.parent.mkdir(parents=True, exist_ok=True)
             catalog = Catalog(locale=language, domain=DOMAIN, project="Tilsvar", charset="utf-8")
-        catalog.update(template, no_fuzzy_matching=True)
+        catalog.update(template, no_fuzzy_matching=True, update_creation_date=False)
         catalog.obsolete.clear()
+        # A stable header: the catalogs change only when their words do.
+        catalog.fuzzy = False
+        catalog.creation_date = catalog.revision_date = _CATALOG_DATE
+        catalog.version, catalog.copyright_holder = "", "the Tilsvar authors"
+        catalog.last_translator = catalog.language_team = "Tilsvar <tilsvar@localhost>"
+        catalog.msgid_bugs_address = "tilsvar@localhost"
         write_catalog(catalog, path)
         untranslated[language] = sum(1 for message in catalog if message.id and not all(_strings(message)))
     translations.cache_clear()
     return untranslated
+
+
+_CATALOG_DATE = datetime(2026, 12, 6, tzinfo=UTC)
 
 
 def _strings(message: Any) -> tuple[str, ...]:
