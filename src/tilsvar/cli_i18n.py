@@ -11,7 +11,9 @@ import typer
 
 
 def register(app: typer.Typer) -> None:
-    i18n_app = typer.Typer(help="Translation catalogs of the web UI (en, da, sv, nb, pl).", no_args_is_help=True)
+    i18n_app = typer.Typer(
+        help="Translation catalogs of the web UI (en, da, sv, nb, pl).", no_args_is_help=True
+    )
     app.add_typer(i18n_app, name="i18n")
 
     @i18n_app.command("extract")

@@ -152,7 +152,12 @@ def drill_down(
             )
         except access.NotFound:
             return render(
-                request, "error.html", context, status_code=404, title=N_("Not found"), message=N_("No such brand.")
+                request,
+                "error.html",
+                context,
+                status_code=404,
+                title=N_("Not found"),
+                message=N_("No such brand."),
             )
         rows = drill_conversations(
             session,
@@ -354,6 +359,11 @@ def admin_revoke_wall(request: Request, database: DatabaseDep, context: CsrfUser
         return _forbidden(request, context, N_("Only administrators and supervisors manage wall screens."))
     except access.NotFound:
         return render(
-            request, "error.html", context, status_code=404, title=N_("Not found"), message=N_("No such wall screen.")
+            request,
+            "error.html",
+            context,
+            status_code=404,
+            title=N_("Not found"),
+            message=N_("No such wall screen."),
         )
     return RedirectResponse("/admin/analytics", status_code=303)

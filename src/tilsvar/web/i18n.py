@@ -28,6 +28,7 @@ from gettext import NullTranslations
 from pathlib import Path
 from typing import Any
 
+from babel.core import Locale
 from babel.dates import format_date, format_time
 from babel.messages.catalog import Catalog
 from babel.messages.extract import extract_from_dir
@@ -152,10 +153,11 @@ def clock(context: Context, value: datetime | str | None) -> str:
     if not value:
         return ""
     if isinstance(value, str):
+        text = value
         try:
-            value = datetime.fromisoformat(value)
+            value = datetime.fromisoformat(text)
         except ValueError:
-            return value
+            return text
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     value = value.astimezone(UTC)
@@ -186,11 +188,16 @@ def number(context: Context, value: float | None, digits: int = 0) -> str:
 
 @pass_context
 def percent(context: Context, value: float | None, digits: int = 1) -> str:
-    """A share (0.25) as a percentage in the language's style: 25.0% / 25,0 %."""
+    """A share (0.25) as a percentage in the language's style: 25.0% / 25,0 % (the locale's own
+    pattern, with ``digits`` decimals)."""
     if value is None:
         return ""
-    pattern = "#,##0" + ("." + "0" * digits if digits else "") + "%"
-    return format_percent(value, format=pattern, locale=_locale(context))
+    locale = Locale.parse(_locale(context))
+    pattern = locale.percent_formats[None].pattern.split(";")[0]
+    if digits:
+        position = pattern.rindex("0") + 1
+        pattern = pattern[:position] + "." + "0" * digits + pattern[position:]
+    return format_percent(value, format=pattern, locale=locale)
 
 
 @pass_context
@@ -285,8 +292,12 @@ def problems(template: Catalog | None = None) -> dict[str, list[str]]:
             continue
         catalog = read_catalog(language)
         have = _message_ids(catalog)
-        found += [f"not in the catalog (run tilsvar i18n update): {key!r}" for key in sorted(wanted - have, key=str)]
-        found += [f"no longer used (run tilsvar i18n update): {key!r}" for key in sorted(have - wanted, key=str)]
+        found += [
+            f"not in the catalog (run tilsvar i18n update): {key!r}" for key in sorted(wanted - have, key=str)
+        ]
+        found += [
+            f"no longer used (run tilsvar i18n update): {key!r}" for key in sorted(have - wanted, key=str)
+        ]
         for message in catalog:
             if not message.id or message.id not in wanted:
                 continue

@@ -18,3 +18,23 @@ CHANNEL_STATUSES = (N_("active"), N_("needs_reconnect"), N_("removed"))
 DELIVERY_STATES = (N_("sent"), N_("queued"), N_("failed"))
 RETENTION_TARGETS = (N_("conversations"), N_("contacts"))
 REVEAL_STATES = (N_("approved"), N_("denied"))
+# The refusals agents meet most often, as the actions word them (tilsvar.actions.*); templates show an
+# action's reason with ``{{ error|t }}``, so a reason listed here appears in the page's language and any
+# other reason (most carry values) in English.
+ACTION_ERRORS = (
+    N_("wrong e-mail or password"),
+    N_("That code is not right. Try the current code from your app."),
+    N_("That code is not right. Check the time on your phone and try the current code."),
+    N_("wrong password"),
+    N_("a reply needs some text"),
+    N_("only a failed reply can be sent again"),
+    N_("snooze until a time in the future"),
+    N_("name a team, an assignee, or unassign"),
+    N_("a hand-over needs a note for your colleague"),
+    N_("a note needs some text"),
+    N_("give a reason (it is shown to colleagues and kept in the audit log)"),
+    N_("the platform has not answered the last request for this message yet"),
+    N_("give a reason for seeing the personal data (it is kept in the audit log)"),
+    N_("someone else has to approve your own request"),
+    N_("ask to reveal first (a supervisor may have to approve)"),
+)

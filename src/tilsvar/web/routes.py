@@ -66,8 +66,6 @@ PLATFORM_LABELS = {
 }
 
 
-
-
 @pass_context
 def platform_label(context: Context, platform: str) -> str:
     """A platform's name; the generic ones ("E-mail", "Web chat") in the page's language."""

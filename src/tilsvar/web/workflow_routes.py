@@ -310,7 +310,9 @@ def save_workflow_settings(
         values[{"rules": "rules_yaml", "policies": "policies_yaml"}.get(what, "calendar_text")] = text
         return render(request, "workflow_settings.html", context, status_code=422, **values)
     values = _config_values(database, context)
-    values["saved"] = {"rules": N_("rules saved"), "policies": N_("policies saved")}.get(what, N_("calendar saved"))
+    values["saved"] = {"rules": N_("rules saved"), "policies": N_("policies saved")}.get(
+        what, N_("calendar saved")
+    )
     return render(request, "workflow_settings.html", context, **values)
 
 
