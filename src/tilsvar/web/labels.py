@@ -38,3 +38,5 @@ ACTION_ERRORS = (
     N_("someone else has to approve your own request"),
     N_("ask to reveal first (a supervisor may have to approve)"),
 )
+JOB_STATES = (N_("done"), N_("dead"))
+SEARCH_FACETS = (N_("(none)"),)
