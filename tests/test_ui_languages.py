@@ -241,3 +241,22 @@ ALLOWED = {
 )
 def test_templates_show_no_unmarked_words(name: str) -> None:
     assert _unmarked_words((TEMPLATES / name).read_text(encoding="utf-8")) == []
+
+
+def test_confirmations_after_a_redirect_are_in_the_readers_language(
+    client: TestClient, seeded: Seeded, ingest: IngestFn
+) -> None:
+    ingest(seeded.x_channel, "Toget er forsinket", external_id="x1")
+    csrf = sign_in(client, seeded.admin.email, seeded.password)
+    conversation_id = re.search(r"/conversations/(\d+)", client.get("/inbox").text)
+    assert conversation_id
+    client.post("/account/language", data={"csrf_token": csrf, "language": "da"})
+    page = client.post(
+        "/admin/privacy/holds",
+        data={"csrf_token": csrf, "conversation_id": conversation_id.group(1), "reason": "retssag"},
+    )
+    assert f"Samtale {conversation_id.group(1)} er tilbageholdt af retlige grunde." in page.text
+    # a made-up message in the URL is only text: escaped like any other
+    odd = client.get("/admin/privacy", params={"done": "<b>%(x)s</b>", "v_x": "<i>"}).text
+    assert "&lt;b&gt;&lt;i&gt;&lt;/b&gt;" in odd
+    assert "<b>" not in odd

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, HTTPException, Request, Response
 from fastapi.responses import RedirectResponse
@@ -33,9 +34,10 @@ from tilsvar.actions.reveal import (
 from tilsvar.api.deps import DatabaseDep
 from tilsvar.models.privacy import LegalHold, PrivacyDeletion, RetentionPolicy
 from tilsvar.privacy.export import render_html
+from tilsvar.web import i18n
 from tilsvar.web.i18n import N_
-from tilsvar.web.routes import not_found, render
-from tilsvar.web.session import CsrfUser, WebUser
+from tilsvar.web.routes import not_found, render, request_language
+from tilsvar.web.session import CsrfUser, WebContext, WebUser
 
 router = APIRouter(include_in_schema=False)
 
@@ -118,7 +120,8 @@ def _admin_values(database: DatabaseDep, context: Any) -> dict[str, Any]:
 def privacy_page(request: Request, database: DatabaseDep, context: WebUser, done: str = "") -> Response:
     if not access.can(context.user, "privacy"):
         return _refused(request, context, N_("Only administrators and supervisors handle privacy requests."))
-    return render(request, "admin_privacy.html", context, done=done[:200], **_admin_values(database, context))
+    done = _confirmation(request, context, done)
+    return render(request, "admin_privacy.html", context, done=done, **_admin_values(database, context))
 
 
 @router.get("/admin/privacy/export")
@@ -149,10 +152,23 @@ def export(
     )
 
 
-def _back(message: str) -> Response:
-    from urllib.parse import quote
+def _back(message: str, **values: int | str) -> Response:
+    """Back to the privacy page, which confirms ``message`` (marked with ``N_``; its ``%(name)s``
+    values travel beside it) in the reader's language."""
+    query = urlencode({"done": message, **{f"v_{key}": value for key, value in values.items()}})
+    return RedirectResponse(f"/admin/privacy?{query}", status_code=303)
 
-    return RedirectResponse(f"/admin/privacy?done={quote(message)}", status_code=303)
+
+def _confirmation(request: Request, context: WebContext, done: str) -> str:
+    """The ``done`` message of a redirect in the page's language, with its values filled in."""
+    if not done:
+        return ""
+    values = {key[2:]: value[:200] for key, value in request.query_params.items() if key.startswith("v_")}
+    text = i18n.gettext_for(request_language(request, context))(done[:200])
+    try:
+        return text % values if values else text
+    except (KeyError, ValueError, TypeError):
+        return done[:200]
 
 
 @router.post("/admin/privacy/erase")
@@ -180,7 +196,9 @@ def erase(
     except ActionError as error:
         raise HTTPException(error.status, error.reason) from error
     return _back(
-        f"Erased: {result.counts.get('messages', 0)} messages, {result.counts.get('contacts', 0)} contacts."
+        N_("Erased: %(messages)s messages, %(contacts)s contacts."),
+        messages=result.counts.get("messages", 0),
+        contacts=result.counts.get("contacts", 0),
     )
 
 
@@ -200,7 +218,9 @@ def decide(
         return not_found(request, context)
     except ActionError as error:
         raise HTTPException(error.status, error.reason) from error
-    return _back(f"Request {request_id}: {decision}d.")
+    if decision == "approve":
+        return _back(N_("Request %(id)s: approved."), id=request_id)
+    return _back(N_("Request %(id)s: denied."), id=request_id)
 
 
 @router.post("/admin/privacy/policies")
@@ -239,7 +259,7 @@ def run_policy(request: Request, database: DatabaseDep, context: CsrfUser, polic
             counts = record.counts
     except access.NotFound:
         return not_found(request, context)
-    return _back(f"Policy {policy_id} ran: {counts}.")
+    return _back(N_("Policy %(id)s ran: %(counts)s."), id=policy_id, counts=str(counts))
 
 
 @router.post("/admin/privacy/holds")
@@ -259,7 +279,7 @@ def create_hold(
         return not_found(request, context)
     except ActionError as error:
         raise HTTPException(error.status, error.reason) from error
-    return _back(f"Conversation {conversation_id} is on legal hold.")
+    return _back(N_("Conversation %(id)s is on legal hold."), id=conversation_id)
 
 
 @router.post("/admin/privacy/holds/{hold_id}/release")
@@ -271,4 +291,4 @@ def release_hold(request: Request, database: DatabaseDep, context: CsrfUser, hol
             do_release_legal_hold(session, user=context.user, hold_id=hold_id)
     except access.NotFound:
         return not_found(request, context)
-    return _back(f"Hold {hold_id} released.")
+    return _back(N_("Hold %(id)s released."), id=hold_id)
