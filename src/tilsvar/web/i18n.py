@@ -142,8 +142,14 @@ def gettext_for(language: str) -> Callable[[str], str]:
     return translations(normalize(language) or DEFAULT_LANGUAGE).gettext
 
 
-def _locale(context: Context) -> str:
-    return {"nb": "nb_NO", "en": "en_GB"}.get(_lang(context), _lang(context))
+def _locale(context: Context) -> Locale:
+    return _babel_locale(_lang(context))
+
+
+@cache
+def _babel_locale(language: str) -> Locale:
+    """Parsed once per process: Babel's formatting functions parse a locale name on every call."""
+    return Locale.parse({"nb": "nb_NO", "en": "en_GB"}.get(language, language))
 
 
 @pass_context
@@ -192,7 +198,7 @@ def percent(context: Context, value: float | None, digits: int = 1) -> str:
     pattern, with ``digits`` decimals)."""
     if value is None:
         return ""
-    locale = Locale.parse(_locale(context))
+    locale = _locale(context)
     pattern = locale.percent_formats[None].pattern.split(";")[0]
     if digits:
         position = pattern.rindex("0") + 1
