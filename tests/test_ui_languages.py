@@ -19,8 +19,10 @@ from babel.messages.pofile import read_po, write_po
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from tilsvar.actions.csat import survey_token
 from tilsvar.db import Database
-from tilsvar.models import AuditEntry, Organization, User
+from tilsvar.models import AuditEntry, Conversation, Message, Organization, User
+from tilsvar.models.workflow import CsatSurvey
 from tilsvar.web import i18n
 from tilsvar.web.routes import templates
 
@@ -260,3 +262,27 @@ def test_confirmations_after_a_redirect_are_in_the_readers_language(
     odd = client.get("/admin/privacy", params={"done": "<b>%(x)s</b>", "v_x": "<i>"}).text
     assert "&lt;b&gt;&lt;i&gt;&lt;/b&gt;" in odd
     assert "<b>" not in odd
+
+
+def test_the_customers_survey_page_speaks_the_conversations_language(
+    client: TestClient, seeded: Seeded, ingest: IngestFn, database: Database
+) -> None:
+    message_id = ingest(seeded.fb_channel, "Mit kort er spærret", external_id="root")
+    with database.session() as session:
+        conversation_id = session.scalar(select(Message.conversation_id).where(Message.id == message_id))
+        conversation = session.get(Conversation, conversation_id)
+        assert conversation is not None
+        conversation.language = "sv"
+        survey = CsatSurvey(conversation_id=conversation.id)
+        session.add(survey)
+        session.flush()
+        token = survey_token(survey.id)
+    page = client.get(f"/csat/{token}", headers={"Accept-Language": "en"}).text
+    assert '<html lang="sv">' in page
+    assert "Hur tycker du att vi skötte det?" in page
+    assert "Bra" in page  # the faces' words too
+    with database.session() as session:
+        conversation = session.get(Conversation, conversation_id)
+        assert conversation is not None
+        conversation.language = "de"  # not a UI language: the browser's
+    assert "Jak oceniasz naszą pomoc?" in client.get(f"/csat/{token}", headers={"Accept-Language": "pl"}).text

@@ -92,8 +92,9 @@ def render(
         me=context.user if context else None,
         csrf_token=context.csrf_token if context else "",
         can_admin=bool(context and access.can(context.user, "jobs")),
-        lang=request_language(request, context),
     )
+    if not values.get("lang"):  # a page may choose (the customer's CSAT survey: their conversation's)
+        values["lang"] = request_language(request, context)
     return templates.TemplateResponse(request, name, values, status_code=status_code)
 
 

@@ -15,6 +15,7 @@ import yaml
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from tilsvar import access
 from tilsvar.actions.canned import canned_for_conversation
@@ -30,9 +31,10 @@ from tilsvar.actions.workflow_config import (
     export_rules_yaml,
 )
 from tilsvar.api.deps import DatabaseDep
-from tilsvar.models import Team, User, utcnow
+from tilsvar.models import Conversation, Team, User, utcnow
 from tilsvar.models.workflow import BusinessCalendarRow, SlaPolicyRow
 from tilsvar.presence import board
+from tilsvar.web import i18n
 from tilsvar.web.i18n import N_
 from tilsvar.web.routes import _conversation_values, not_found, render, templates
 from tilsvar.web.session import CsrfUser, WebContext, WebUser
@@ -360,10 +362,20 @@ def notifications_read(database: DatabaseDep, context: CsrfUser) -> Response:
 FACES = [("happy", "😊", N_("Good")), ("neutral", "😐", N_("Okay")), ("sad", "☹️", N_("Bad"))]
 
 
+def _customer_language(session: Session, conversation_id: int | None) -> str:
+    """The survey page speaks the customer's language when the conversation's is one of the UI's
+    ("" = the browser's)."""
+    if conversation_id is None:
+        return ""
+    conversation = session.get(Conversation, conversation_id)
+    return i18n.normalize(conversation.language if conversation else None)
+
+
 @router.get("/csat/{token}")
 def csat_page(request: Request, database: DatabaseDep, token: str) -> HTMLResponse:
     with database.reader() as session:
         survey = survey_for_token(session, token)
+        language = _customer_language(session, survey.conversation_id if survey else None)
     if survey is None:
         return render(
             request,
@@ -373,7 +385,16 @@ def csat_page(request: Request, database: DatabaseDep, token: str) -> HTMLRespon
             title=N_("Not found"),
             message=N_("This survey link is not valid."),
         )
-    return render(request, "csat.html", None, token=token, faces=FACES, rating=survey.rating, thanks=False)
+    return render(
+        request,
+        "csat.html",
+        None,
+        token=token,
+        faces=FACES,
+        rating=survey.rating,
+        thanks=False,
+        lang=language,
+    )
 
 
 @router.post("/csat/{token}")
@@ -389,11 +410,14 @@ def csat_answer(
         with database.session() as session:
             survey = do_answer_survey(session, token=token, rating=rating, comment=comment)
             chosen = survey.rating
+            language = _customer_language(session, survey.conversation_id)
     except ActionError as error:
         return render(
             request, "error.html", None, status_code=error.status, title=N_("Sorry"), message=error.reason
         )
-    return render(request, "csat.html", None, token=token, faces=FACES, rating=chosen, thanks=True)
+    return render(
+        request, "csat.html", None, token=token, faces=FACES, rating=chosen, thanks=True, lang=language
+    )
 
 
 def as_json(value: Any) -> str:
