@@ -286,3 +286,11 @@ def test_the_customers_survey_page_speaks_the_conversations_language(
         assert conversation is not None
         conversation.language = "de"  # not a UI language: the browser's
     assert "Jak oceniasz naszą pomoc?" in client.get(f"/csat/{token}", headers={"Accept-Language": "pl"}).text
+
+
+def test_every_intent_the_pipeline_can_give_has_a_word_in_the_catalogs() -> None:
+    from tilsvar.pipeline.intent import INTENTS
+    from tilsvar.web import labels
+
+    assert set(labels.INTENTS) == set(INTENTS)
+    assert i18n.translations("da").gettext("sales_lead") == "salgsmulighed"

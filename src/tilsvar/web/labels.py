@@ -40,3 +40,14 @@ ACTION_ERRORS = (
 )
 JOB_STATES = (N_("done"), N_("dead"))
 SEARCH_FACETS = (N_("(none)"),)
+# tilsvar.pipeline.intent.INTENTS
+INTENTS = (
+    N_("complaint"),
+    N_("question"),
+    N_("praise"),
+    N_("sales_lead"),
+    N_("press"),
+    N_("feedback"),
+    N_("other"),
+    N_("spam"),
+)
