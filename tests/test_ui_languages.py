@@ -5,6 +5,7 @@ translation in every language, with the same placeholders, and the catalogs matc
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 from collections.abc import Iterator
@@ -294,3 +295,17 @@ def test_every_intent_the_pipeline_can_give_has_a_word_in_the_catalogs() -> None
 
     assert set(labels.INTENTS) == set(INTENTS)
     assert i18n.translations("da").gettext("sales_lead") == "salgsmulighed"
+
+
+def test_chart_words_reach_the_static_scripts_in_the_page_language(
+    client: TestClient, seeded: Seeded
+) -> None:
+    csrf = sign_in(client, seeded.admin.email, seeded.password)
+    client.post("/account/language", data={"csrf_token": csrf, "language": "nb"})
+    page = client.get("/dashboard").text
+    block = re.search(r'<script type="application/json" id="ui-words">(.*?)</script>', page)
+    assert block
+    words = json.loads(block.group(1))
+    assert words["Happy"] == "Fornøyd"
+    assert words["green: within the %(minutes)s min target"] == "grønn: innenfor målet på %(minutes)s min"
+    assert words["complaint"] == "klage"

@@ -51,3 +51,21 @@ INTENTS = (
     N_("other"),
     N_("spam"),
 )
+# Words the dashboard and wall-screen scripts draw into their charts (static JS, strict CSP): pages
+# hand them over translated in a JSON block (``ui_words()``), the scripts fall back to English.
+CHART_WORDS = (
+    N_("Answered inquiries"),
+    N_("Answered"),
+    N_("Inquiries"),
+    N_("Happy"),
+    N_("Neutral"),
+    N_("Sad"),
+    N_("green: within the %(minutes)s min target"),
+    N_("target %(percent)s happy"),
+    N_("This wall screen link was revoked."),
+    N_("%(minutes)d min"),
+    N_("%(hours)d h %(minutes)d min"),
+    N_("%(days)d d %(hours)d h"),
+    *SENTIMENTS,
+    *INTENTS,
+)

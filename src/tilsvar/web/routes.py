@@ -26,7 +26,7 @@ from tilsvar.auth import SESSION_COOKIE
 from tilsvar.channels import PLATFORMS
 from tilsvar.models import Job, utcnow
 from tilsvar.settings import Settings
-from tilsvar.web import i18n
+from tilsvar.web import i18n, labels
 from tilsvar.web.i18n import N_
 from tilsvar.web.live import event_stream
 from tilsvar.web.session import CsrfUser, WebContext, WebUser, client_ip, safe_next, set_session_cookie
@@ -73,6 +73,15 @@ def platform_label(context: Context, platform: str) -> str:
 
 
 templates.env.globals["platform_label"] = platform_label
+
+
+@pass_context
+def ui_words(context: Context) -> dict[str, str]:
+    """The chart words of the static dashboard/wall scripts in the page's language (a JSON block)."""
+    return {word: str(i18n.translate(context, word)) for word in labels.CHART_WORDS}
+
+
+templates.env.globals["ui_words"] = ui_words
 
 
 def request_language(request: Request, context: WebContext | None) -> str:
