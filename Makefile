@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 PYTEST_WORKERS ?= 2
 
-.PHONY: install demo serve test check test-sqlite test-postgresql chromium postgres dovecot weasyprint bench clean
+.PHONY: install demo serve test check messages test-sqlite test-postgresql chromium postgres dovecot weasyprint bench clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,6 +25,11 @@ check: install
 	$(BIN)/ruff check src tests bench training
 	$(BIN)/ruff format --check src tests bench training
 	$(BIN)/mypy
+
+# Bring the web UI's translation catalogs up to date with the templates, then show what is missing.
+messages: install
+	$(BIN)/tilsvar i18n update
+	$(BIN)/tilsvar i18n check
 
 chromium:
 	scripts/ensure-chromium.sh

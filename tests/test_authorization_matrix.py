@@ -252,6 +252,7 @@ EXPECTATIONS: dict[tuple[str, str], Expect] = {
     ("GET", "/account"): E(ALL),
     ("POST", "/account/sessions/{session_id}/revoke"): E(ALL),
     ("POST", "/account/sessions/revoke-others"): E(ALL),
+    ("POST", "/account/language"): E(ALL, form={"language": "da"}),
     ("POST", "/account/tokens"): E(ALL, form={"name": "ci", "scopes": "read"}),
     ("POST", "/account/tokens/{token_id}/revoke"): E(ALL),
     ("GET", "/account/two-factor"): E(ALL),

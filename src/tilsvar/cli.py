@@ -29,6 +29,7 @@ from sqlalchemy import inspect, select
 from tilsvar.cli_analysis import register as register_analysis_commands
 from tilsvar.cli_channels import register as register_channel_commands
 from tilsvar.cli_faq import register as register_faq_commands
+from tilsvar.cli_i18n import register as register_i18n_commands
 from tilsvar.cli_privacy import register as register_privacy_commands
 from tilsvar.cli_search import register as register_search_commands
 from tilsvar.cli_security import register as register_security_commands
@@ -48,6 +49,7 @@ register_channel_commands(app, channels_app)
 register_faq_commands(app)
 register_security_commands(app, users_app)
 register_privacy_commands(app)
+register_i18n_commands(app)
 console = Console(stderr=True)
 
 

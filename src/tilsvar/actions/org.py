@@ -25,7 +25,7 @@ from tilsvar.models import (
     UserBrand,
     utcnow,
 )
-from tilsvar.models.org import ROLES
+from tilsvar.models.org import ROLES, UI_LANGUAGES
 from tilsvar.passwords import hash_password, new_token, token_hash
 from tilsvar.settings import get_settings
 
@@ -269,4 +269,42 @@ def do_revoke_api_token(session: Session, *, token: ApiToken, actor_user: User |
         target_type="api_token",
         target_id=token.id,
         details={"name": token.name, "user_id": token.user_id},
+    )
+
+
+def do_set_user_language(session: Session, *, user: User, language: str, actor_user: User | None) -> None:
+    """The web UI's language for one user ("" = follow the organisation's default / the browser)."""
+    if language and language not in UI_LANGUAGES:
+        raise ActionError(f"unknown language {language!r}; one of {', '.join(UI_LANGUAGES)}")
+    if user.locale == language:
+        return
+    before, user.locale = user.locale, language
+    audit(
+        session,
+        action="user.language_changed",
+        actor_user=actor_user,
+        organization_id=user.organization_id,
+        target_type="user",
+        target_id=user.id,
+        details={"from": before, "to": language},
+    )
+
+
+def do_set_organization_language(
+    session: Session, *, organization: Organization, language: str, actor_user: User | None
+) -> None:
+    """The default web UI language of an organisation's users ("" = each browser's language)."""
+    if language and language not in UI_LANGUAGES:
+        raise ActionError(f"unknown language {language!r}; one of {', '.join(UI_LANGUAGES)}")
+    if organization.locale == language:
+        return
+    before, organization.locale = organization.locale, language
+    audit(
+        session,
+        action="organization.language_changed",
+        actor_user=actor_user,
+        organization_id=organization.id,
+        target_type="organization",
+        target_id=organization.id,
+        details={"from": before, "to": language},
     )

@@ -11,6 +11,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 from tilsvar.models.base import Base, IdType, JsonType, UTCDateTime, utcnow
 
 ROLES = ("admin", "supervisor", "agent", "press", "marketing", "analyst", "readonly")
+# The web UI's languages (tilsvar.web.i18n), each named in itself as people look for it.
+UI_LANGUAGES = {"en": "English", "da": "Dansk", "sv": "Svenska", "nb": "Norsk (bokmål)", "pl": "Polski"}
 
 
 class Organization(Base):
@@ -22,6 +24,8 @@ class Organization(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # Every user must sign in with a second factor (TOTP) when set.
     require_two_factor: Mapped[bool] = mapped_column(default=False)
+    # The web UI's language for users who chose none ("" = the browser's; tilsvar.web.i18n).
+    locale: Mapped[str] = mapped_column(String(16), default="", server_default="")
 
 
 class Brand(Base):
@@ -58,7 +62,8 @@ class User(Base):
     name: Mapped[str] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(32))
     password_hash: Mapped[str | None] = mapped_column(String(200))
-    locale: Mapped[str] = mapped_column(String(16), default="en")
+    # The web UI's language the user chose on the account page ("" = the organisation's default).
+    locale: Mapped[str] = mapped_column(String(16), default="")
     is_active: Mapped[bool] = mapped_column(default=True)
     all_brands: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -22,10 +22,16 @@ from tilsvar.actions.auth import (
     do_start_totp,
 )
 from tilsvar.actions.common import ActionError
-from tilsvar.actions.org import do_create_api_token, do_revoke_api_token
+from tilsvar.actions.org import (
+    do_create_api_token,
+    do_revoke_api_token,
+    do_set_organization_language,
+    do_set_user_language,
+)
 from tilsvar.api.deps import DatabaseDep
 from tilsvar.audit_chain import AuditFilter, search_entries, verify
-from tilsvar.models import ApiToken, SignInAttempt, User, WebSession, utcnow
+from tilsvar.models import ApiToken, Organization, SignInAttempt, User, WebSession, utcnow
+from tilsvar.web.i18n import N_
 from tilsvar.web.routes import render
 from tilsvar.web.session import CsrfUser, WebContext, WebUser, safe_next, set_session_cookie
 
@@ -105,11 +111,16 @@ def _account_values(database: Any, context: WebContext) -> dict[str, Any]:
             )
         )
         user = session.get(User, context.user.id)
+        organization = session.get(Organization, context.user.organization_id)
     return {
+        "language": user.locale if user else "",
+        "organization_language": organization.locale if organization else "",
+        "can_set_organization_language": access.can(context.user, "users"),
         "sessions": sessions,
         "tokens": tokens,
         "attempts": attempts,
         "current_session_id": context.session_id,
+        "now_example": utcnow(),
         "two_factor": bool(user and user.totp_enabled_at),
         "scopes": list(access.SCOPES),
         "new_token": "",
@@ -121,6 +132,33 @@ def _account_values(database: Any, context: WebContext) -> dict[str, Any]:
 def account_page(request: Request, database: DatabaseDep, context: WebUser) -> HTMLResponse:
     access.require(context.user, "account")
     return render(request, "account.html", context, **_account_values(database, context))
+
+
+@router.post("/account/language")
+def set_language(
+    database: DatabaseDep,
+    context: CsrfUser,
+    language: Annotated[str, Form(max_length=16)] = "",
+    organization_language: Annotated[str | None, Form(max_length=16)] = None,
+) -> RedirectResponse:
+    """The user's own UI language ("" = the organisation's default); administrators may also set the
+    organisation's default."""
+    access.require(context.user, "account")
+    try:
+        with database.session() as session:
+            user = session.get(User, context.user.id)
+            assert user is not None
+            do_set_user_language(session, user=user, language=language, actor_user=user)
+            if organization_language is not None:
+                access.require(context.user, "users")
+                organization = session.get(Organization, user.organization_id)
+                assert organization is not None
+                do_set_organization_language(
+                    session, organization=organization, language=organization_language, actor_user=user
+                )
+    except ActionError as error:
+        raise HTTPException(error.status, error.reason) from error
+    return RedirectResponse("/account", status_code=303)
 
 
 @router.post("/account/sessions/{session_id}/revoke")
@@ -266,8 +304,8 @@ def audit_page(
             "error.html",
             context,
             status_code=403,
-            title="Not allowed",
-            message="Only administrators and supervisors see the audit trail.",
+            title=N_("Not allowed"),
+            message=N_("Only administrators and supervisors see the audit trail."),
         )
     until_day = _day(until)
     filters = AuditFilter(

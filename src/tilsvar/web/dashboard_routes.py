@@ -42,6 +42,7 @@ from tilsvar.models import (
 from tilsvar.reports.dashboard import dashboard_data, wall_data
 from tilsvar.reports.engine import Scope, drill_conversations, labels_for
 from tilsvar.settings import Settings
+from tilsvar.web.i18n import N_
 from tilsvar.web.routes import render
 from tilsvar.web.session import CsrfUser, WebContext, WebUser
 
@@ -61,7 +62,7 @@ def _day(value: str | None) -> date | None:
 
 
 def _forbidden(request: Request, context: WebContext, message: str) -> HTMLResponse:
-    return render(request, "error.html", context, status_code=403, title="Not allowed", message=message)
+    return render(request, "error.html", context, status_code=403, title=N_("Not allowed"), message=message)
 
 
 @router.get("/dashboard")
@@ -75,7 +76,7 @@ def dashboard_page(
 ) -> HTMLResponse:
     """The dashboard for whole UTC days ``from``..``to`` (default: the last 7 days)."""
     if not access.can(context.user, "report"):
-        return _forbidden(request, context, "The dashboard is for roles that may see reports.")
+        return _forbidden(request, context, N_("The dashboard is for roles that may see reports."))
     first = _day(request.query_params.get("from"))
     last = _day(request.query_params.get("to"))
     with database.reader() as session:
@@ -134,7 +135,7 @@ def drill_down(
 ) -> HTMLResponse:
     """The conversations behind a dashboard number (the newest 200)."""
     if not access.can(context.user, "report"):
-        return _forbidden(request, context, "The dashboard is for roles that may see reports.")
+        return _forbidden(request, context, N_("The dashboard is for roles that may see reports."))
     period = period_of(_day(request.query_params.get("from")), _day(request.query_params.get("to")))
     with database.reader() as session:
         try:
@@ -151,7 +152,12 @@ def drill_down(
             )
         except access.NotFound:
             return render(
-                request, "error.html", context, status_code=404, title="Not found", message="No such brand."
+                request,
+                "error.html",
+                context,
+                status_code=404,
+                title=N_("Not found"),
+                message=N_("No such brand."),
             )
         rows = drill_conversations(
             session,
@@ -206,8 +212,8 @@ def _gone(request: Request) -> HTMLResponse:
         "error.html",
         None,
         status_code=404,
-        title="This wall screen link does not work",
-        message="It was revoked, or it was never valid. Ask an administrator for a new link.",
+        title=N_("This wall screen link does not work"),
+        message=N_("It was revoked, or it was never valid. Ask an administrator for a new link."),
     )
 
 
@@ -317,7 +323,7 @@ def _admin_page(
 @router.get("/admin/analytics")
 def admin_analytics(request: Request, database: DatabaseDep, context: WebUser) -> HTMLResponse:
     if not access.can(context.user, "analytics"):
-        return _forbidden(request, context, "Only administrators and supervisors manage wall screens.")
+        return _forbidden(request, context, N_("Only administrators and supervisors manage wall screens."))
     return _admin_page(request, database, context)
 
 
@@ -334,9 +340,9 @@ def admin_create_wall(
         with database.session() as session:
             _, token = do_create_wall_screen(session, user=context.user, name=name, brand_id=_int(brand_id))
     except access.Forbidden:
-        return _forbidden(request, context, "Only administrators and supervisors manage wall screens.")
+        return _forbidden(request, context, N_("Only administrators and supervisors manage wall screens."))
     except (ActionError, access.NotFound) as error:
-        return _forbidden(request, context, getattr(error, "reason", "No such brand."))
+        return _forbidden(request, context, getattr(error, "reason", N_("No such brand.")))
     settings: Settings = request.app.state.settings
     return _admin_page(
         request, database, context, created_url=f"{settings.effective_base_url}/wall/{token}", status_code=201
@@ -350,9 +356,14 @@ def admin_revoke_wall(request: Request, database: DatabaseDep, context: CsrfUser
             wall = access_wall_screen(session, context.user, wall_id)
             do_revoke_wall_screen(session, user=context.user, wall=wall)
     except access.Forbidden:
-        return _forbidden(request, context, "Only administrators and supervisors manage wall screens.")
+        return _forbidden(request, context, N_("Only administrators and supervisors manage wall screens."))
     except access.NotFound:
         return render(
-            request, "error.html", context, status_code=404, title="Not found", message="No such wall screen."
+            request,
+            "error.html",
+            context,
+            status_code=404,
+            title=N_("Not found"),
+            message=N_("No such wall screen."),
         )
     return RedirectResponse("/admin/analytics", status_code=303)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, HTTPException, Request, Response
 from fastapi.responses import RedirectResponse
@@ -33,14 +34,16 @@ from tilsvar.actions.reveal import (
 from tilsvar.api.deps import DatabaseDep
 from tilsvar.models.privacy import LegalHold, PrivacyDeletion, RetentionPolicy
 from tilsvar.privacy.export import render_html
-from tilsvar.web.routes import not_found, render
-from tilsvar.web.session import CsrfUser, WebUser
+from tilsvar.web import i18n
+from tilsvar.web.i18n import N_
+from tilsvar.web.routes import not_found, render, request_language
+from tilsvar.web.session import CsrfUser, WebContext, WebUser
 
 router = APIRouter(include_in_schema=False)
 
 
 def _refused(request: Request, context: Any, message: str) -> Response:
-    return render(request, "error.html", context, status_code=403, title="Not allowed", message=message)
+    return render(request, "error.html", context, status_code=403, title=N_("Not allowed"), message=message)
 
 
 @router.post("/conversations/{conversation_id}/reveal")
@@ -52,7 +55,7 @@ def reveal(
     reason: Annotated[str, Form(max_length=500)] = "",
 ) -> Response:
     if not access.can(context.user, "reveal"):
-        return _refused(request, context, "Your role may not reveal personal data.")
+        return _refused(request, context, N_("Your role may not reveal personal data."))
     try:
         with database.session() as session:
             conversation = access.access_conversation(session, context.user, conversation_id)
@@ -116,8 +119,9 @@ def _admin_values(database: DatabaseDep, context: Any) -> dict[str, Any]:
 @router.get("/admin/privacy")
 def privacy_page(request: Request, database: DatabaseDep, context: WebUser, done: str = "") -> Response:
     if not access.can(context.user, "privacy"):
-        return _refused(request, context, "Only administrators and supervisors handle privacy requests.")
-    return render(request, "admin_privacy.html", context, done=done[:200], **_admin_values(database, context))
+        return _refused(request, context, N_("Only administrators and supervisors handle privacy requests."))
+    done = _confirmation(request, context, done)
+    return render(request, "admin_privacy.html", context, done=done, **_admin_values(database, context))
 
 
 @router.get("/admin/privacy/export")
@@ -130,7 +134,7 @@ def export(
     format: str = "html",
 ) -> Response:
     if not access.can(context.user, "privacy"):
-        return _refused(request, context, "Only administrators and supervisors handle privacy requests.")
+        return _refused(request, context, N_("Only administrators and supervisors handle privacy requests."))
     with database.session() as session:
         document = do_export_subject(
             session, platform=platform[:32], author_id=author_id[:320], actor_user=context.user
@@ -148,10 +152,23 @@ def export(
     )
 
 
-def _back(message: str) -> Response:
-    from urllib.parse import quote
+def _back(message: str, **values: int | str) -> Response:
+    """Back to the privacy page, which confirms ``message`` (marked with ``N_``; its ``%(name)s``
+    values travel beside it) in the reader's language."""
+    query = urlencode({"done": message, **{f"v_{key}": value for key, value in values.items()}})
+    return RedirectResponse(f"/admin/privacy?{query}", status_code=303)
 
-    return RedirectResponse(f"/admin/privacy?done={quote(message)}", status_code=303)
+
+def _confirmation(request: Request, context: WebContext, done: str) -> str:
+    """The ``done`` message of a redirect in the page's language, with its values filled in."""
+    if not done:
+        return ""
+    values = {key[2:]: value[:200] for key, value in request.query_params.items() if key.startswith("v_")}
+    text = i18n.gettext_for(request_language(request, context))(done[:200])
+    try:
+        return text % values if values else text
+    except (KeyError, ValueError, TypeError):
+        return done[:200]
 
 
 @router.post("/admin/privacy/erase")
@@ -165,7 +182,7 @@ def erase(
     delete_on_platform: Annotated[str, Form()] = "",
 ) -> Response:
     if not access.can(context.user, "privacy"):
-        return _refused(request, context, "Only administrators and supervisors handle privacy requests.")
+        return _refused(request, context, N_("Only administrators and supervisors handle privacy requests."))
     if not author_id or confirm != author_id:
         raise HTTPException(400, "confirm by typing the author id again")
     try:
@@ -179,7 +196,9 @@ def erase(
     except ActionError as error:
         raise HTTPException(error.status, error.reason) from error
     return _back(
-        f"Erased: {result.counts.get('messages', 0)} messages, {result.counts.get('contacts', 0)} contacts."
+        N_("Erased: %(messages)s messages, %(contacts)s contacts."),
+        messages=result.counts.get("messages", 0),
+        contacts=result.counts.get("contacts", 0),
     )
 
 
@@ -190,7 +209,7 @@ def decide(
     if decision not in ("approve", "deny"):
         raise HTTPException(400, "approve or deny")
     if not access.can(context.user, "privacy"):
-        return _refused(request, context, "Only administrators and supervisors approve reveals.")
+        return _refused(request, context, N_("Only administrators and supervisors approve reveals."))
     try:
         with database.session() as session:
             found = access_reveal_request(session, context.user, request_id)
@@ -199,7 +218,9 @@ def decide(
         return not_found(request, context)
     except ActionError as error:
         raise HTTPException(error.status, error.reason) from error
-    return _back(f"Request {request_id}: {decision}d.")
+    if decision == "approve":
+        return _back(N_("Request %(id)s: approved."), id=request_id)
+    return _back(N_("Request %(id)s: denied."), id=request_id)
 
 
 @router.post("/admin/privacy/policies")
@@ -213,7 +234,7 @@ def create_policy(
     name: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
     if not access.can(context.user, "privacy"):
-        return _refused(request, context, "Only administrators and supervisors set retention.")
+        return _refused(request, context, N_("Only administrators and supervisors set retention."))
     try:
         with database.session() as session:
             do_create_policy(
@@ -223,13 +244,13 @@ def create_policy(
             )
     except ActionError as error:
         raise HTTPException(error.status, error.reason) from error
-    return _back("Policy added.")
+    return _back(N_("Policy added."))
 
 
 @router.post("/admin/privacy/policies/{policy_id}/run")
 def run_policy(request: Request, database: DatabaseDep, context: CsrfUser, policy_id: int) -> Response:
     if not access.can(context.user, "privacy"):
-        return _refused(request, context, "Only administrators and supervisors set retention.")
+        return _refused(request, context, N_("Only administrators and supervisors set retention."))
     try:
         with database.session() as session:
             record = do_run_policy(
@@ -238,7 +259,7 @@ def run_policy(request: Request, database: DatabaseDep, context: CsrfUser, polic
             counts = record.counts
     except access.NotFound:
         return not_found(request, context)
-    return _back(f"Policy {policy_id} ran: {counts}.")
+    return _back(N_("Policy %(id)s ran: %(counts)s."), id=policy_id, counts=str(counts))
 
 
 @router.post("/admin/privacy/holds")
@@ -250,7 +271,7 @@ def create_hold(
     reason: Annotated[str, Form(max_length=500)] = "",
 ) -> Response:
     if not access.can(context.user, "privacy"):
-        return _refused(request, context, "Only administrators and supervisors set legal holds.")
+        return _refused(request, context, N_("Only administrators and supervisors set legal holds."))
     try:
         with database.session() as session:
             do_set_legal_hold(session, user=context.user, conversation_id=conversation_id, reason=reason)
@@ -258,16 +279,16 @@ def create_hold(
         return not_found(request, context)
     except ActionError as error:
         raise HTTPException(error.status, error.reason) from error
-    return _back(f"Conversation {conversation_id} is on legal hold.")
+    return _back(N_("Conversation %(id)s is on legal hold."), id=conversation_id)
 
 
 @router.post("/admin/privacy/holds/{hold_id}/release")
 def release_hold(request: Request, database: DatabaseDep, context: CsrfUser, hold_id: int) -> Response:
     if not access.can(context.user, "privacy"):
-        return _refused(request, context, "Only administrators and supervisors set legal holds.")
+        return _refused(request, context, N_("Only administrators and supervisors set legal holds."))
     try:
         with database.session() as session:
             do_release_legal_hold(session, user=context.user, hold_id=hold_id)
     except access.NotFound:
         return not_found(request, context)
-    return _back(f"Hold {hold_id} released.")
+    return _back(N_("Hold %(id)s released."), id=hold_id)

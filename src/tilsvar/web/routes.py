@@ -4,7 +4,6 @@ live event stream and the offline API docs. Thin: parse, authorize via ``access`
 
 from __future__ import annotations
 
-from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, cast
 from urllib.parse import urlencode
@@ -12,6 +11,8 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from jinja2 import pass_context
+from jinja2.runtime import Context
 from sqlalchemy import func, select
 from sse_starlette import EventSourceResponse
 
@@ -25,30 +26,31 @@ from tilsvar.auth import SESSION_COOKIE
 from tilsvar.channels import PLATFORMS
 from tilsvar.models import Job, utcnow
 from tilsvar.settings import Settings
+from tilsvar.web import i18n, labels
+from tilsvar.web.i18n import N_
 from tilsvar.web.live import event_stream
 from tilsvar.web.session import CsrfUser, WebContext, WebUser, client_ip, safe_next, set_session_cookie
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
-# Templates mark their words for translation with {{ _("...") }} (jinja2's i18n extension); until the
-# per-user catalogs are installed the words are shown as written, in English.
-templates.env.add_extension("jinja2.ext.i18n")
-templates.env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
+# Templates mark their words with {{ _("...") }}; each render shows them in the language chosen for its
+# request (tilsvar.web.i18n), with localised dates and numbers.
+i18n.install(templates.env)
 
 VIEWS: list[tuple[str, str]] = [
-    ("unanswered", "Unanswered"),
-    ("open", "Open"),
-    ("all", "All"),
-    ("resolved", "Resolved"),
-    ("urgent", "Urgent"),
-    ("personal_data", "Personal data exposed"),
-    ("flagged", "Flagged / hidden"),
+    ("unanswered", N_("Unanswered")),
+    ("open", N_("Open")),
+    ("all", N_("All")),
+    ("resolved", N_("Resolved")),
+    ("urgent", N_("Urgent")),
+    ("personal_data", N_("Personal data exposed")),
+    ("flagged", N_("Flagged / hidden")),
 ]
 SORTS: list[tuple[str, str]] = [
-    ("newest_waiting", "Newest waiting first"),
-    ("waiting", "Longest waiting first"),
-    ("priority", "Most urgent first"),
-    ("recent", "Recent activity"),
+    ("newest_waiting", N_("Newest waiting first")),
+    ("waiting", N_("Longest waiting first")),
+    ("priority", N_("Most urgent first")),
+    ("recent", N_("Recent activity")),
 ]
 # Views of waiting conversations, which can be ordered by waiting time or urgency.
 WAITING_VIEWS = ("unanswered", "urgent")
@@ -58,33 +60,37 @@ PLATFORM_LABELS = {
     "x": "X",
     "linkedin": "LinkedIn",
     "youtube": "YouTube",
-    "email": "E-mail",
-    "webchat": "Web chat",
+    "email": N_("E-mail"),
+    "webchat": N_("Web chat"),
     "api": "API",
 }
 
 
-def duration(minutes: float | None) -> str:
-    """Waiting time for people: '45 min', '3 h 12 min', '2 d 4 h'."""
-    if minutes is None:
-        return ""
-    minutes = max(minutes, 0)
-    if minutes < 60:
-        return f"{int(minutes)} min"
-    hours, rest = divmod(int(minutes), 60)
-    if hours < 24:
-        return f"{hours} h {rest} min"
-    days, hours = divmod(hours, 24)
-    return f"{days} d {hours} h"
+@pass_context
+def platform_label(context: Context, platform: str) -> str:
+    """A platform's name; the generic ones ("E-mail", "Web chat") in the page's language."""
+    return str(i18n.translate(context, PLATFORM_LABELS.get(platform, platform)))
 
 
-def clock(value: datetime | None) -> str:
-    return value.strftime("%Y-%m-%d %H:%M UTC") if value else ""
+templates.env.globals["platform_label"] = platform_label
 
 
-templates.env.filters["duration"] = duration
-templates.env.filters["clock"] = clock
-templates.env.globals["platform_label"] = lambda platform: PLATFORM_LABELS.get(platform, platform)
+@pass_context
+def ui_words(context: Context) -> dict[str, str]:
+    """The chart words of the static dashboard/wall scripts in the page's language (a JSON block)."""
+    return {word: str(i18n.translate(context, word)) for word in labels.CHART_WORDS}
+
+
+templates.env.globals["ui_words"] = ui_words
+
+
+def request_language(request: Request, context: WebContext | None) -> str:
+    """The signed-in user's language, else the organisation's default, else the browser's."""
+    return i18n.choose_language(
+        context.user.locale if context else None,
+        context.organization_locale if context else None,
+        request.headers.get("accept-language"),
+    )
 
 
 def render(
@@ -96,6 +102,8 @@ def render(
         csrf_token=context.csrf_token if context else "",
         can_admin=bool(context and access.can(context.user, "jobs")),
     )
+    if not values.get("lang"):  # a page may choose (the customer's CSAT survey: their conversation's)
+        values["lang"] = request_language(request, context)
     return templates.TemplateResponse(request, name, values, status_code=status_code)
 
 
@@ -105,8 +113,8 @@ def not_found(request: Request, context: WebContext | None) -> HTMLResponse:
         "error.html",
         context,
         status_code=404,
-        title="Not found",
-        message="This page does not exist, or you may not see it.",
+        title=N_("Not found"),
+        message=N_("This page does not exist, or you may not see it."),
     )
 
 
@@ -341,8 +349,8 @@ def admin_jobs(request: Request, database: DatabaseDep, context: WebUser) -> HTM
             "error.html",
             context,
             status_code=403,
-            title="Not allowed",
-            message="Only administrators and supervisors see the job queue.",
+            title=N_("Not allowed"),
+            message=N_("Only administrators and supervisors see the job queue."),
         )
     with database.reader() as session:
         counts = dict(session.execute(select(Job.status, func.count()).group_by(Job.status)).all())

@@ -17,6 +17,7 @@ from tilsvar.api.deps import DatabaseDep
 from tilsvar.models import utcnow
 from tilsvar.search.engine import Order
 from tilsvar.search.saved import access_saved_search, inbox_scope, saved_searches
+from tilsvar.web.i18n import N_
 from tilsvar.web.routes import not_found, render
 from tilsvar.web.session import CsrfUser, WebContext, WebUser
 
@@ -32,12 +33,12 @@ FACET_FIELDS = {
     "status": "status",
 }
 FACET_TITLES = {
-    "platform": "Platform",
-    "brand": "Brand",
-    "language": "Language",
-    "intent": "Intent",
-    "sentiment": "Sentiment",
-    "status": "Status",
+    "platform": N_("Platform"),
+    "brand": N_("Brand"),
+    "language": N_("Language"),
+    "intent": N_("Intent"),
+    "sentiment": N_("Sentiment"),
+    "status": N_("Status"),
 }
 
 

@@ -8,6 +8,7 @@ from typing import Annotated
 from urllib.parse import quote
 
 from fastapi import Depends, HTTPException, Request, Response
+from sqlalchemy import select
 
 from tilsvar.api.deps import get_db
 from tilsvar.auth import (
@@ -18,7 +19,7 @@ from tilsvar.auth import (
     user_for_session,
 )
 from tilsvar.db import Database
-from tilsvar.models import User
+from tilsvar.models import Organization, User
 from tilsvar.settings import Settings
 
 
@@ -28,6 +29,8 @@ class WebContext:
     csrf_token: str
     session_id: int = 0
     second_factor_pending: bool = False
+    # The organisation's default UI language ("" = none: the browser's language is used).
+    organization_locale: str = ""
 
 
 # Pages a signed-in user whose organisation requires two-factor may open before enrolling.
@@ -53,6 +56,9 @@ def web_context(request: Request, database: Annotated[Database, Depends(get_db)]
             if found is not None:
                 user, web_session = found
                 enrol = two_factor_required(session, user)
+                organization_locale = session.scalar(
+                    select(Organization.locale).where(Organization.id == user.organization_id)
+                )
                 session.expunge(user)
                 if web_session.second_factor_pending and not path.startswith(SECOND_FACTOR_PATHS):
                     raise _redirect(request, "/login/two-factor")
@@ -66,6 +72,7 @@ def web_context(request: Request, database: Annotated[Database, Depends(get_db)]
                     csrf_token=web_session.csrf_token,
                     session_id=web_session.id,
                     second_factor_pending=web_session.second_factor_pending,
+                    organization_locale=organization_locale or "",
                 )
     target = path + (f"?{request.url.query}" if request.url.query else "")
     raise _redirect(request, f"/login?next={quote(target)}")

@@ -15,6 +15,7 @@ import yaml
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from tilsvar import access
 from tilsvar.actions.canned import canned_for_conversation
@@ -30,27 +31,16 @@ from tilsvar.actions.workflow_config import (
     export_rules_yaml,
 )
 from tilsvar.api.deps import DatabaseDep
-from tilsvar.models import Team, User, utcnow
+from tilsvar.models import Conversation, Team, User, utcnow
 from tilsvar.models.workflow import BusinessCalendarRow, SlaPolicyRow
 from tilsvar.presence import board
+from tilsvar.web import i18n
+from tilsvar.web.i18n import N_
 from tilsvar.web.routes import _conversation_values, not_found, render, templates
 from tilsvar.web.session import CsrfUser, WebContext, WebUser
 from tilsvar.workflow_view import notifications_json, read_workflow
 
 router = APIRouter(include_in_schema=False)
-
-
-def countdown(minutes: float | None) -> str:
-    """'in 1 h 5 min', '12 min overdue'."""
-    if minutes is None:
-        return ""
-    value = abs(minutes)
-    hours, rest = divmod(int(value), 60)
-    text = f"{hours} h {rest} min" if hours else f"{rest} min"
-    return f"{text} overdue" if minutes < 0 else f"in {text}"
-
-
-templates.env.filters["countdown"] = countdown
 
 
 def _panel_values(database: Any, context: WebContext, conversation_id: int) -> dict[str, Any]:
@@ -322,7 +312,9 @@ def save_workflow_settings(
         values[{"rules": "rules_yaml", "policies": "policies_yaml"}.get(what, "calendar_text")] = text
         return render(request, "workflow_settings.html", context, status_code=422, **values)
     values = _config_values(database, context)
-    values["saved"] = f"{what} saved"
+    values["saved"] = {"rules": N_("rules saved"), "policies": N_("policies saved")}.get(
+        what, N_("calendar saved")
+    )
     return render(request, "workflow_settings.html", context, **values)
 
 
@@ -367,23 +359,42 @@ def notifications_read(database: DatabaseDep, context: CsrfUser) -> Response:
 
 # the public CSAT page -------------------------------------------------------------------------------
 
-FACES = [("happy", "😊", "Good"), ("neutral", "😐", "Okay"), ("sad", "☹️", "Bad")]
+FACES = [("happy", "😊", N_("Good")), ("neutral", "😐", N_("Okay")), ("sad", "☹️", N_("Bad"))]
+
+
+def _customer_language(session: Session, conversation_id: int | None) -> str:
+    """The survey page speaks the customer's language when the conversation's is one of the UI's
+    ("" = the browser's)."""
+    if conversation_id is None:
+        return ""
+    conversation = session.get(Conversation, conversation_id)
+    return i18n.normalize(conversation.language if conversation else None)
 
 
 @router.get("/csat/{token}")
 def csat_page(request: Request, database: DatabaseDep, token: str) -> HTMLResponse:
     with database.reader() as session:
         survey = survey_for_token(session, token)
+        language = _customer_language(session, survey.conversation_id if survey else None)
     if survey is None:
         return render(
             request,
             "error.html",
             None,
             status_code=404,
-            title="Not found",
-            message="This survey link is not valid.",
+            title=N_("Not found"),
+            message=N_("This survey link is not valid."),
         )
-    return render(request, "csat.html", None, token=token, faces=FACES, rating=survey.rating, thanks=False)
+    return render(
+        request,
+        "csat.html",
+        None,
+        token=token,
+        faces=FACES,
+        rating=survey.rating,
+        thanks=False,
+        lang=language,
+    )
 
 
 @router.post("/csat/{token}")
@@ -399,11 +410,14 @@ def csat_answer(
         with database.session() as session:
             survey = do_answer_survey(session, token=token, rating=rating, comment=comment)
             chosen = survey.rating
+            language = _customer_language(session, survey.conversation_id)
     except ActionError as error:
         return render(
-            request, "error.html", None, status_code=error.status, title="Sorry", message=error.reason
+            request, "error.html", None, status_code=error.status, title=N_("Sorry"), message=error.reason
         )
-    return render(request, "csat.html", None, token=token, faces=FACES, rating=chosen, thanks=True)
+    return render(
+        request, "csat.html", None, token=token, faces=FACES, rating=chosen, thanks=True, lang=language
+    )
 
 
 def as_json(value: Any) -> str:

@@ -7,16 +7,27 @@
   let boards = [];
   let current = 0;
 
+  // Words in the page's language (a JSON block the server renders; English when absent).
+  const WORDS = (function () {
+    const block = document.getElementById("ui-words");
+    try { return block ? JSON.parse(block.textContent) : {}; } catch (error) { return {}; }
+  })();
+  function t(text, values) {
+    const out = WORDS[text] || text;
+    if (!values) return out;
+    return out.replace(/%\((\w+)\)[sd]/g, function (m, name) { return name in values ? String(values[name]) : m; });
+  }
+
   function get(data, path) {
     return path.split(".").reduce(function (value, key) { return value == null ? value : value[key]; }, data);
   }
 
   function minutes(value) {
     value = Math.max(Number(value) || 0, 0);
-    if (value < 60) return Math.floor(value) + " min";
+    if (value < 60) return t("%(minutes)d min", { minutes: Math.floor(value) });
     const hours = Math.floor(value / 60);
-    if (hours < 24) return hours + " h " + Math.floor(value % 60) + " min";
-    return Math.floor(hours / 24) + " d " + (hours % 24) + " h";
+    if (hours < 24) return t("%(hours)d h %(minutes)d min", { hours: hours, minutes: Math.floor(value % 60) });
+    return t("%(days)d d %(hours)d h", { days: Math.floor(hours / 24), hours: hours % 24 });
   }
 
   function show(element, value) {
@@ -48,28 +59,28 @@
     const dist = data.today.frt_distribution;
     upsert("wall-frt", {
       type: "bar",
-      data: { labels: dist.labels, datasets: [{ label: "Answered", data: dist.counts,
+      data: { labels: dist.labels, datasets: [{ label: t("Answered"), data: dist.counts,
               backgroundColor: dist.within_target.map(function (ok) { return ok ? "#2a9d8f" : "#e76f51"; }) }] },
       options: { plugins: { legend: { display: false } }, scales: { y: { beginAtZero: true, ticks: { precision: 0 } } } },
     });
     upsert("wall-channels", {
       type: "bar",
       data: { labels: data.channels.map(function (r) { return r.label; }),
-              datasets: [{ label: "Inquiries", data: data.channels.map(function (r) { return r.inquiries; }), backgroundColor: "#1f5f8b" },
-                         { label: "Answered", data: data.channels.map(function (r) { return r.answered; }), backgroundColor: "#2a9d8f" }] },
+              datasets: [{ label: t("Inquiries"), data: data.channels.map(function (r) { return r.inquiries; }), backgroundColor: "#1f5f8b" },
+                         { label: t("Answered"), data: data.channels.map(function (r) { return r.answered; }), backgroundColor: "#2a9d8f" }] },
       options: { indexAxis: "y", scales: { x: { beginAtZero: true, ticks: { precision: 0 } } } },
     });
     upsert("wall-topics", {
       type: "bar",
       data: { labels: data.topics.map(function (r) { return r.label; }),
-              datasets: [{ label: "Inquiries", data: data.topics.map(function (r) { return r.inquiries; }), backgroundColor: "#457b9d" }] },
+              datasets: [{ label: t("Inquiries"), data: data.topics.map(function (r) { return r.inquiries; }), backgroundColor: "#457b9d" }] },
       options: { indexAxis: "y", plugins: { legend: { display: false } }, scales: { x: { beginAtZero: true, ticks: { precision: 0 } } } },
     });
     upsert("wall-trend", {
       type: "line",
       data: { labels: data.trend.labels.map(function (l) { return l.slice(11, 16); }),
-              datasets: [{ label: "Inquiries", data: data.trend.inquiries, borderColor: "#1f5f8b", backgroundColor: "#1f5f8b" },
-                         { label: "Answered", data: data.trend.answered, borderColor: "#2a9d8f", backgroundColor: "#2a9d8f" }] },
+              datasets: [{ label: t("Inquiries"), data: data.trend.inquiries, borderColor: "#1f5f8b", backgroundColor: "#1f5f8b" },
+                         { label: t("Answered"), data: data.trend.answered, borderColor: "#2a9d8f", backgroundColor: "#2a9d8f" }] },
       options: { scales: { y: { beginAtZero: true, ticks: { precision: 0 } } } },
     });
     document.body.dataset.updated = data.as_of;
@@ -93,7 +104,7 @@
       document.body.innerHTML = "";
       const message = document.createElement("p");
       message.className = "wall-revoked";
-      message.textContent = "This wall screen link was revoked.";
+      message.textContent = t("This wall screen link was revoked.");
       document.body.appendChild(message);
     });
     source.onopen = function () { if (status) status.classList.add("on"); };
