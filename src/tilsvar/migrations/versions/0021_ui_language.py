@@ -4,7 +4,7 @@ placeholder "en", which now would pin them to English, so it becomes "" (= the o
 until the user chooses a language on the account page.
 
 Revision ID: 0021
-Revises: 0014
+Revises: 0019
 Create Date: 2026-12-06 05:40:00
 """
 
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0021"
-down_revision = "0014"
+down_revision = "0019"
 branch_labels = None
 depends_on = None
 
