@@ -235,6 +235,22 @@ def list_conversations(
     return Page(rows=_rows_in_order(session, [row_id for _, row_id in page_keys]), next_cursor=next_cursor)
 
 
+def count_conversations(session: Session, user: User, *, filters: InboxFilter, cap: int = 1000) -> int:
+    """How many conversations match ``filters``, counted up to ``cap`` (the inbox tabs show "999+").
+
+    Capped so that a view's count costs at most ``cap`` index entries, however large the inbox."""
+    brand_ids = access.brand_ids(session, user)
+    if filters.brand_id:
+        brand_ids = [brand_id for brand_id in brand_ids if brand_id == filters.brand_id]
+    if not brand_ids:
+        return 0
+    conditions = _conditions(filters, key_column=Conversation.last_message_at, descending=True, cursor=None)
+    ids = select(Conversation.id).where(Conversation.brand_id.in_(brand_ids), *conditions)
+    if filters.platform:
+        ids = ids.join(Channel, Channel.id == Conversation.channel_id)
+    return int(session.scalar(select(func.count()).select_from(ids.limit(cap).subquery())) or 0)
+
+
 def _rows_in_order(session: Session, ids: list[int]) -> list[ConversationRow]:
     by_id = {
         row.id: row
