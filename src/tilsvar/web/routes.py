@@ -27,6 +27,7 @@ from tilsvar.models import Job, TeamMember, User, utcnow
 from tilsvar.presence import board
 from tilsvar.search.saved import saved_searches
 from tilsvar.settings import Settings
+from tilsvar.web.folding import fold_quote
 from tilsvar.web.live import event_stream
 from tilsvar.web.session import CsrfUser, WebContext, WebUser, client_ip, safe_next, set_session_cookie
 
@@ -91,6 +92,7 @@ def clock(value: datetime | None) -> str:
 
 templates.env.filters["duration"] = duration
 templates.env.filters["clock"] = clock
+templates.env.filters["fold_quote"] = fold_quote
 templates.env.globals["platform_label"] = lambda platform: PLATFORM_LABELS.get(platform, platform)
 
 
