@@ -61,13 +61,24 @@ def new_page() -> Iterator[Browser]:
 
         def make(width: int = 1280, height: int = 800, scheme: str = "light") -> Any:
             context = browser.new_context(
-                viewport={"width": width, "height": height}, locale="en-GB", color_scheme=scheme
+                viewport={"width": width, "height": height},
+                locale="en-GB",
+                color_scheme="dark" if scheme == "dark" else "light",
             )
             contexts.append(context)
-            page = context.new_page()
-            page.problems = []
-            page.on("console", lambda m: page.problems.append(m.text) if m.type == "error" else None)
-            page.on("pageerror", lambda error: page.problems.append(str(error)))
+            page: Any = context.new_page()
+            problems: list[str] = []
+            page.problems = problems
+
+            def on_console(message: Any) -> None:
+                if message.type == "error":
+                    problems.append(message.text)
+
+            def on_error(error: Any) -> None:
+                problems.append(str(error))
+
+            page.on("console", on_console)
+            page.on("pageerror", on_error)
             return page
 
         yield make
