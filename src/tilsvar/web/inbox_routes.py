@@ -20,7 +20,6 @@ from tilsvar.web.routes import VIEWS, _filters, first_team_id, render
 from tilsvar.web.session import CsrfUser, WebUser
 
 router = APIRouter(include_in_schema=False)
-COUNT_CAP = 1000  # tabs show "999+" beyond this: a count never reads more than this many index entries
 
 
 @router.get("/inbox/counts")
@@ -33,12 +32,13 @@ def inbox_counts(
     brand_id: str | None = None,
 ) -> HTMLResponse:
     access.require(context.user, "read")
-    counts: dict[str, int] = {}
     with database.reader() as session:
         team_id = first_team_id(session, context.user)
-        for key, _label in VIEWS:
-            filters = _filters(key, None, platform, brand_id, user_id=context.user.id, team_id=team_id)
-            counts[key] = inbox.count_conversations(session, context.user, filters=filters, cap=COUNT_CAP)
+        views = {
+            key: _filters(key, None, platform, brand_id, user_id=context.user.id, team_id=team_id)
+            for key, _label in VIEWS
+        }
+        counts = inbox.count_views(session, context.user, views=views)
         saved = saved_searches(session, context.user)
     return render(
         request,
@@ -46,7 +46,6 @@ def inbox_counts(
         context,
         views=VIEWS,
         counts=counts,
-        count_cap=COUNT_CAP,
         current_view=view if view in dict(VIEWS) else "unanswered",
         saved_views=saved,
         counts_url=str(request.url.path) + ("?" + request.url.query if request.url.query else ""),
