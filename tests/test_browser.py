@@ -108,7 +108,7 @@ def test_sign_in_live_inbox_reply_and_delivery(
     page.screenshot(path=str(SCREENSHOTS / "inbox.png"))
 
     page.get_by_role("link", name="Jens Nielsen").click()
-    expect(page.get_by_role("heading", name="Jens Nielsen")).to_be_visible()
+    expect(page.get_by_role("heading", name="Jens Nielsen", level=1)).to_be_visible()
     box = page.get_by_label("Reply on Facebook")
     box.fill("Hej Jens! Du kan søge refusion under 'Rejsetidsgaranti' på vores hjemmeside. /Astrid")
     expect(page.locator("#reply-count")).to_contain_text("/ 8000")

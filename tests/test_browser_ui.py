@@ -341,7 +341,9 @@ def test_send_and_resolve_shows_the_satisfaction_request(
     page = new_page()
     sign_in(page, live_server, seeded.agent.email, seeded.password)
     page.get_by_role("link", name="Lise Dahl").click()
+    expect(page.locator("#reply-text")).to_be_visible()
     page.keyboard.press("r")
+    expect(page.locator("#reply-text")).to_be_focused()
     page.keyboard.type("Nu virker det igen. God dag!")
     page.get_by_role("button", name="Send and resolve").click()
     expect(page.locator("#workflow-panel h2 .status")).to_have_text("resolved", timeout=10_000)
@@ -362,18 +364,18 @@ def test_hide_an_abusive_comment_and_undo(
     page = new_page()
     sign_in(page, live_server, seeded.supervisor.email, seeded.password)
     page.get_by_role("link", name="Troll Hansen").click()
-    expect(page.locator("#thread")).to_be_visible()
+    expect(page.locator("#thread details.moderate")).to_be_visible()
     page.keyboard.press("h")  # opens "Hide…" and puts the caret in its reason
     reason = page.locator("#thread details.moderate input[name=reason]")
     expect(reason).to_be_focused()
     reason.fill("abusive language")
     page.keyboard.press("Enter")
     moderation = page.locator("#thread .moderation")
-    expect(moderation).to_contain_text("Hidden on the platform", timeout=15_000)
+    expect(moderation).to_contain_text("Hidden on the platform", timeout=40_000)
     shot(page, "hidden-comment")
     moderation.locator("input[name=reason]").fill("a colleague misread it")
     moderation.get_by_role("button", name="Undo: show again").click()
-    expect(page.locator("#thread .moderation")).to_contain_text("Shown again", timeout=15_000)
+    expect(page.locator("#thread .moderation")).to_contain_text("Shown again", timeout=40_000)
     assert page.problems == []
 
 

@@ -96,7 +96,9 @@
       if (box && !document.querySelectorAll("input[name=conversation_id]:checked").length) box.checked = true;
       focusField("#bulk-reason");
     },
-    "/": function () { focusField("input[type=search]#q, #main input[type=search], #global-search"); },
+    "/": function () {  // the page's own search box first, else the top bar's
+      if (!focusField("#main input[type=search]")) focusField("#global-search");
+    },
     u: function () { window.location.href = "/inbox"; },
     "?": showShortcuts,
   };
