@@ -78,6 +78,7 @@ def do_bulk_update(
     """Apply ``action`` to every conversation in ``conversation_ids`` the user may see."""
     from tilsvar.actions.workflow import do_assign, do_set_status
 
+    access.require(user, "moderate" if action == "hide" else "reply")
     if action not in BULK_ACTIONS:
         raise ActionError(f"action must be one of {', '.join(BULK_ACTIONS)}", status=422)
     ids = sorted(set(conversation_ids))
@@ -88,12 +89,8 @@ def do_bulk_update(
     tag = tag.strip()[:100]
     if action == "tag" and not tag:
         raise ActionError("name the tag", status=422)
-    if action == "hide":
-        access.require(user, "moderate")
-        if not reason.strip():
-            raise ActionError("give a reason for hiding (colleagues see it; it is audited)", status=422)
-    else:
-        access.require(user, "reply")
+    if action == "hide" and not reason.strip():
+        raise ActionError("give a reason for hiding (colleagues see it; it is audited)", status=422)
     result = BulkResult()
     events: list[Event] = []
     for conversation_id in ids:

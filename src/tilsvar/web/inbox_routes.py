@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from tilsvar import access, inbox
@@ -78,8 +78,10 @@ def inbox_bulk(
             done = len(result.changed)
     except ActionError as refused:
         error = refused.reason
-    except (access.Forbidden, access.NotFound):
-        error = "You may not do that to one of the selected conversations."
+    except access.Forbidden as refused:
+        raise HTTPException(403, str(refused)) from refused
+    except access.NotFound:  # one transaction: nothing was changed
+        error = "One of the selected conversations does not exist or is not yours to see."
     if not request.headers.get("HX-Request"):
         return RedirectResponse(back if back.startswith("/inbox") else "/inbox", status_code=303)
     response = render(
