@@ -217,6 +217,8 @@ EXPECTATIONS: dict[tuple[str, str], Expect] = {
     ("POST", "/logout"): E(ALL),
     ("GET", "/inbox"): E(ALL),
     ("GET", "/inbox/rows"): E(ALL),
+    ("GET", "/inbox/counts"): E(ALL),
+    ("POST", "/inbox/bulk"): E(REPLY, form={"action": "resolve"}),
     ("GET", "/conversations/{conversation_id}"): E(ALL, scoped=True),
     ("GET", "/conversations/{conversation_id}/thread"): E(ALL, scoped=True),
     ("POST", "/conversations/{conversation_id}/reply"): E(REPLY, scoped=True, form={"text": "Hej!"}),

@@ -145,9 +145,11 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         log.warning("web UI not available")
     else:
         from tilsvar.web.account_routes import router as account_web_router
+        from tilsvar.web.inbox_routes import router as inbox_web_router
         from tilsvar.web.moderation_routes import router as moderation_web_router
         from tilsvar.web.search_routes import router as search_web_router
 
+        app.include_router(inbox_web_router)  # before web_router: /inbox/counts is not a conversation
         app.include_router(web_router)
         app.include_router(account_web_router)
         from tilsvar.web.channel_routes import router as channel_web_router

@@ -14,7 +14,7 @@ from datetime import datetime
 from itertools import islice
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, Select, and_, func, literal, or_, select, tuple_
+from sqlalchemy import ColumnElement, Select, and_, case, func, literal, or_, select, tuple_
 from sqlalchemy.orm import Session
 
 from tilsvar import access
@@ -233,6 +233,44 @@ def list_conversations(
         assert last_value is not None
         next_cursor = _encode_cursor(last_value, last_id)
     return Page(rows=_rows_in_order(session, [row_id for _, row_id in page_keys]), next_cursor=next_cursor)
+
+
+def count_views(session: Session, user: User, *, views: dict[str, InboxFilter]) -> dict[str, int]:
+    """Exact counts of several inbox views in one pass over the user's conversations (the inbox tabs).
+
+    The views must share their brand and platform filters (they are taken from the first). One scan
+    with a conditional sum per view: at 100k conversations this beats one indexed count per view, as
+    views like "mine" or "waiting on customer" have no index of their own."""
+    first = next(iter(views.values()))
+    brand_ids = access.brand_ids(session, user)
+    if first.brand_id:
+        brand_ids = [brand_id for brand_id in brand_ids if brand_id == first.brand_id]
+    if not brand_ids:
+        return dict.fromkeys(views, 0)
+    sums = [
+        func.coalesce(
+            func.sum(
+                case(
+                    (
+                        and_(
+                            *_conditions(
+                                view, key_column=Conversation.last_message_at, descending=True, cursor=None
+                            )
+                        ),
+                        1,
+                    ),
+                    else_=0,
+                )
+            ),
+            0,
+        )
+        for view in views.values()
+    ]
+    query = select(*sums).select_from(Conversation).where(Conversation.brand_id.in_(brand_ids))
+    if first.platform:
+        query = query.join(Channel, Channel.id == Conversation.channel_id)
+    row = session.execute(query).one()
+    return {key: int(value or 0) for key, value in zip(views, row, strict=True)}
 
 
 def _rows_in_order(session: Session, ids: list[int]) -> list[ConversationRow]:

@@ -65,10 +65,28 @@ def parse_rating(text: str) -> str | None:
     return _ANSWERS.get(cleaned)
 
 
+def _answered(session: Session, conversation: Conversation) -> bool:
+    """An agent has answered: a reply was sent, or one is queued ("send and resolve" resolves in the
+    same step as the reply, before the platform has accepted it; the survey is queued after it)."""
+    if conversation.first_response_at is not None:
+        return True
+    queued = session.scalar(
+        select(Message.id)
+        .where(
+            Message.conversation_id == conversation.id,
+            Message.direction == "out",
+            Message.is_automatic.is_(False),
+            Message.delivery_state == "queued",
+        )
+        .limit(1)
+    )
+    return queued is not None
+
+
 def do_send_survey(session: Session, *, conversation: Conversation) -> CsatSurvey | None:
     """Ask for a rating after a resolution, when the channel sends surveys (once per resolution)."""
     settings = session.get(ChannelWorkflow, conversation.channel_id)
-    if settings is None or not settings.csat_enabled or conversation.first_response_at is None:
+    if settings is None or not settings.csat_enabled or not _answered(session, conversation):
         return None
     open_survey = session.scalar(
         select(CsatSurvey).where(

@@ -24,9 +24,12 @@ from tilsvar.actions.replies import DEFAULT_TEXT_LIMIT, TEXT_LIMITS, do_reply, d
 from tilsvar.api.deps import DatabaseDep
 from tilsvar.auth import SESSION_COOKIE
 from tilsvar.channels import PLATFORMS
-from tilsvar.models import Job, utcnow
+from tilsvar.models import Job, TeamMember, User, utcnow
+from tilsvar.presence import board
+from tilsvar.search.saved import saved_searches
 from tilsvar.settings import Settings
 from tilsvar.web import i18n, labels
+from tilsvar.web.folding import fold_quote
 from tilsvar.web.i18n import N_
 from tilsvar.web.live import event_stream
 from tilsvar.web.session import CsrfUser, WebContext, WebUser, client_ip, safe_next, set_session_cookie
@@ -39,13 +42,18 @@ i18n.install(templates.env)
 
 VIEWS: list[tuple[str, str]] = [
     ("unanswered", N_("Unanswered")),
+    ("mine", N_("Mine")),
+    ("team", N_("My team")),
+    ("urgent", N_("Urgent")),
+    ("waiting", N_("Waiting on customer")),
+    ("flagged", N_("Flagged / hidden")),
+    ("personal_data", N_("Personal data exposed")),
     ("open", N_("Open")),
     ("all", N_("All")),
     ("resolved", N_("Resolved")),
-    ("urgent", N_("Urgent")),
-    ("personal_data", N_("Personal data exposed")),
-    ("flagged", N_("Flagged / hidden")),
 ]
+# Views that narrow the open conversations to the asking agent's own work (see _filters).
+PERSONAL_VIEWS = ("mine", "team", "waiting")
 SORTS: list[tuple[str, str]] = [
     ("newest_waiting", N_("Newest waiting first")),
     ("waiting", N_("Longest waiting first")),
@@ -91,6 +99,9 @@ def request_language(request: Request, context: WebContext | None) -> str:
         context.organization_locale if context else None,
         request.headers.get("accept-language"),
     )
+
+
+templates.env.filters["fold_quote"] = fold_quote
 
 
 def render(
@@ -172,8 +183,20 @@ def logout(request: Request, database: DatabaseDep, context: CsrfUser) -> Redire
     return response
 
 
-def _filters(view: str, sort: str | None, platform: str | None, brand_id: str | None) -> inbox.InboxFilter:
-    """Inbox filters from query parameters; anything unknown falls back to the default."""
+def _filters(
+    view: str,
+    sort: str | None,
+    platform: str | None,
+    brand_id: str | None,
+    *,
+    user_id: int | None = None,
+    team_id: int | None = None,
+) -> inbox.InboxFilter:
+    """Inbox filters from query parameters; anything unknown falls back to the default.
+
+    "Mine" is the open conversations assigned to ``user_id``, "My team" those in ``team_id``'s queue
+    (the agent's first team; none matches when the agent has no team), "Waiting on customer" the
+    pending ones."""
     if view not in dict(VIEWS):
         view = "unanswered"
     if sort not in dict(SORTS):
@@ -181,10 +204,26 @@ def _filters(view: str, sort: str | None, platform: str | None, brand_id: str | 
     if sort != "recent" and view not in WAITING_VIEWS:
         sort = "recent"  # only waiting conversations have a waiting time to sort by
     return inbox.InboxFilter(
-        view=cast(inbox.View, view),
+        view=cast(inbox.View, "open" if view in PERSONAL_VIEWS else view),
         sort=cast(inbox.Sort, sort),
         platform=platform if platform in PLATFORMS else None,
         brand_id=int(brand_id) if brand_id and brand_id.isdigit() else None,
+        assignee_id=(user_id or -1) if view == "mine" else None,
+        team_id=(team_id or -1) if view == "team" else None,
+        status="pending" if view == "waiting" else None,
+    )
+
+
+def first_team_id(session: Any, user: Any) -> int | None:
+    """The team whose queue is the agent's "My team" view."""
+    return cast(
+        "int | None",
+        session.scalar(
+            select(TeamMember.team_id)
+            .where(TeamMember.user_id == user.id)
+            .order_by(TeamMember.team_id)
+            .limit(1)
+        ),
     )
 
 
@@ -193,10 +232,25 @@ def _qs(query: dict[str, Any], **more: Any) -> str:
 
 
 def _inbox_values(
-    database: Any, context: WebContext, filters: inbox.InboxFilter, cursor: str | None
+    database: Any,
+    context: WebContext,
+    view: str,
+    sort: str | None,
+    platform: str | None,
+    brand_id: str | None,
+    cursor: str | None,
 ) -> dict[str, Any]:
     settings_page = 50
+    view = view if view in dict(VIEWS) else "unanswered"
     with database.reader() as session:
+        filters = _filters(
+            view,
+            sort,
+            platform,
+            brand_id,
+            user_id=context.user.id,
+            team_id=first_team_id(session, context.user),
+        )
         try:
             page = inbox.list_conversations(
                 session, context.user, filters=filters, cursor=cursor, limit=settings_page
@@ -204,8 +258,16 @@ def _inbox_values(
         except ValueError:
             page = inbox.list_conversations(session, context.user, filters=filters, limit=settings_page)
         brands = access.brands(session, context.user)
+        saved = saved_searches(session, context.user)
+        names = dict(
+            session.execute(
+                select(User.id, User.name).where(
+                    User.id.in_({row.assignee_id for row in page.rows if row.assignee_id})
+                )
+            ).all()
+        )
     query: dict[str, Any] = {
-        "view": filters.view,
+        "view": view,
         "sort": filters.effective_sort,
         "platform": filters.platform or "",
         "brand_id": filters.brand_id or "",
@@ -214,12 +276,17 @@ def _inbox_values(
         "rows": page.rows,
         "now": utcnow(),
         "filters": filters,
+        "current_view": view,
         "views": VIEWS,
+        "saved_views": saved,
         "sorts": SORTS,
         "platforms": PLATFORMS,
         "brands": brands,
+        "assignees": names,
+        "viewers": {row.id: board.others(row.id, user_id=context.user.id) for row in page.rows},
         "next_url": f"/inbox?{_qs(query, cursor=page.next_cursor)}" if page.next_cursor else "",
         "rows_url": f"/inbox/rows?{_qs(query, cursor=cursor)}",
+        "counts_url": f"/inbox/counts?{_qs(query)}",
     }
 
 
@@ -235,7 +302,7 @@ def inbox_page(
     cursor: str | None = None,
 ) -> HTMLResponse:
     access.require(context.user, "read")
-    values = _inbox_values(database, context, _filters(view, sort, platform, brand_id), cursor)
+    values = _inbox_values(database, context, view, sort, platform, brand_id, cursor)
     return render(request, "inbox.html", context, **values)
 
 
@@ -251,7 +318,7 @@ def inbox_rows(
     cursor: str | None = None,
 ) -> HTMLResponse:
     access.require(context.user, "read")
-    values = _inbox_values(database, context, _filters(view, sort, platform, brand_id), cursor or None)
+    values = _inbox_values(database, context, view, sort, platform, brand_id, cursor or None)
     return render(request, "_inbox_rows.html", context, **values)
 
 
@@ -299,12 +366,18 @@ def reply(
     context: CsrfUser,
     conversation_id: int,
     text: Annotated[str, Form()] = "",
+    then: Annotated[str, Form(max_length=20)] = "",
 ) -> Response:
+    """Send a reply; with ``then=resolve`` ("Send and resolve") also resolve, in the same transaction."""
     try:
         access.require(context.user, "reply")
         with database.session() as session:
             conversation = access.access_conversation(session, context.user, conversation_id)
             do_reply(session, user=context.user, conversation=conversation, text=text)
+            if then == "resolve":
+                from tilsvar.actions.workflow import do_set_status
+
+                do_set_status(session, user=context.user, conversation=conversation, status="resolved")
     except access.NotFound:
         return not_found(request, context)
     except access.Forbidden as error:
@@ -318,7 +391,10 @@ def reply(
     if not request.headers.get("HX-Request"):
         return RedirectResponse(f"/conversations/{conversation_id}", status_code=303)
     response = render(request, "_reply_area.html", context, text="", error="", **values)
-    response.headers["HX-Trigger"] = "thread-refresh"
+    # After "send and resolve" the workflow panel shows the new status (and the CSAT request).
+    response.headers["HX-Trigger"] = (
+        "thread-refresh, workflow-refresh" if then == "resolve" else "thread-refresh"
+    )
     return response
 
 

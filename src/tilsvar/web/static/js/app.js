@@ -15,6 +15,8 @@
   function refreshRows() {
     const rows = document.getElementById("inbox-rows");
     if (rows && window.htmx) window.htmx.trigger(rows, "refresh");
+    const tabs = document.getElementById("inbox-tabs");  // the per-view counts
+    if (tabs && window.htmx) window.htmx.trigger(tabs, "refresh");
   }
   const refreshRowsSoon = debounce(refreshRows, 250);
 
@@ -67,6 +69,18 @@
   });
   document.addEventListener("htmx:load", function (event) {
     event.detail.elt.querySelectorAll("textarea[data-limit]").forEach(updateCounter);
+  });
+  // Emoji buttons insert their character at the caret of the reply box.
+  document.addEventListener("click", function (event) {
+    const button = event.target instanceof Element ? event.target.closest("button[data-emoji]") : null;
+    if (!button) return;
+    const area = document.getElementById("reply-text");
+    if (!area) return;
+    const start = area.selectionStart, end = area.selectionEnd;
+    area.value = area.value.slice(0, start) + button.dataset.emoji + area.value.slice(end);
+    area.selectionStart = area.selectionEnd = start + button.dataset.emoji.length;
+    area.focus();
+    updateCounter(area);
   });
   document.addEventListener("DOMContentLoaded", connect);
 })();
