@@ -45,8 +45,15 @@ class Settings(BaseSettings):
     secret_key_file: Path | None = Field(
         default=None,
         description=(
-            "File with the 32-byte master key for encrypting channel secrets (base64). "
+            "File with the 32-byte master keys for encryption at rest (base64, one a line, newest last). "
             "Empty means `<data_dir>/secret.key`, created on first use."
+        ),
+    )
+    secret_key: str = Field(
+        default="",
+        description=(
+            "Master key(s) for encryption at rest, base64, comma-separated, newest last; "
+            "when set, used instead of `secret_key_file` (docs/privacy.md)."
         ),
     )
     host: str = Field(default="127.0.0.1", description="Address `tilsvar serve` listens on.")

@@ -34,6 +34,7 @@ from tilsvar.events import ConversationCreated, Event, MessageReceived, record_e
 from tilsvar.jobs.queue import enqueue
 from tilsvar.models import Brand, Channel, Contact, Conversation, Identity, Message, RawEvent, utcnow
 from tilsvar.models.base import table_of
+from tilsvar.privacy.sealing import seal_inbound, seal_raw
 from tilsvar.settings import get_settings
 
 UnknownChannelPolicy = Literal["reject", "create"]
@@ -94,6 +95,8 @@ def do_ingest_messages(
     ``route=False`` (imported history) stores without routing, now or after the pipeline.
     """
     result = IngestResult()
+    # Personal data is redacted from the stored text and the original sealed before any row is written.
+    messages, sealed = seal_inbound(messages)
     channels = _resolve_channels(
         session,
         messages=messages,
@@ -168,6 +171,9 @@ def do_ingest_messages(
                     "author_identity_id": identity[0] if identity and message.direction == "in" else None,
                     "author_name": _author_name(message, thread.channel),
                     "text": message.text,
+                    "text_sealed": sealed.get(index),
+                    "has_pii": index in sealed,
+                    "redacted_text": message.text if index in sealed else None,
                     "created_at": message.created_at,
                     "received_at": now,
                     "is_automatic": message.is_automatic,
@@ -685,7 +691,7 @@ def do_store_rejected_input(
             "channel_id": channel_id,
             "received_at": utcnow(),
             "headers": {},
-            "body": body,
+            "body": seal_raw(body),
             "status": "rejected",
             "error": reason,
         }

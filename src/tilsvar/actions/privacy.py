@@ -43,6 +43,7 @@ from tilsvar.models.knowledge import FaqEvent, FaqProposal, TrendAlert, TrendClu
 from tilsvar.models.privacy import PrivacyDeletion
 from tilsvar.models.workflow import ContactMerge, Notification
 from tilsvar.privacy.export import build_export
+from tilsvar.privacy.sealing import open_raw
 from tilsvar.privacy.subject import Subject, find_subjects
 from tilsvar.settings import get_settings
 
@@ -294,7 +295,7 @@ def _erase_one(session: Session, subject: Subject, *, delete_on_platform: bool) 
     raw_ids = {
         raw_id
         for raw_id, body in session.execute(query.execution_options(yield_per=1000))
-        if body and pattern.search(bytes(body))
+        if body and pattern.search(open_raw(body))
     }
     for chunk in _chunks(sorted(raw_ids)):
         result.add("raw_events", _rowcount(session.execute(delete(RawEvent).where(RawEvent.id.in_(chunk)))))

@@ -19,6 +19,7 @@ from tilsvar.jobs.queue import ClaimedJob
 from tilsvar.jobs.worker import PermanentFailure, handler
 from tilsvar.models import Brand, Channel, Conversation, Identity, Message, utcnow
 from tilsvar.pipeline import STAGES, TextItem, analyze
+from tilsvar.privacy.sealing import open_text
 
 
 @handler("pipeline.analyze")
@@ -45,6 +46,7 @@ def pipeline_items(session: Session, message_ids: list[int]) -> dict[int, TextIt
         select(
             Message.id,
             Message.text,
+            Message.text_sealed,
             Message.kind,
             Channel.platform,
             Conversation.brand_id,
@@ -75,7 +77,8 @@ def pipeline_items(session: Session, message_ids: list[int]) -> dict[int, TextIt
     )
     now = utcnow()
     items = {}
-    for message_id, text, kind, platform, brand_id, author, created_at in rows:
+    for message_id, stored_text, sealed, kind, platform, brand_id, author, created_at in rows:
+        text = open_text(stored_text, sealed)  # the pipeline reads the original
         settings = brand_settings.get(brand_id, {})
         context: dict[str, Any] = {
             "policy": settings.get("moderation_policy") or {},
