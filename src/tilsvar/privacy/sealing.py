@@ -43,7 +43,14 @@ def detect(text: str) -> list[pii.Span]:
     if not text:
         return []
     readings = [pii.find(text, None)]
-    if any(character.isdigit() for character in text):
+    # Languages only read digit runs differently (phone regions, national-id hints): read again
+    # only when a long digit run is not already covered by what was found.
+    uncovered = [
+        match
+        for match in pii._DIGITS_RE.finditer(text)
+        if not any(span.start < match.end() and match.start() < span.end for span in readings[0])
+    ]
+    if uncovered:
         readings += [pii.find(text, language) for language in _LANGUAGES[1:]]
     spans = sorted(
         {span for reading in readings for span in reading}, key=lambda s: (s.start, s.start - s.end)
