@@ -300,3 +300,57 @@ def test_key_ring_formats(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
     finally:
         monkeypatch.delenv("TILSVAR_SECRET_KEY")
         get_settings.cache_clear()
+
+
+def test_an_edit_is_sealed_and_a_late_finding_is_sealed_at_analysis(
+    seeded: Seeded, ingest: IngestFn, database: Database
+) -> None:
+    from tilsvar.actions.analysis import do_store_analysis
+    from tilsvar.actions.webhooks import _apply_change
+    from tilsvar.channels.activity import MessageChanged
+    from tilsvar.models import Channel, utcnow
+
+    edited = ingest(seeded.x_channel, "Hej, toget er sent", external_id="e1")
+    with database.session() as session:
+        channel = session.get_one(Channel, seeded.x_channel.id)
+        change = MessageChanged(
+            platform="x",
+            account=channel.account,
+            external_id="e1",
+            change="edited",
+            at=utcnow(),
+            text=f"Hej {EMAIL}",
+        )
+        assert _apply_change(session, channel=channel, change=change, events=[]) == 1
+    with database.reader() as session:
+        message = session.get_one(Message, edited)
+        assert EMAIL not in message.text
+        assert message.has_pii
+        assert sealing.original_texts(session, [edited])[edited] == f"Hej {EMAIL}"
+
+    # A (plug-in) PII stage finds what the ingest detection did not: sealed when the analysis is stored.
+    late = ingest(seeded.x_channel, "Mit kundenummer er KX-77-ALFA", external_id="e2")
+    with database.session() as session:
+        redacted = "Mit kundenummer er [ID]"
+        analysis = {"pii": [{"type": "customer_id", "start": 19, "end": 29}], "redacted": redacted}
+        do_store_analysis(session, results={late: analysis}, route=False)
+    with database.reader() as session:
+        message = session.get_one(Message, late)
+        assert message.text == redacted
+        assert message.redacted_text == redacted
+        assert message.text_sealed
+        assert sealing.original_texts(session, [late])[late] == "Mit kundenummer er KX-77-ALFA"
+
+
+def test_a_kept_raw_payload_can_be_inspected_with_the_key(database: Database, seeded: Seeded) -> None:
+    del seeded
+    with database.session() as session:
+        do_store_rejected_input(
+            session, source="import:test", items=[("line-9", b'{"text": "broken', "bad json")]
+        )
+    with database.reader() as session:
+        raw_id = session.scalar(select(RawEvent.id).where(RawEvent.dedupe_key == "line-9"))
+    shown = CliRunner().invoke(cli_app, ["privacy", "raw-event", str(raw_id)])
+    assert shown.exit_code == 0, shown.output
+    assert '{"text": "broken' in shown.stdout
+    assert CliRunner().invoke(cli_app, ["privacy", "raw-event", "999999"]).exit_code == 1

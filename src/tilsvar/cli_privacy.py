@@ -143,6 +143,33 @@ def retention_run(policy: PolicyOption = None) -> None:
             )
 
 
+@privacy_app.command("raw-event")
+def raw_event_command(
+    raw_event_id: Annotated[int, typer.Argument(help="The raw event's id (`raw_events.id`).")],
+) -> None:
+    """Print a stored inbound payload (webhook body, API post, rejected import line), decrypted:
+    they are kept encrypted at rest for inspection (audited)."""
+    from tilsvar.actions.common import audit
+    from tilsvar.cli import ready_database
+    from tilsvar.models import RawEvent
+    from tilsvar.privacy.sealing import open_raw
+
+    database = ready_database()
+    with database.session() as session:
+        raw = session.get(RawEvent, raw_event_id)
+        if raw is None:
+            typer.echo(f"no raw event {raw_event_id}", err=True)
+            raise typer.Exit(1)
+        audit(
+            session, action="privacy.raw_event_read", actor="cli", target_type="raw_event", target_id=raw.id
+        )
+        typer.echo(
+            f"# {raw.source} · {raw.status} · {raw.received_at.isoformat()} {raw.error}".rstrip(), err=True
+        )
+        body = open_raw(raw.body)
+    sys.stdout.write(body.decode("utf-8", errors="replace") + "\n")
+
+
 keys_app = typer.Typer(help="Encryption keys: status, rotation, re-encryption.", no_args_is_help=True)
 
 

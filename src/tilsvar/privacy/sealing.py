@@ -78,7 +78,7 @@ def sealed_columns(text: str, ring: SecretBox | None = None) -> dict[str, Any]:
     personal data; else the text, with ``text_sealed`` cleared."""
     spans = detect(text)
     if not spans:
-        return {"text": text, "text_sealed": None}
+        return {"text": text, "text_sealed": None, "has_pii": False, "redacted_text": None}
     redacted = pii.redact(text, spans)
     return {
         "text": redacted,
