@@ -24,7 +24,7 @@ from bench.common import configure, log, temporary_database
 from bench.generate_jsonl import generate
 
 
-def run_import(path: Path, backend: str, batch_size: int) -> dict[str, float]:
+def run_import(path: Path, backend: str, batch_size: int) -> dict[str, float | None]:
     with temporary_database(backend) as (_data_dir, _url):
         from tilsvar.db import get_database
         from tilsvar.importing.run import run_import as tilsvar_import
@@ -192,7 +192,7 @@ def main() -> None:
             result["raw_executemany_sqlite"] = baseline
             result["raw_executemany_sqlite_without_search_triggers"] = bare
             result["slowdown_vs_raw"] = round(
-                baseline["messages_per_second"] / imported["messages_per_second"], 2
+                baseline["messages_per_second"] / float(imported["messages_per_second"] or 1), 2
             )
     print(json.dumps(result))
 
