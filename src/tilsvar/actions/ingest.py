@@ -95,8 +95,6 @@ def do_ingest_messages(
     ``route=False`` (imported history) stores without routing, now or after the pipeline.
     """
     result = IngestResult()
-    # Personal data is redacted from the stored text and the original sealed before any row is written.
-    messages, sealed = seal_inbound(messages)
     channels = _resolve_channels(
         session,
         messages=messages,
@@ -107,6 +105,8 @@ def do_ingest_messages(
     accepted = _drop_duplicates(session, messages=messages, channels=channels, result=result)
     if not accepted:
         return result
+    # Personal data is redacted from the stored text and the original sealed before any row is written.
+    accepted, sealed = seal_inbound(accepted)
     accepted.sort(key=lambda pair: pair[1].created_at)
     org_of_channel = _organizations(session, channels=channels)
     identities = _link_identities(

@@ -89,21 +89,21 @@ def sealed_columns(text: str, ring: SecretBox | None = None) -> dict[str, Any]:
 
 
 def seal_inbound(
-    messages: Sequence[InboundMessage],
-) -> tuple[list[InboundMessage], dict[int, bytes]]:
-    """Messages as they will be stored (personal data redacted from ``text``) and, by index, the
-    sealed originals. Messages without personal data are passed through unchanged."""
+    accepted: Sequence[tuple[int, InboundMessage]],
+) -> tuple[list[tuple[int, InboundMessage]], dict[int, bytes]]:
+    """The (index, message) pairs ingest will store, with personal data redacted from ``text``, and
+    the sealed originals by index. Messages without personal data are passed through unchanged."""
     ring: SecretBox | None = None
-    stored: list[InboundMessage] = []
+    stored: list[tuple[int, InboundMessage]] = []
     sealed: dict[int, bytes] = {}
-    for index, message in enumerate(messages):
+    for index, message in accepted:
         spans = detect(message.text)
         if not spans:
-            stored.append(message)
+            stored.append((index, message))
             continue
         ring = ring or keyring()
         sealed[index] = seal_text(message.text, ring)
-        stored.append(dataclasses.replace(message, text=pii.redact(message.text, spans)))
+        stored.append((index, dataclasses.replace(message, text=pii.redact(message.text, spans))))
     return stored, sealed
 
 
