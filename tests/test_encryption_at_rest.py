@@ -354,3 +354,46 @@ def test_a_kept_raw_payload_can_be_inspected_with_the_key(database: Database, se
     assert shown.exit_code == 0, shown.output
     assert '{"text": "broken' in shown.stdout
     assert CliRunner().invoke(cli_app, ["privacy", "raw-event", "999999"]).exit_code == 1
+
+
+def test_email_addresses_in_mail_headers_are_encrypted(
+    seeded: Seeded, ingest: IngestFn, database: Database
+) -> None:
+    from sqlalchemy import text
+
+    from tilsvar.models import EmailMessage
+
+    address, old_address = "kari.mail@example.net", "old.mail@example.net"
+    first = ingest(seeded.x_channel, "Hej med mail", external_id="m1")
+    second = ingest(seeded.x_channel, "Gammel mail", external_id="m2")
+    with database.session() as session:
+        session.add(
+            EmailMessage(
+                message_id=first,
+                header_message_id="<a@x>",
+                from_address=address,
+                reply_to=address,
+                to_addresses="",
+            )
+        )
+    with database.session() as session:  # as an older version stored it: plain text
+        session.execute(
+            text(
+                'INSERT INTO email_messages (message_id, header_message_id, "references", subject, '
+                "from_address, reply_to, to_addresses, was_html) "
+                "VALUES (:id, '<b@x>', '', '', :a, :a, :a, false)"
+            ),
+            {"id": second, "a": old_address},
+        )
+    with database.reader() as session:
+        assert session.get_one(EmailMessage, first).from_address == address
+        assert session.get_one(EmailMessage, second).reply_to == old_address  # still readable
+    result = CliRunner().invoke(cli_app, ["keys", "reencrypt"])
+    assert result.exit_code == 0, result.output
+    with database.reader() as session:
+        assert session.get_one(EmailMessage, second).reply_to == old_address
+        assert all(not counts.get("plain") for counts in status(database).values())
+    if database.is_sqlite:
+        data = database_bytes(database)
+        assert address.encode() not in data
+        assert old_address.encode() not in data

@@ -210,8 +210,10 @@ def _reencrypt(vacuum: bool) -> None:
         counts = reencrypt(database, progress=lambda n: progress.advance(task, n))
     for name, count in counts.items():
         typer.echo(f"{name}: {count} rewritten")
-    if counts["messages sealed"] or counts["raw payloads"]:
-        compact_after_erasure(database, vacuum=vacuum)  # drop the clear copies' old pages and index segments
+    if any(counts.values()):
+        # Drop the old pages of what was rewritten (clear copies from older versions above all) and
+        # the FTS5 segments that indexed them.
+        compact_after_erasure(database, vacuum=vacuum)
 
 
 NoVacuum = Annotated[

@@ -17,12 +17,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Column, Table, and_, bindparam, func, select, text, update
+from sqlalchemy import LargeBinary, Table, and_, bindparam, func, select, text, type_coerce, update
 from sqlalchemy.orm import Session
 
 from tilsvar.crypto import SecretBox, keyring
 from tilsvar.db import Database
-from tilsvar.models import Channel, Message, RawEvent, User
+from tilsvar.models import Channel, EmailMessage, Message, RawEvent, User, sealed
 from tilsvar.models.base import table_of
 from tilsvar.privacy import sealing
 
@@ -37,7 +37,10 @@ class Target:
     table: Table
     column: str
     context: Callable[[int], bytes]
-    raw: bool = False  # raw_events.body: the RAW_MAGIC wrapper; plain legacy bodies get encrypted
+    # A prefix before the ring's ciphertext (raw bodies, sealed columns); values without it are plain
+    # ones stored before the column was encrypted, and get encrypted.
+    magic: bytes | None = None
+    key: str = "id"
 
 
 TARGETS = (
@@ -48,19 +51,37 @@ TARGETS = (
         "two-factor secrets", table_of(User), "totp_secret_encrypted", lambda i: f"user-totp:{i}".encode()
     ),
     Target("message texts", table_of(Message), "text_sealed", lambda i: sealing.TEXT_CONTEXT),
-    Target("raw payloads", table_of(RawEvent), "body", lambda i: sealing.RAW_CONTEXT, raw=True),
+    Target(
+        "raw payloads", table_of(RawEvent), "body", lambda i: sealing.RAW_CONTEXT, magic=sealing.RAW_MAGIC
+    ),
+    *(
+        Target(
+            f"e-mail {column}",
+            table_of(EmailMessage),
+            column,
+            lambda i: sealed.CONTEXT,
+            sealed.MAGIC,
+            "message_id",
+        )
+        for column in ("from_address", "reply_to", "to_addresses")
+    ),
 )
 
 
-def _column(target: Target) -> Column[Any]:
-    return target.table.c[target.column]
+def _column(target: Target) -> Any:
+    """The stored bytes (a sealed column's type would decrypt them on the way out)."""
+    return type_coerce(target.table.c[target.column], LargeBinary)
 
 
-def _token(target: Target, value: bytes) -> bytes | None:
-    """The ring ciphertext inside a stored value (None: a plain raw body from before)."""
-    data = bytes(value)
-    if target.raw:
-        return data[len(sealing.RAW_MAGIC) :] if data.startswith(sealing.RAW_MAGIC) else None
+def _bytes(value: Any) -> bytes:
+    return value.encode() if isinstance(value, str) else bytes(value)
+
+
+def _token(target: Target, value: Any) -> bytes | None:
+    """The ring ciphertext inside a stored value (None: a plain value from before)."""
+    data = _bytes(value)
+    if target.magic is not None:
+        return data[len(target.magic) :] if data.startswith(target.magic) else None
     return data
 
 
@@ -119,7 +140,7 @@ def reencrypt(database: Database, *, progress: Callable[[int], None] | None = No
 
 def _pass(database: Database, target: Target, ring: SecretBox, progress: Callable[[int], None] | None) -> int:
     column = _column(target)
-    key = target.table.c.id
+    key = target.table.c[target.key]
     last = 0
     count = 0
     while True:
@@ -136,11 +157,9 @@ def _pass(database: Database, target: Target, ring: SecretBox, progress: Callabl
                 if token is not None and ring.is_current(token):
                     continue
                 context = target.context(row_id)
-                plain = bytes(value) if token is None else ring.decrypt(token, context=context)
+                plain = _bytes(value) if token is None else ring.decrypt(token, context=context)
                 fresh = ring.encrypt(plain, context=context)
-                changes.append(
-                    {"row_id": row_id, "value": sealing.RAW_MAGIC + fresh if target.raw else fresh}
-                )
+                changes.append({"row_id": row_id, "value": (target.magic or b"") + fresh})
             _write(session, target, changes)
             count += len(changes)
             last = rows[-1][0]
@@ -152,8 +171,8 @@ def _write(session: Session, target: Target, changes: list[dict[str, Any]]) -> N
     if changes:
         session.execute(
             update(target.table)
-            .where(target.table.c.id == bindparam("row_id"))
-            .values({target.column: bindparam("value")})
+            .where(target.table.c[target.key] == bindparam("row_id"))
+            .values({target.column: bindparam("value", type_=LargeBinary)})
             .execution_options(synchronize_session=False),
             changes,
         )
