@@ -23,7 +23,7 @@ from tilsvar.actions.org import do_create_api_token
 from tilsvar.cli import app as cli_app
 from tilsvar.crypto import SecretBox, key_id, keyring
 from tilsvar.db import Database
-from tilsvar.models import Message, RawEvent, User
+from tilsvar.models import Conversation, Message, RawEvent, User
 from tilsvar.privacy import sealing
 from tilsvar.privacy.keys import status
 from tilsvar.settings import Settings
@@ -397,3 +397,128 @@ def test_email_addresses_in_mail_headers_are_encrypted(
         data = database_bytes(database)
         assert address.encode() not in data
         assert old_address.encode() not in data
+
+
+SENDER = "kari.privat@example.com"
+
+
+def _mail(sender: str, message_id: str, text_: str) -> bytes:
+    return (
+        f"From: {sender}\r\nTo: support@rail.example\r\nSubject: Billet\r\n"
+        f"Message-ID: <{message_id}@mail.example>\r\nDate: Sun, 06 Dec 2026 06:00:00 +0000\r\n"
+        f"Content-Type: text/plain; charset=utf-8\r\n\r\n{text_}\r\n"
+    ).encode()
+
+
+def _receive(database: Database, channel_id: int, uid: int, raw: bytes) -> int:
+    from tilsvar.actions.mail import do_store_mail_batch
+    from tilsvar.channels.email import parse_mail
+
+    mail = parse_mail(raw, account="support@rail.example")
+    with database.session() as session:
+        do_store_mail_batch(
+            session,
+            channel_id=channel_id,
+            mailbox="INBOX",
+            uidvalidity=1,
+            highest_uid=uid,
+            reset=False,
+            mails=[(uid, mail)],
+        )
+    with database.reader() as session:
+        contact_id = session.scalars(
+            select(Conversation.contact_id)
+            .join(Message, Message.conversation_id == Conversation.id)
+            .where(Message.external_id == mail.message_id)
+        ).one()
+        assert contact_id is not None
+        return contact_id
+
+
+def test_an_email_senders_address_is_sealed_and_found_by_its_blind_index(
+    client: TestClient, seeded: Seeded, database: Database, settings: Settings
+) -> None:
+    from sqlalchemy import text
+
+    from tilsvar.actions.mail import do_connect_email_channel
+    from tilsvar.models import Contact, Identity
+
+    with database.session() as session:
+        channel = do_connect_email_channel(
+            session,
+            brand=session.get_one(type(seeded.rail), seeded.rail.id),
+            account="support@rail.example",
+            imap_url="imaps://support@mail.rail.example",
+            smtp_url="smtps://support@mail.rail.example",
+            password="pw",
+            mode="simulated",
+        )
+        channel_id = channel.id
+    first = _receive(database, channel_id, 1, _mail(f"Kari Hansen <{SENDER}>", "one", f"Billet {MARKER}"))
+    # A second, unrelated mail (no References) from the same sender, the address spelt differently.
+    second = _receive(database, channel_id, 2, _mail("Kari.Privat@Example.COM", "two", "Igen"))
+    assert first == second  # the same contact
+
+    with database.reader() as session:
+        identity = session.scalars(select(Identity).where(Identity.platform == "email")).one()
+        assert identity.external_id.startswith("bi:")
+        assert identity.platform_id == SENDER
+        assert identity.handle == ""
+        names = set(session.scalars(select(Message.author_name).where(Message.channel_id == channel_id)))
+        assert names == {"Kari Hansen", "k…@example.com"}  # never the address itself
+
+    admin = auth(seeded.admin_token)
+    contact = json_of(client.get(f"/api/v1/contacts/{first}", headers=admin))
+    assert [i["handle"] for i in contact["identities"]] == ["k…@example.com"]
+    found = json_of(client.get("/api/v1/search", params={"q": f"author:{SENDER}"}, headers=admin))
+    assert found["total"] == 2
+    export = client.get(
+        "/api/v1/privacy/export", params={"platform": "email", "author_id": SENDER}, headers=admin
+    )
+    assert export.status_code == 200
+    assert SENDER in export.text
+
+    # An identity an older version stored in clear is still found, and sealed by `keys reencrypt`.
+    old_sender = "gammel.kunde@example.net"
+    with database.session() as session:
+        old_contact = Contact(organization_id=seeded.org.id, display_name=old_sender)
+        session.add(old_contact)
+        session.flush()
+        session.execute(
+            text(
+                "INSERT INTO identities (organization_id, contact_id, platform, external_id, handle, name, "
+                "created_at) VALUES (:org, :contact, 'email', :address, :address, '', CURRENT_TIMESTAMP)"
+            ),
+            {"org": seeded.org.id, "contact": old_contact.id, "address": old_sender},
+        )
+        old_contact_id = old_contact.id
+    assert _receive(database, channel_id, 3, _mail(old_sender, "three", "Hej")) == old_contact_id
+
+    # Rotation: before re-encryption the old key's index still finds the person; after, the new one.
+    runner = CliRunner()
+    rotated = runner.invoke(cli_app, ["keys", "rotate", "--no-reencrypt"])
+    assert rotated.exit_code == 0, rotated.output
+    assert _receive(database, channel_id, 4, _mail(SENDER, "four", "Tre")) == first
+    assert status(database)["identity blind indexes"].get("plain") == 1
+    result = runner.invoke(cli_app, ["keys", "reencrypt"])
+    assert result.exit_code == 0, result.output
+    new = key_id(keyring().keys[-1]).hex()
+    assert status(database)["identity blind indexes"] == {new: 2}
+    assert set(status(database)["identity addresses"]) == {new}
+    assert _receive(database, channel_id, 5, _mail(SENDER, "five", "Fire")) == first
+    assert _receive(database, channel_id, 6, _mail(old_sender, "six", "Igen")) == old_contact_id
+    with database.reader() as session:
+        assert session.get_one(Contact, old_contact_id).display_name == "g…@example.net"
+        assert len(session.scalars(select(Identity).where(Identity.platform == "email")).all()) == 2
+
+    needles = [SENDER, old_sender, SENDER.partition("@")[0], old_sender.partition("@")[0]]
+    if database.is_sqlite:
+        data = database_bytes(database)
+        assert MARKER.encode() in data
+        for needle in needles:
+            assert needle.encode() not in data, needle
+            assert needle.upper().encode() not in data, needle
+    else:
+        from test_privacy_erase import assert_no_text_in_tables
+
+        assert_no_text_in_tables(database, needles)

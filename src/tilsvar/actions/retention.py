@@ -258,9 +258,14 @@ def do_run_policy(
             conversations = list(
                 session.scalars(select(Conversation.id).where(Conversation.contact_id.in_(chunk)))
             )
-            authors = list(
-                session.scalars(select(Identity.external_id).where(Identity.contact_id.in_(chunk)))
-            )
+            authors = [
+                sealed_id or external_id
+                for external_id, sealed_id in session.execute(
+                    select(Identity.external_id, Identity.external_id_sealed).where(
+                        Identity.contact_id.in_(chunk)
+                    )
+                )
+            ]
             for part in _chunks(conversations):
                 clean_up(part, authors)
             if policy.action == "delete":
@@ -276,7 +281,10 @@ def do_run_policy(
                     update(Identity)
                     .where(Identity.contact_id.in_(chunk))
                     .values(
-                        handle="", name="", external_id=literal("anonymised-") + cast(Identity.id, String)
+                        handle="",
+                        name="",
+                        external_id=literal("anonymised-") + cast(Identity.id, String),
+                        external_id_sealed=None,
                     )
                 )
                 session.execute(update(Contact).where(Contact.id.in_(chunk)).values(display_name=ANONYMISED))

@@ -158,7 +158,7 @@ def send_reply(database: Database, job: ClaimedJob) -> None:
         conversation = session.get_one(Conversation, message.conversation_id)
         channel = session.get_one(Channel, message.channel_id)
         last_inbound = session.execute(
-            select(Message.external_id, Message.created_at, Identity.external_id)
+            select(Message.external_id, Message.created_at, Identity.external_id, Identity.external_id_sealed)
             .outerjoin(Identity, Identity.id == Message.author_identity_id)
             .where(Message.conversation_id == conversation.id, Message.direction == "in")
             .order_by(Message.created_at.desc())
@@ -171,7 +171,7 @@ def send_reply(database: Database, job: ClaimedJob) -> None:
             text=message.text,
             thread_key=conversation.thread_key,
             in_reply_to=last_inbound[0] if last_inbound else None,
-            recipient_id=last_inbound[2] if last_inbound else None,
+            recipient_id=(last_inbound[3] or last_inbound[2]) if last_inbound else None,
             last_inbound_at=last_inbound[1] if last_inbound else None,
             idempotency_key=message.idempotency_key or str(message.id),
             credentials=channel_credentials(channel),

@@ -55,7 +55,7 @@ def build_export(
             document["identities"].append(
                 {
                     "platform": identity.platform,
-                    "author_id": identity.external_id,
+                    "author_id": identity.platform_id,
                     "handle": identity.handle,
                     "name": identity.name,
                     "first_seen": _iso(identity.created_at),

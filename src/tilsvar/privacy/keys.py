@@ -6,7 +6,9 @@ each encrypted column in id order, in batches of one transaction each, and rewri
 yet under the primary key — so an interrupted pass simply resumes where it stopped when run again,
 and a second run changes nothing. It also seals what older versions left in clear: raw payloads
 stored before they were encrypted, and messages with detected personal data whose original was
-still in ``messages.text``. ``status`` counts ciphertexts per key, so a key can be retired
+still in ``messages.text``, and e-mail identities stored with their address in clear. The blind
+indexes of sealed identities (``tilsvar.privacy.blind``) are keyed by the ring too: the pass rewrites
+those not made under the primary key. ``status`` counts ciphertexts per key, so a key can be retired
 (``tilsvar keys retire``) once nothing uses it.
 """
 
@@ -22,9 +24,9 @@ from sqlalchemy.orm import Session
 
 from tilsvar.crypto import SecretBox, keyring
 from tilsvar.db import Database
-from tilsvar.models import Channel, EmailMessage, Message, RawEvent, User, sealed
+from tilsvar.models import Channel, Contact, EmailMessage, Identity, Message, RawEvent, User, sealed
 from tilsvar.models.base import table_of
-from tilsvar.privacy import sealing
+from tilsvar.privacy import blind, sealing
 
 BATCH = 500
 
@@ -65,7 +67,11 @@ TARGETS = (
         )
         for column in ("from_address", "reply_to", "to_addresses")
     ),
+    Target(
+        "identity addresses", table_of(Identity), "external_id_sealed", lambda i: sealed.CONTEXT, sealed.MAGIC
+    ),
 )
+IDENTITIES = "identity blind indexes"
 
 
 def _column(target: Target) -> Any:
@@ -99,7 +105,12 @@ def total_rows(database: Database) -> int:
         count += int(
             session.scalar(select(func.count()).select_from(table_of(Message)).where(_unsealed())) or 0
         )
+        count += int(session.scalar(select(func.count()).where(_sealed_identities())) or 0)
         return count
+
+
+def _sealed_identities() -> Any:
+    return Identity.platform.in_(sorted(blind.SEALED_PLATFORMS))
 
 
 def _unsealed() -> Any:
@@ -124,6 +135,10 @@ def status(database: Database) -> dict[str, dict[str, int]]:
             found[target.name] = dict(counts)
         unsealed = session.scalar(select(func.count()).where(_unsealed()))
         found["message texts"]["plain"] = int(unsealed or 0)
+        indexes: Counter[str] = Counter()
+        for (value,) in session.execute(select(Identity.external_id).where(_sealed_identities())):
+            indexes[value.split(":")[1] if blind.is_blind(value) else "plain"] += 1
+        found[IDENTITIES] = dict(indexes)
     return found
 
 
@@ -131,7 +146,7 @@ def reencrypt(database: Database, *, progress: Callable[[int], None] | None = No
     """Rewrite every ciphertext not under the primary key, and seal what older versions left in
     clear; returns rows rewritten per column. Resumable and idempotent (see the module docstring)."""
     ring = keyring()
-    rewritten: dict[str, int] = {}
+    rewritten: dict[str, int] = {IDENTITIES: _identity_pass(database, ring, progress)}
     for target in TARGETS:
         rewritten[target.name] = _pass(database, target, ring, progress)
     rewritten["messages sealed"] = _seal_old_messages(database, ring, progress)
@@ -201,6 +216,60 @@ def _seal_old_messages(database: Database, ring: SecretBox, progress: Callable[[
                 ],
             )
             count += len(rows)
+        if progress:
+            progress(len(rows))
+
+
+def _identity_pass(database: Database, ring: SecretBox, progress: Callable[[int], None] | None) -> int:
+    """Blind indexes under the primary key for every sealed identity; an identity stored with its
+    address in clear (before sealing) gets it sealed, its handle cleared, and the address it left as
+    its contact's and messages' shown name replaced by the masked address."""
+    table = table_of(Identity)
+    last = 0
+    count = 0
+    while True:
+        with database.session() as session:
+            _secure_delete(session)
+            rows = session.execute(
+                select(
+                    Identity.id,
+                    Identity.platform,
+                    Identity.external_id,
+                    Identity.external_id_sealed,
+                    Identity.handle,
+                    Identity.contact_id,
+                )
+                .where(_sealed_identities(), Identity.id > last)
+                .order_by(Identity.id)
+                .limit(BATCH)
+            ).all()
+            if not rows:
+                return count
+            for identity_id, platform, external_id, sealed_address, handle, contact_id in rows:
+                if blind.is_blind(external_id) and blind.is_current(external_id, ring):
+                    continue
+                address = sealed_address if blind.is_blind(external_id) else external_id
+                if address is None:
+                    continue  # an index without its address: nothing to make it from
+                if not blind.is_blind(external_id):  # stored in clear by an older version
+                    shown = [value for value in {external_id, handle} if value]
+                    session.execute(
+                        update(table_of(Message))
+                        .where(Message.author_identity_id == identity_id, Message.author_name.in_(shown))
+                        .values(author_name=blind.masked(address))
+                    )
+                    session.execute(
+                        update(table_of(Contact))
+                        .where(Contact.id == contact_id, Contact.display_name.in_(shown))
+                        .values(display_name=blind.masked(address))
+                    )
+                session.execute(
+                    update(table)
+                    .where(table.c.id == identity_id)
+                    .values(blind.identity_columns(platform, address, "", ring))
+                )
+                count += 1
+            last = rows[-1][0]
         if progress:
             progress(len(rows))
 
