@@ -522,3 +522,51 @@ def test_an_email_senders_address_is_sealed_and_found_by_its_blind_index(
         from test_privacy_erase import assert_no_text_in_tables
 
         assert_no_text_in_tables(database, needles)
+
+
+VIP_RULES = """
+rules:
+  - id: vip
+    name: A known sender goes to press
+    position: 10
+    when: {handle: kari.privat@example.com}
+    then: [{assign_team: press}]
+    stop: true
+  - id: service
+    name: Everything else to customer service
+    position: 100
+    then: [{assign_team: customer-service}]
+"""
+
+
+def test_routing_rules_still_match_a_sealed_email_senders_address(
+    client: TestClient, seeded: Seeded, database: Database, run_jobs: Callable[[], int]
+) -> None:
+    from tilsvar.actions.mail import do_connect_email_channel
+    from workflow_support import put_rules, workflow
+
+    assert put_rules(client, seeded.admin_token, VIP_RULES).status_code == 200
+    with database.session() as session:
+        channel_id = do_connect_email_channel(
+            session,
+            brand=session.get_one(type(seeded.rail), seeded.rail.id),
+            account="support@rail.example",
+            imap_url="imaps://support@mail.rail.example",
+            smtp_url="smtps://support@mail.rail.example",
+            password="pw",
+            mode="simulated",
+        ).id
+    _receive(database, channel_id, 1, _mail(f"Kari Hansen <{SENDER}>", "vip", "Hej"))
+    _receive(database, channel_id, 2, _mail("someone@example.org", "other", "Hej"))
+    run_jobs()
+    with database.reader() as session:
+        conversations = dict(
+            session.execute(
+                select(Message.external_id, Message.conversation_id).where(Message.channel_id == channel_id)
+            ).all()
+        )
+    teams = {
+        key: workflow(client, seeded.admin_token, conversations[f"<{key}@mail.example>"])["team"]["id"]
+        for key in ("vip", "other")
+    }
+    assert teams == {"vip": seeded.press_team.id, "other": seeded.service_team.id}
