@@ -39,7 +39,7 @@ class SsoError(Exception):
 
 
 @dataclass(frozen=True, slots=True)
-class Identity:
+class SsoIdentity:
     email: str
     subject: str
     next: str
@@ -78,7 +78,7 @@ def start(settings: Settings, *, redirect_uri: str, next_url: str) -> tuple[str,
     return f"{config['authorization_endpoint']}?{urlencode(query)}", base64.urlsafe_b64encode(sealed).decode()
 
 
-def finish(settings: Settings, *, cookie: str, state: str, code: str, redirect_uri: str) -> Identity:
+def finish(settings: Settings, *, cookie: str, state: str, code: str, redirect_uri: str) -> SsoIdentity:
     """The verified identity the issuer vouches for (raises ``SsoError``)."""
     try:
         flow = json.loads(keyring().decrypt(base64.urlsafe_b64decode(cookie), context=_CONTEXT))
@@ -122,4 +122,4 @@ def finish(settings: Settings, *, cookie: str, state: str, code: str, redirect_u
     email = str(claims.get("email") or "")
     if not email or claims.get("email_verified") is False:
         raise SsoError("the issuer vouches for no verified e-mail address")
-    return Identity(email=email, subject=str(claims["sub"]), next=str(flow["next"]))
+    return SsoIdentity(email=email, subject=str(claims["sub"]), next=str(flow["next"]))
