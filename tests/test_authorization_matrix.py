@@ -66,6 +66,8 @@ EXPECTATIONS: dict[tuple[str, str], Expect] = {
     ("GET", "/"): E(PUBLIC),
     ("GET", "/login"): E(PUBLIC),
     ("POST", "/login"): E(PUBLIC, form={"email": "nobody@example.org", "password": "wrong-password"}),
+    ("GET", "/login/oidc"): E(PUBLIC),  # single sign-on (404 unless configured)
+    ("GET", "/login/oidc/callback"): E(PUBLIC),
     ("GET", "/webhooks/meta"): E(PUBLIC),
     ("POST", "/webhooks/meta"): E(PUBLIC),
     ("GET", "/webhooks/x"): E(PUBLIC, query={"crc_token": "abc"}),

@@ -24,6 +24,7 @@ from tilsvar.channels.activity import Ignored, MessageChanged, Receipt
 from tilsvar.channels.base import InboundMessage, OutboundReply
 from tilsvar.db import Database
 from tilsvar.models import Channel, utcnow
+from tilsvar.privacy.sealing import open_raw
 from tilsvar.settings import Settings
 from webhook_support import (
     RECORDED,
@@ -170,7 +171,8 @@ def test_malformed_json_is_refused_with_400_and_the_raw_body_kept(
     answer = post(None, body=body)
     assert answer.status_code == 400
     (kept,) = raw_events(database)
-    assert kept.body == body
+    assert open_raw(kept.body) == body  # kept, encrypted at rest (docs/privacy.md)
+    assert body not in kept.body
     assert kept.status == "rejected"
     assert kept.channel_id == page
     assert "malformed JSON" in kept.error

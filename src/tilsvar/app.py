@@ -147,11 +147,13 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         from tilsvar.web.account_routes import router as account_web_router
         from tilsvar.web.inbox_routes import router as inbox_web_router
         from tilsvar.web.moderation_routes import router as moderation_web_router
+        from tilsvar.web.oidc_routes import router as oidc_web_router
         from tilsvar.web.search_routes import router as search_web_router
 
         app.include_router(inbox_web_router)  # before web_router: /inbox/counts is not a conversation
         app.include_router(web_router)
         app.include_router(account_web_router)
+        app.include_router(oidc_web_router)
         from tilsvar.web.channel_routes import router as channel_web_router
 
         app.include_router(channel_web_router)

@@ -143,5 +143,146 @@ def retention_run(policy: PolicyOption = None) -> None:
             )
 
 
+@privacy_app.command("raw-event")
+def raw_event_command(
+    raw_event_id: Annotated[int, typer.Argument(help="The raw event's id (`raw_events.id`).")],
+) -> None:
+    """Print a stored inbound payload (webhook body, API post, rejected import line), decrypted:
+    they are kept encrypted at rest for inspection (audited)."""
+    from tilsvar.actions.common import audit
+    from tilsvar.cli import ready_database
+    from tilsvar.models import RawEvent
+    from tilsvar.privacy.sealing import open_raw
+
+    database = ready_database()
+    with database.session() as session:
+        raw = session.get(RawEvent, raw_event_id)
+        if raw is None:
+            typer.echo(f"no raw event {raw_event_id}", err=True)
+            raise typer.Exit(1)
+        audit(
+            session, action="privacy.raw_event_read", actor="cli", target_type="raw_event", target_id=raw.id
+        )
+        typer.echo(
+            f"# {raw.source} · {raw.status} · {raw.received_at.isoformat()} {raw.error}".rstrip(), err=True
+        )
+        body = open_raw(raw.body)
+    sys.stdout.write(body.decode("utf-8", errors="replace") + "\n")
+
+
+keys_app = typer.Typer(help="Encryption keys: status, rotation, re-encryption.", no_args_is_help=True)
+
+
+@keys_app.command("status")
+def keys_status_command() -> None:
+    """The key ring (primary last) and how many stored ciphertexts each key made."""
+    from tilsvar.cli import ready_database
+    from tilsvar.crypto import key_id, keyring
+    from tilsvar.privacy.keys import status
+
+    ring = keyring()
+    for key in ring.keys:
+        marker = " (primary)" if key_id(key) == ring.primary_id else ""
+        typer.echo(f"key {key_id(key).hex()}{marker}")
+    for name, counts in status(ready_database()).items():
+        shown = ", ".join(f"{key}: {count}" for key, count in sorted(counts.items())) or "none"
+        typer.echo(f"{name}: {shown}")
+
+
+def _reencrypt(vacuum: bool) -> None:
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from tilsvar.actions.privacy import compact_after_erasure
+    from tilsvar.cli import ready_database
+    from tilsvar.privacy.keys import reencrypt, total_rows
+
+    database = ready_database()
+    with Progress(
+        TextColumn("re-encrypting"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        disable=not sys.stderr.isatty(),
+    ) as progress:
+        task = progress.add_task("reencrypt", total=total_rows(database))
+        counts = reencrypt(database, progress=lambda n: progress.advance(task, n))
+    for name, count in counts.items():
+        typer.echo(f"{name}: {count} rewritten")
+    if any(counts.values()):
+        # Drop the old pages of what was rewritten (clear copies from older versions above all) and
+        # the FTS5 segments that indexed them.
+        compact_after_erasure(database, vacuum=vacuum)
+
+
+NoVacuum = Annotated[
+    bool,
+    typer.Option("--no-vacuum", help="Skip VACUUM after sealing texts stored in clear by older versions."),
+]
+
+
+@keys_app.command("rotate")
+def keys_rotate_command(
+    reencrypt_now: Annotated[
+        bool, typer.Option("--reencrypt/--no-reencrypt", help="Re-encrypt everything under the new key now.")
+    ] = True,
+    no_vacuum: NoVacuum = False,
+) -> None:
+    """Add a new primary key to the key file (old keys keep decrypting), then re-encrypt (resumable:
+    run `tilsvar keys reencrypt` to finish an interrupted pass)."""
+    from tilsvar.actions.common import audit
+    from tilsvar.cli import ready_database
+    from tilsvar.crypto import append_key, key_id
+    from tilsvar.settings import get_settings
+
+    settings = get_settings()
+    if settings.secret_key:
+        typer.echo(
+            "the keys come from TILSVAR_SECRET_KEY: add a new key at its end "
+            "(e.g. `openssl rand -base64 32`), "
+            "restart, then run `tilsvar keys reencrypt`",
+            err=True,
+        )
+        raise typer.Exit(2)
+    database = ready_database()
+    key = append_key(settings.effective_secret_key_file)
+    with database.session() as session:
+        audit(session, action="keys.rotate", actor="cli", details={"primary": key_id(key).hex()})
+    typer.echo(f"new primary key {key_id(key).hex()} in {settings.effective_secret_key_file}")
+    if reencrypt_now:
+        _reencrypt(not no_vacuum)
+
+
+@keys_app.command("reencrypt")
+def keys_reencrypt_command(no_vacuum: NoVacuum = False) -> None:
+    """Rewrite every ciphertext not made with the primary key, and encrypt what older versions stored
+    in clear (raw payloads, texts with personal data). Safe to interrupt and run again."""
+    _reencrypt(not no_vacuum)
+
+
+@keys_app.command("retire")
+def keys_retire_command(
+    key: Annotated[str, typer.Argument(help="The key id (from `tilsvar keys status`).")],
+) -> None:
+    """Remove an old key from the key file once no ciphertext uses it."""
+    from tilsvar.cli import ready_database
+    from tilsvar.crypto import remove_key
+    from tilsvar.privacy.keys import status
+    from tilsvar.settings import get_settings
+
+    used = sum(counts.get(key, 0) for counts in status(ready_database()).values())
+    if used:
+        typer.echo(f"{used} ciphertexts still use key {key}: run `tilsvar keys reencrypt` first", err=True)
+        raise typer.Exit(1)
+    try:
+        remove_key(get_settings().effective_secret_key_file, key)
+    except ValueError as error:
+        typer.echo(str(error), err=True)
+        raise typer.Exit(1) from error
+    typer.echo(f"key {key} removed")
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(privacy_app, name="privacy")
+    app.add_typer(keys_app, name="keys")

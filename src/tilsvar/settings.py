@@ -45,8 +45,15 @@ class Settings(BaseSettings):
     secret_key_file: Path | None = Field(
         default=None,
         description=(
-            "File with the 32-byte master key for encrypting channel secrets (base64). "
+            "File with the 32-byte master keys for encryption at rest (base64, one a line, newest last). "
             "Empty means `<data_dir>/secret.key`, created on first use."
+        ),
+    )
+    secret_key: str = Field(
+        default="",
+        description=(
+            "Master key(s) for encryption at rest, base64, comma-separated, newest last; "
+            "when set, used instead of `secret_key_file` (docs/privacy.md)."
         ),
     )
     host: str = Field(default="127.0.0.1", description="Address `tilsvar serve` listens on.")
@@ -103,6 +110,18 @@ class Settings(BaseSettings):
         default="tilsvar@localhost", description="Sender address of scheduled reports."
     )
     session_max_age_hours: float = Field(default=12.0, description="Web sign-in lifetime.")
+    oidc_issuer: str = Field(
+        default="",
+        description=(
+            "OpenID Connect issuer URL for single sign-on (its `/.well-known/openid-configuration` is "
+            "read); empty means off (docs/security.md)."
+        ),
+    )
+    oidc_client_id: str = Field(default="", description="OpenID Connect client id of Tilsvar at the issuer.")
+    oidc_client_secret_file: Path | None = Field(
+        default=None,
+        description="File with the OpenID Connect client secret (empty: a public client, PKCE only).",
+    )
     cookie_secure: Literal["auto", "yes", "no"] = Field(
         default="auto", description="Mark cookies Secure; `auto` does so when base_url is https."
     )

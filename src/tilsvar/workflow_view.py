@@ -23,6 +23,7 @@ from tilsvar.models.workflow import (
     ReplyDraft,
     TimelineEntry,
 )
+from tilsvar.privacy import blind
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -248,9 +249,9 @@ def contact_json(session: Session, user: User, contact_id: int) -> dict[str, Any
         return None
     brand_ids = access.brand_ids(session, user)
     identities = session.execute(
-        select(Identity.id, Identity.platform, Identity.handle, Identity.name).where(
-            Identity.contact_id == contact.id
-        )
+        select(
+            Identity.id, Identity.platform, Identity.handle, Identity.name, Identity.external_id_sealed
+        ).where(Identity.contact_id == contact.id)
     ).all()
     conversations = session.execute(
         select(
@@ -281,8 +282,9 @@ def contact_json(session: Session, user: User, contact_id: int) -> dict[str, Any
         "id": contact.id,
         "name": contact.display_name,
         "identities": [
-            {"id": i, "platform": platform, "handle": handle, "name": name}
-            for i, platform, handle, name in identities
+            # an e-mail identity's address is sealed: shown masked (privacy/blind.py)
+            {"id": i, "platform": platform, "handle": handle or blind.masked(address or ""), "name": name}
+            for i, platform, handle, name, address in identities
         ],
         "conversations": [
             {

@@ -63,9 +63,10 @@ def do_store_analysis(session: Session, *, results: dict[int, dict[str, Any]], r
     route the conversations (unless ``route`` is false: imported history is not routed)."""
     if not results:
         return
-    session.execute(
-        update(Message), [{"id": message_id, **message_columns(a)} for message_id, a in results.items()]
-    )
+    from tilsvar.privacy.sealing import analysis_rows
+
+    # The original of a message with personal data stays sealed (tilsvar.privacy.sealing).
+    session.execute(update(Message), analysis_rows(session, results, message_columns))
     rows = session.execute(
         select(
             Message.id,

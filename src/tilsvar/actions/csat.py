@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from tilsvar.actions.automatic import queue_automatic_message
 from tilsvar.actions.common import ActionError, audit
 from tilsvar.actions.timeline import add_timeline
-from tilsvar.crypto import load_or_create_key
+from tilsvar.crypto import keyring
 from tilsvar.models import Conversation, Message, utcnow
 from tilsvar.models.workflow import ChannelWorkflow, ConversationWorkflowState, CsatSurvey
 from tilsvar.settings import get_settings
@@ -38,7 +38,7 @@ _ANSWERS = {
 
 
 def _key() -> bytes:
-    master = load_or_create_key(get_settings().effective_secret_key_file)
+    master = keyring().keys[0]
     return hmac.new(master, b"tilsvar csat v1", hashlib.sha256).digest()
 
 

@@ -34,6 +34,8 @@ from tilsvar.events import ConversationCreated, Event, MessageReceived, record_e
 from tilsvar.jobs.queue import enqueue
 from tilsvar.models import Brand, Channel, Contact, Conversation, Identity, Message, RawEvent, utcnow
 from tilsvar.models.base import table_of
+from tilsvar.privacy import blind
+from tilsvar.privacy.sealing import seal_inbound, seal_raw
 from tilsvar.settings import get_settings
 
 UnknownChannelPolicy = Literal["reject", "create"]
@@ -104,6 +106,8 @@ def do_ingest_messages(
     accepted = _drop_duplicates(session, messages=messages, channels=channels, result=result)
     if not accepted:
         return result
+    # Personal data is redacted from the stored text and the original sealed before any row is written.
+    accepted, sealed = seal_inbound(accepted)
     accepted.sort(key=lambda pair: pair[1].created_at)
     org_of_channel = _organizations(session, channels=channels)
     identities = _link_identities(
@@ -168,6 +172,9 @@ def do_ingest_messages(
                     "author_identity_id": identity[0] if identity and message.direction == "in" else None,
                     "author_name": _author_name(message, thread.channel),
                     "text": message.text,
+                    "text_sealed": sealed.get(index),
+                    "has_pii": index in sealed,
+                    "redacted_text": message.text if index in sealed else None,
                     "created_at": message.created_at,
                     "received_at": now,
                     "is_automatic": message.is_automatic,
@@ -362,9 +369,7 @@ def _author_id(message: InboundMessage) -> str | None:
 def _author_name(message: InboundMessage, channel: Channel) -> str:
     if message.direction == "out":
         return channel.account
-    if message.author is None:
-        return ""
-    return message.author.name or message.author.handle or message.author.id
+    return _display_name(message)
 
 
 def _link_identities(
@@ -387,15 +392,17 @@ def _link_identities(
     for organization_id, platform, author_id in wanted:
         by_scope[(organization_id, platform)].add(author_id)
     for (organization_id, platform), author_ids in by_scope.items():
+        # Sealed platforms (e-mail) are found by their blind index (privacy/blind.py).
+        stored = blind.lookup_ids(platform, author_ids)
         rows = session.execute(
             select(Identity.external_id, Identity.id, Identity.contact_id).where(
                 Identity.organization_id == organization_id,
                 Identity.platform == platform,
-                Identity.external_id.in_(author_ids),
+                Identity.external_id.in_(list(stored)),
             )
         )
         for external_id, identity_id, contact_id in rows:
-            found[(organization_id, platform, external_id)] = (identity_id, contact_id)
+            found[(organization_id, platform, stored[external_id])] = (identity_id, contact_id)
     missing = [key for key in wanted if key not in found]
     if missing:
         now = utcnow()
@@ -420,8 +427,7 @@ def _link_identities(
                     "organization_id": key[0],
                     "contact_id": contact_id,
                     "platform": key[1],
-                    "external_id": key[2],
-                    "handle": author.handle,
+                    **blind.identity_columns(key[1], key[2], author.handle),
                     "name": author.name,
                     "followers": author.followers,
                     "created_at": now,
@@ -461,6 +467,8 @@ def _display_name(message: InboundMessage) -> str:
     author = message.author
     if author is None:
         return ""
+    if not author.name and blind.sealed_platform(message.platform):
+        return blind.masked(author.id)[:200]  # never the address itself: it is copied onto every row
     return (author.name or author.handle or author.id)[:200]
 
 
@@ -710,7 +718,7 @@ def do_store_rejected_input(
             "channel_id": channel_id,
             "received_at": utcnow(),
             "headers": {},
-            "body": body,
+            "body": seal_raw(body),
             "status": "rejected",
             "error": reason,
         }

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from tilsvar.access import SCOPES
 from tilsvar.actions.common import ActionError, audit
 from tilsvar.channels import PLATFORMS, normalize_account
-from tilsvar.crypto import SecretBox, load_or_create_key
+from tilsvar.crypto import SecretBox, keyring
 from tilsvar.models import (
     ApiToken,
     Brand,
@@ -37,7 +37,7 @@ def slugify(name: str) -> str:
 
 
 def secret_box() -> SecretBox:
-    return SecretBox(load_or_create_key(get_settings().effective_secret_key_file))
+    return keyring()
 
 
 def do_create_organization(session: Session, *, name: str, slug: str | None = None) -> Organization:

@@ -32,6 +32,7 @@ from tilsvar.models import (
     Contact,
     Conversation,
     DomainEvent,
+    EmailMessage,
     Identity,
     Job,
     Message,
@@ -43,6 +44,7 @@ from tilsvar.models.knowledge import FaqEvent, FaqProposal, TrendAlert, TrendClu
 from tilsvar.models.privacy import PrivacyDeletion
 from tilsvar.models.workflow import ContactMerge, Notification
 from tilsvar.privacy.export import build_export
+from tilsvar.privacy.sealing import open_raw
 from tilsvar.privacy.subject import Subject, find_subjects
 from tilsvar.settings import get_settings
 
@@ -241,7 +243,7 @@ def _erase_one(session: Session, subject: Subject, *, delete_on_platform: bool) 
                 Message.direction == "out",
                 Message.in_reply_to.in_(list(external.values())),
             )
-            .values(text=ERASED_REPLY, redacted_text=None, analysis=None, has_pii=False)
+            .values(text=ERASED_REPLY, redacted_text=None, text_sealed=None, analysis=None, has_pii=False)
         )
         result.add("brand_replies_blanked", _rowcount(blanked))
     # Jobs and domain events that mention them (payload ids or text).
@@ -294,12 +296,15 @@ def _erase_one(session: Session, subject: Subject, *, delete_on_platform: bool) 
     raw_ids = {
         raw_id
         for raw_id, body in session.execute(query.execution_options(yield_per=1000))
-        if body and pattern.search(bytes(body))
+        if body and pattern.search(open_raw(body))
     }
     for chunk in _chunks(sorted(raw_ids)):
         result.add("raw_events", _rowcount(session.execute(delete(RawEvent).where(RawEvent.id.in_(chunk)))))
     # FAQ: proposals built from their questions, widget events under their visitor id.
-    result.add("faq_proposals_changed", _scrub_proposals(session, subject, set(own) | set(shared), doomed))
+    result.add(
+        "faq_proposals_changed",
+        _scrub_proposals(session, subject.organization_id, set(own) | set(shared), doomed),
+    )
     result.add(
         "faq_events",
         _rowcount(
@@ -438,7 +443,7 @@ def _scrub_clusters(session: Session, cluster_ids: set[Any], words: set[str]) ->
 
 
 def _scrub_proposals(
-    session: Session, subject: Subject, conversation_ids: set[int], doomed: list[int]
+    session: Session, organization_id: int, conversation_ids: set[int], doomed: list[int]
 ) -> int:
     texts = set()
     for chunk in _chunks(doomed):
@@ -450,7 +455,7 @@ def _scrub_proposals(
             texts |= {(redacted or body)[:500], body[:500]}
     changed = 0
     for proposal in session.scalars(
-        select(FaqProposal).where(FaqProposal.organization_id == subject.organization_id)
+        select(FaqProposal).where(FaqProposal.organization_id == organization_id)
     ):
         ids = [int(cid) for cid in (proposal.conversation_ids or [])]
         if not set(ids) & conversation_ids:
@@ -510,17 +515,23 @@ def compact_after_erasure(database: Database, *, vacuum: bool = True) -> dict[st
     freed and zeroed under secure_delete), VACUUM (optional: secure_delete already zeroes freed
     content), and checkpoint the WAL with TRUNCATE so no old page image stays in ``-wal``.
     PostgreSQL: VACUUM the touched tables (outside a transaction) so dead tuples are reclaimed."""
+
+    return compact_engine(database.engine, vacuum=vacuum)
+
+
+def compact_engine(engine: Any, *, vacuum: bool = True) -> dict[str, float]:
+    """``compact_after_erasure`` on an engine (what an after-commit hook has)."""
     import time
 
     timings: dict[str, float] = {}
-    if database.is_sqlite:
-        with database.engine.connect() as connection:
+    if engine.dialect.name == "sqlite":
+        with engine.connect() as connection:
             connection.exec_driver_sql("PRAGMA secure_delete=ON")
             started = time.perf_counter()
             connection.exec_driver_sql("INSERT INTO search_messages(search_messages) VALUES('optimize')")
             connection.commit()
             timings["fts_optimize"] = time.perf_counter() - started
-        raw = database.engine.raw_connection()
+        raw = engine.raw_connection()
         try:
             cursor = raw.cursor()
             cursor.execute("PRAGMA secure_delete=ON")
@@ -537,7 +548,7 @@ def compact_after_erasure(database: Database, *, vacuum: bool = True) -> dict[st
         return timings
     if vacuum:
         started = time.perf_counter()
-        with database.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
             connection.exec_driver_sql("VACUUM " + ", ".join(TOUCHED_TABLES))
         timings["vacuum"] = time.perf_counter() - started
     return timings
@@ -583,3 +594,147 @@ def erase_subject(
     remove_files(result.files)
     compact_after_erasure(database, vacuum=vacuum)
     return result
+
+
+def do_clean_up_after(
+    session: Session,
+    *,
+    organization_id: int,
+    message_ids: list[int],
+    conversation_ids: list[int],
+    author_ids: list[str] | None = None,
+) -> ErasureResult:
+    """What an erasure cleans beyond the rows themselves, for messages about to be deleted or
+    anonymised by a retention run: their attachment files (returned in ``files``, to remove after
+    the commit), trend memberships and the words they gave clusters, FAQ proposals built from them,
+    trend alerts' sample ids, queued jobs and domain events naming them, notifications, and raw
+    payloads carrying their platform ids (or ``author_ids``). Call before deleting the messages."""
+    result = ErasureResult()
+    if not message_ids:
+        return result
+    if session.get_bind().dialect.name == "sqlite":
+        session.execute(text("PRAGMA secure_delete=ON"))
+    external: list[str] = []
+    first = last = None
+    for chunk in _chunks(message_ids):
+        for external_id, received_at in session.execute(
+            select(Message.external_id, Message.received_at).where(Message.id.in_(chunk))
+        ):
+            if external_id:
+                external.append(external_id)
+            first = received_at if first is None or received_at < first else first
+            last = received_at if last is None or received_at > last else last
+    paths = set()
+    for chunk in _chunks(message_ids):
+        paths |= set(
+            session.scalars(
+                select(MessageAttachment.storage_path).where(
+                    MessageAttachment.message_id.in_(chunk), MessageAttachment.storage_path != ""
+                )
+            )
+        )
+    doomed = set(message_ids)
+    users = {
+        path
+        for path, message_id in session.execute(
+            select(MessageAttachment.storage_path, MessageAttachment.message_id).where(
+                MessageAttachment.storage_path.in_(paths)
+            )
+        )
+        if message_id not in doomed
+    }
+    data_dir = get_settings().data_dir
+    result.files = [data_dir / path for path in sorted(paths - users)]
+    result.add("attachment_files", len(result.files))
+    for chunk in _chunks(message_ids):
+        result.add(
+            "attachments",
+            _rowcount(
+                session.execute(delete(MessageAttachment).where(MessageAttachment.message_id.in_(chunk)))
+            ),
+        )
+    for chunk in _chunks(message_ids):  # mail headers (addresses, subjects)
+        result.add(
+            "email_headers",
+            _rowcount(session.execute(delete(EmailMessage).where(EmailMessage.message_id.in_(chunk)))),
+        )
+    # Trends: forget their memberships and the words they contributed.
+    clusters: set[Any] = set()
+    for chunk in _chunks(message_ids):
+        clusters |= set(
+            session.scalars(
+                select(TrendMember.cluster_id).where(
+                    TrendMember.message_id.in_(chunk), TrendMember.cluster_id.is_not(None)
+                )
+            )
+        )
+    words = _words_of(session, message_ids) if clusters else set()
+    for chunk in _chunks(message_ids):
+        session.execute(delete(TrendMember).where(TrendMember.message_id.in_(chunk)))
+        session.execute(update(TrendAlert).where(TrendAlert.message_id.in_(chunk)).values(message_id=None))
+    result.add("trend_clusters_changed", _scrub_clusters(session, clusters, words))
+    result.add(
+        "faq_proposals_changed",
+        _scrub_proposals(session, organization_id, set(conversation_ids), message_ids),
+    )
+    # Jobs, domain events and notifications that name them.
+    needles = [json.dumps(value) for value in [*external, *(author_ids or [])]]
+    message_keys = {str(mid) for mid in message_ids}
+    conversation_keys = {str(cid) for cid in conversation_ids}
+    job_ids = [
+        job_id
+        for job_id, payload in session.execute(select(Job.id, Job.payload).where(Job.status != "running"))
+        if _job_mentions(payload, message_keys, conversation_keys, needles)
+    ]
+    for chunk in _chunks(job_ids):
+        result.add("jobs", _rowcount(session.execute(delete(Job).where(Job.id.in_(chunk)))))
+    event_ids = [
+        event_id
+        for event_id, payload in session.execute(
+            select(DomainEvent.id, DomainEvent.payload).where(DomainEvent.organization_id == organization_id)
+        )
+        if _job_mentions(payload, message_keys, conversation_keys, needles)
+    ]
+    for chunk in _chunks(event_ids):
+        result.add(
+            "domain_events", _rowcount(session.execute(delete(DomainEvent).where(DomainEvent.id.in_(chunk))))
+        )
+    for chunk in _chunks(conversation_ids):
+        result.add(
+            "notifications",
+            _rowcount(session.execute(delete(Notification).where(Notification.conversation_id.in_(chunk)))),
+        )
+    # Raw payloads carrying their platform ids, received around when they were.
+    if needles and first is not None and last is not None:
+        pattern = re.compile(b"|".join(re.escape(needle.encode()) for needle in needles))
+        query = select(RawEvent.id, RawEvent.body).where(
+            RawEvent.received_at >= first - timedelta(days=1),
+            RawEvent.received_at <= last + timedelta(days=1),
+        )
+        raw_ids = sorted(
+            raw_id
+            for raw_id, body in session.execute(query.execution_options(yield_per=1000))
+            if body and pattern.search(open_raw(body))
+        )
+        for chunk in _chunks(raw_ids):
+            result.add(
+                "raw_events", _rowcount(session.execute(delete(RawEvent).where(RawEvent.id.in_(chunk))))
+            )
+    return result
+
+
+def after_commit_clean_up(session: Session, files: list[Path]) -> None:
+    """Once the transaction is committed: overwrite and unlink the files, merge the FTS5 index and
+    truncate the WAL (SQLite), so no copy of the deleted text stays in the data directory."""
+    from tilsvar.db import on_commit
+
+    engine = session.get_bind()
+
+    def _run() -> None:
+        remove_files(files)
+        try:
+            compact_engine(engine, vacuum=False)
+        except Exception as error:  # pragma: no cover - a busy database: the next run compacts
+            log.warning("compaction after retention failed: %s", error)
+
+    on_commit(session, _run)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Select, String, cast, delete, func, literal, select, update
@@ -14,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from tilsvar import access
 from tilsvar.actions.common import ActionError, audit
+from tilsvar.actions.privacy import after_commit_clean_up, do_clean_up_after
 from tilsvar.models import Channel, Contact, Conversation, Identity, Message, User, utcnow
 from tilsvar.models.privacy import LegalHold, PrivacyDeletion, RetentionPolicy
 
@@ -221,8 +223,28 @@ def do_run_policy(
         session.execute(text("PRAGMA secure_delete=ON"))
     ids = list(session.scalars(candidates(session, policy, now=now)))
     counts: dict[str, int] = {}
+    cleaned: dict[str, int] = {}
+    files: list[Path] = []
+
+    def clean_up(conversation_ids: list[int], author_ids: list[str] | None = None) -> None:
+        """The erasure's clean-up beyond the rows (tilsvar.actions.privacy.do_clean_up_after)."""
+        message_ids = list(
+            session.scalars(select(Message.id).where(Message.conversation_id.in_(conversation_ids)))
+        )
+        done = do_clean_up_after(
+            session,
+            organization_id=policy.organization_id,
+            message_ids=message_ids,
+            conversation_ids=conversation_ids,
+            author_ids=author_ids,
+        )
+        files.extend(done.files)
+        for name, count in done.counts.items():
+            cleaned[name] = cleaned.get(name, 0) + count
+
     if policy.target == "conversations":
         for chunk in _chunks(ids):
+            clean_up(chunk)
             if policy.action == "delete":
                 counts["messages"] = counts.get("messages", 0) + int(
                     session.execute(delete(Message).where(Message.conversation_id.in_(chunk))).rowcount or 0  # type: ignore[attr-defined]
@@ -236,6 +258,16 @@ def do_run_policy(
             conversations = list(
                 session.scalars(select(Conversation.id).where(Conversation.contact_id.in_(chunk)))
             )
+            authors = [
+                sealed_id or external_id
+                for external_id, sealed_id in session.execute(
+                    select(Identity.external_id, Identity.external_id_sealed).where(
+                        Identity.contact_id.in_(chunk)
+                    )
+                )
+            ]
+            for part in _chunks(conversations):
+                clean_up(part, authors)
             if policy.action == "delete":
                 for part in _chunks(conversations):
                     session.execute(delete(Message).where(Message.conversation_id.in_(part)))
@@ -249,7 +281,10 @@ def do_run_policy(
                     update(Identity)
                     .where(Identity.contact_id.in_(chunk))
                     .values(
-                        handle="", name="", external_id=literal("anonymised-") + cast(Identity.id, String)
+                        handle="",
+                        name="",
+                        external_id=literal("anonymised-") + cast(Identity.id, String),
+                        external_id_sealed=None,
                     )
                 )
                 session.execute(update(Contact).where(Contact.id.in_(chunk)).values(display_name=ANONYMISED))
@@ -274,8 +309,9 @@ def do_run_policy(
         organization_id=policy.organization_id,
         target_type="retention_policy",
         target_id=policy.id,
-        details={"counts": counts, "record_id": record.id},
+        details={"counts": counts, "cleaned_up": cleaned, "record_id": record.id},
     )
+    after_commit_clean_up(session, files)
     return record
 
 
@@ -284,7 +320,15 @@ def _anonymise_conversations(session: Session, conversation_ids: list[int]) -> N
     session.execute(
         update(Message)
         .where(Message.conversation_id.in_(conversation_ids))
-        .values(text=ANONYMISED, redacted_text=None, analysis=None, author_name="", author_identity_id=None)
+        .values(
+            text=ANONYMISED,
+            redacted_text=None,
+            text_sealed=None,
+            has_pii=False,
+            analysis=None,
+            author_name="",
+            author_identity_id=None,
+        )
     )
     session.execute(
         update(Conversation)

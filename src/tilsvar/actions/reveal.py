@@ -19,6 +19,7 @@ from tilsvar.actions.common import ActionError, audit
 from tilsvar.models import Conversation, Message, User, utcnow
 from tilsvar.models.privacy import RevealRequest
 from tilsvar.models.workflow import Note
+from tilsvar.privacy.sealing import open_text
 
 REVEAL_MINUTES = 30
 
@@ -139,7 +140,7 @@ def do_reveal(session: Session, *, user: User, conversation: Conversation) -> di
     if grant is None:
         raise ActionError("ask to reveal first (a supervisor may have to approve)", status=409)
     rows = session.execute(
-        select(Message.id, Message.text)
+        select(Message.id, Message.text, Message.text_sealed)
         .where(
             Message.conversation_id == conversation.id,
             or_(Message.has_pii.is_(True), Message.redacted_text.is_not(None)),
@@ -159,7 +160,7 @@ def do_reveal(session: Session, *, user: User, conversation: Conversation) -> di
         "status": "approved",
         "request_id": grant.id,
         "expires_at": grant.expires_at.isoformat(),
-        "messages": [{"id": row[0], "text": row[1]} for row in rows],
+        "messages": [{"id": row[0], "text": open_text(row[1], row[2])} for row in rows],
     }
 
 

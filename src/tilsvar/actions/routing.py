@@ -345,11 +345,17 @@ def _context(
     session: Session, conversation: Conversation, channel: Channel, message: Message, snapshot: OrgSnapshot
 ) -> MessageContext:
     brand_slug = session.scalar(select(Brand.slug).where(Brand.id == conversation.brand_id))
-    handle = (
-        session.scalar(select(Identity.handle).where(Identity.id == message.author_identity_id))
+    author = (
+        session.execute(
+            select(Identity.handle, Identity.external_id_sealed).where(
+                Identity.id == message.author_identity_id
+            )
+        ).first()
         if message.author_identity_id
         else None
     )
+    # An e-mail sender's handle is its address, kept sealed (privacy/blind.py): rules still match it.
+    handle = (author[0] or author[1]) if author else None
     tags = frozenset(
         session.scalars(
             select(Tag.name)

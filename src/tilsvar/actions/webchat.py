@@ -17,6 +17,7 @@ from tilsvar.actions.ingest import do_ingest_messages
 from tilsvar.actions.org import do_create_channel
 from tilsvar.channels.webchat import chat_message, normalize_origin, thread_key
 from tilsvar.models import Brand, Channel, Conversation, Message, User, utcnow
+from tilsvar.privacy.sealing import open_text
 
 
 def do_connect_webchat_channel(
@@ -90,7 +91,7 @@ def chat_transcript(
     if conversation_id is None:
         return []
     rows = session.execute(
-        select(Message.id, Message.direction, Message.text, Message.created_at)
+        select(Message.id, Message.direction, Message.text, Message.text_sealed, Message.created_at)
         .where(
             Message.conversation_id == conversation_id,
             (Message.direction == "in") | (Message.delivery_state == "sent"),
@@ -99,6 +100,11 @@ def chat_transcript(
         .limit(limit)
     ).all()
     return [
-        {"id": row.id, "direction": row.direction, "text": row.text, "created_at": row.created_at.isoformat()}
+        {
+            "id": row.id,
+            "direction": row.direction,
+            "text": open_text(row.text, row.text_sealed),  # the visitor's own words
+            "created_at": row.created_at.isoformat(),
+        }
         for row in reversed(rows)
     ]

@@ -38,6 +38,7 @@ from tilsvar.events import ChannelStatusChanged, ConversationUpdated, Event, rec
 from tilsvar.jobs.queue import wakeup
 from tilsvar.models import Brand, Channel, Conversation, Job, Message, RawEvent, utcnow
 from tilsvar.models.base import table_of
+from tilsvar.privacy.sealing import seal_raw, sealed_columns
 from tilsvar.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -219,7 +220,7 @@ def _store(
             "channel_id": channel_id,
             "received_at": utcnow(),
             "headers": kept_headers,
-            "body": body,
+            "body": seal_raw(body),
             "status": status,
             "error": error[:4000],
         }
@@ -371,7 +372,8 @@ def _apply_change(session: Session, *, channel: Channel, change: MessageChanged,
     if message is None:
         return 0  # not ours to track (the page's own comment, or older than Tilsvar)
     if change.change == "edited" and change.text is not None:
-        message.text = change.text
+        for name, value in sealed_columns(change.text).items():
+            setattr(message, name, value)  # personal data in an edit is sealed like in a new message
     message.platform_state = change.change
     events.append(
         ConversationUpdated(

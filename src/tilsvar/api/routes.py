@@ -21,6 +21,7 @@ from tilsvar.api.deps import ApiUser, DatabaseDep, ReadSession
 from tilsvar.api.schemas import ClearFlagIn, InboxPageOut, ModerationIn
 from tilsvar.channels import Author, InboundMessage, normalize_account
 from tilsvar.models import Job, Message, RawEvent, utcnow
+from tilsvar.privacy.sealing import seal_raw
 from tilsvar.reports.kpis import Period, compute_report
 from tilsvar.search.saved import inbox_scope
 
@@ -212,7 +213,7 @@ def post_inbound(
                 dedupe_key=None,
                 channel_id=channel.id,
                 headers={"content-type": request.headers.get("content-type", "")},
-                body=json.dumps(body.model_dump(mode="json")).encode(),
+                body=seal_raw(json.dumps(body.model_dump(mode="json")).encode()),
                 status="stored",
             )
         )

@@ -19,6 +19,7 @@ from tilsvar.jobs.queue import ClaimedJob
 from tilsvar.jobs.worker import PermanentFailure, handler
 from tilsvar.models import Brand, Channel, Conversation, Identity, Message, utcnow
 from tilsvar.pipeline import STAGES, TextItem, analyze
+from tilsvar.privacy.sealing import open_text
 
 
 @handler("pipeline.analyze")
@@ -46,6 +47,7 @@ def pipeline_items(session: Session, message_ids: list[int]) -> dict[int, TextIt
         select(
             Message.id,
             Message.text,
+            Message.text_sealed,
             Message.kind,
             Channel.platform,
             Conversation.brand_id,
@@ -83,7 +85,8 @@ def pipeline_items(session: Session, message_ids: list[int]) -> dict[int, TextIt
     )
     now = utcnow()
     items = {}
-    for message_id, text, kind, platform, brand_id, author, created_at in rows:
+    for message_id, stored_text, sealed, kind, platform, brand_id, author, created_at in rows:
+        text = open_text(stored_text, sealed)  # the pipeline reads the original
         settings = brand_settings.get(brand_id, {})
         context: dict[str, Any] = {
             "policy": settings.get("moderation_policy") or {},
@@ -166,7 +169,7 @@ def send_reply(database: Database, job: ClaimedJob) -> None:
         conversation = session.get_one(Conversation, message.conversation_id)
         channel = session.get_one(Channel, message.channel_id)
         last_inbound = session.execute(
-            select(Message.external_id, Message.created_at, Identity.external_id)
+            select(Message.external_id, Message.created_at, Identity.external_id, Identity.external_id_sealed)
             .outerjoin(Identity, Identity.id == Message.author_identity_id)
             .where(Message.conversation_id == conversation.id, Message.direction == "in")
             .order_by(Message.created_at.desc())
@@ -179,7 +182,7 @@ def send_reply(database: Database, job: ClaimedJob) -> None:
             text=message.text,
             thread_key=conversation.thread_key,
             in_reply_to=last_inbound[0] if last_inbound else None,
-            recipient_id=last_inbound[2] if last_inbound else None,
+            recipient_id=(last_inbound[3] or last_inbound[2]) if last_inbound else None,
             last_inbound_at=last_inbound[1] if last_inbound else None,
             idempotency_key=message.idempotency_key or str(message.id),
             credentials=channel_credentials(channel),

@@ -23,6 +23,7 @@ from tilsvar.db import Database
 from tilsvar.jobs.queue import ClaimedJob
 from tilsvar.jobs.worker import PermanentFailure, handler
 from tilsvar.models import Channel, RawEvent
+from tilsvar.privacy.sealing import open_raw
 
 # Deliveries one job processes together: its own and those of other queued ``webhook.process`` jobs,
 # so a busy webhook costs one ingest transaction per batch, not per delivery.
@@ -61,7 +62,7 @@ def process_webhook(database: Database, job: ClaimedJob) -> None:
         account_id = str((config or {}).get("account_id") or "")
         try:
             parsed[raw_id] = parse_delivery(
-                source, body, platform=platform, account=account, account_id=account_id
+                source, open_raw(body), platform=platform, account=account, account_id=account_id
             )
         except (ValueError, TypeError, KeyError) as error:
             failures[raw_id] = f"cannot parse: {error}"

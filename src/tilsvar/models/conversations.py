@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Float, ForeignKey, Index, String, Text, UniqueConstraint, false, text
+from sqlalchemy import Float, ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint, false, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tilsvar.models.base import Base, IdType, JsonType, UTCDateTime, utcnow
@@ -124,6 +124,9 @@ class Message(Base):
     # Personal data found: ``redacted_text`` is what people see unless they may and do reveal it.
     has_pii: Mapped[bool] = mapped_column(default=False, server_default=false())
     redacted_text: Mapped[str | None] = mapped_column(Text)
+    # The original text, AES-GCM encrypted (tilsvar.privacy.sealing), when it holds personal data;
+    # ``text`` is then the redacted text. Read the original with ``sealing.open_text``.
+    text_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
     # The brand policy's decision (allow / flag / hide), and where carrying it out stands:
     # "" nothing to do, flagged, hide_pending, hidden, hide_failed, unhide_pending, restored.
     moderation_action: Mapped[str] = mapped_column(String(8), default="", server_default="")

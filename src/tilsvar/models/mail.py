@@ -9,6 +9,7 @@ from sqlalchemy import BigInteger, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tilsvar.models.base import Base, IdType, UTCDateTime, utcnow
+from tilsvar.models.sealed import SealedString
 
 
 class EmailMailbox(Base):
@@ -40,9 +41,10 @@ class EmailMessage(Base):
     header_message_id: Mapped[str] = mapped_column(String(998))
     references: Mapped[str] = mapped_column(Text, default="")  # space-separated message ids
     subject: Mapped[str] = mapped_column(String(998), default="")
-    from_address: Mapped[str] = mapped_column(String(320), default="")
-    reply_to: Mapped[str] = mapped_column(String(320), default="")
-    to_addresses: Mapped[str] = mapped_column(Text, default="")
+    # Contact details: encrypted at rest (tilsvar.models.sealed; docs/privacy.md).
+    from_address: Mapped[str] = mapped_column(SealedString, default="")
+    reply_to: Mapped[str] = mapped_column(SealedString, default="")
+    to_addresses: Mapped[str] = mapped_column(SealedString, default="")
     # Where the quoted earlier mail starts in the message text (for folding it away); None: no quote.
     quote_start: Mapped[int | None] = mapped_column()
     was_html: Mapped[bool] = mapped_column(default=False)

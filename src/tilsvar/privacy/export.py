@@ -23,6 +23,7 @@ from tilsvar.models import (
     utcnow,
 )
 from tilsvar.models.workflow import CsatSurvey
+from tilsvar.privacy.sealing import open_text
 from tilsvar.privacy.subject import Subject
 
 
@@ -54,7 +55,7 @@ def build_export(
             document["identities"].append(
                 {
                     "platform": identity.platform,
-                    "author_id": identity.external_id,
+                    "author_id": identity.platform_id,
                     "handle": identity.handle,
                     "name": identity.name,
                     "first_seen": _iso(identity.created_at),
@@ -125,7 +126,7 @@ def _conversations(session: Session, subject: Subject) -> list[dict[str, Any]]:
                 "author_name": message.author_name if message.id in theirs else "",
                 "kind": message.kind,
                 "created_at": _iso(message.created_at),
-                "text": message.text,
+                "text": open_text(message.text, message.text_sealed),
                 "language": message.language,
                 "personal_data_detected": message.has_pii,
                 "moderation": {

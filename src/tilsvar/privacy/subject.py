@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tilsvar.models import Conversation, Identity, Message
+from tilsvar.privacy import blind
 
 
 @dataclass
@@ -34,7 +35,8 @@ def find_subjects(
     session: Session, *, platform: str, author_id: str, organization_id: int | None = None
 ) -> list[Subject]:
     """The person known as ``author_id`` on ``platform``, per organisation (one, given the org)."""
-    query = select(Identity).where(Identity.platform == platform, Identity.external_id == author_id)
+    stored = list(blind.lookup_ids(platform, [author_id]))
+    query = select(Identity).where(Identity.platform == platform, Identity.external_id.in_(stored))
     if organization_id is not None:
         query = query.where(Identity.organization_id == organization_id)
     subjects = []
@@ -49,7 +51,7 @@ def find_subjects(
             organization_id=found.organization_id,
             contact_ids=[found.contact_id],
             identity_ids=identity_ids,
-            author_ids=sorted({identity.external_id for identity in identities}),
+            author_ids=sorted({identity.platform_id for identity in identities}),
         )
         rows = session.execute(
             select(Message.id, Message.conversation_id).where(Message.author_identity_id.in_(identity_ids))

@@ -55,6 +55,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.util import ClauseAdapter
 
 from tilsvar.models import Brand, Channel, Identity, Message
+from tilsvar.privacy import blind
 from tilsvar.search.query import FieldFilter, ParsedQuery, QueryError, parse, parse_day, to_fts5, to_tsquery
 from tilsvar.search.snippets import Part, snippet_parts, to_html
 
@@ -665,7 +666,18 @@ def _filter(
     if item.name == "author":
         handles = set(values) | {"@" + value.lstrip("@") for value in values}
         identities = select(Identity.id).where(
-            or_(func.lower(Identity.handle).in_(handles), Identity.external_id.in_(item.values))
+            or_(
+                func.lower(Identity.handle).in_(handles),
+                Identity.external_id.in_(item.values),
+                # e-mail identities are found by the blind index of the address (privacy/blind.py)
+                Identity.external_id.in_(
+                    [
+                        key
+                        for platform in sorted(blind.SEALED_PLATFORMS)
+                        for key in blind.lookup_ids(platform, [v for v in item.values if "@" in v])
+                    ]
+                ),
+            )
         )
         authored = select(Message.id).where(
             or_(func.lower(Message.author_name).in_(values), Message.author_identity_id.in_(identities))

@@ -16,7 +16,7 @@ from jinja2.runtime import Context
 from sqlalchemy import func, select
 from sse_starlette import EventSourceResponse
 
-from tilsvar import access, inbox
+from tilsvar import access, inbox, oidc
 from tilsvar.actions.auth import do_sign_in, do_sign_out
 from tilsvar.actions.common import ActionError
 from tilsvar.actions.jobs import do_retry_job
@@ -136,7 +136,8 @@ def home() -> RedirectResponse:
 
 @router.get("/login")
 def login_page(request: Request, next: str | None = None) -> HTMLResponse:
-    return render(request, "login.html", None, next=safe_next(next), error="", email="")
+    sso = oidc.enabled(request.app.state.settings)
+    return render(request, "login.html", None, next=safe_next(next), error="", email="", sso=sso)
 
 
 @router.post("/login")
@@ -164,6 +165,7 @@ def login(
             next=safe_next(next),
             error=result.error,
             email=email,
+            sso=oidc.enabled(request.app.state.settings),
         )
     target = safe_next(next)
     if result.second_factor_pending:
