@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from tilsvar.access import SCOPES
 from tilsvar.actions.common import ActionError, audit
+from tilsvar.actions.workflow_config import bump_roster
 from tilsvar.channels import PLATFORMS, normalize_account
 from tilsvar.crypto import SecretBox, load_or_create_key
 from tilsvar.models import (
@@ -76,6 +77,7 @@ def do_create_team(session: Session, *, organization: Organization, name: str) -
     team = Team(organization_id=organization.id, name=name, slug=slugify(name))
     session.add(team)
     session.flush()
+    bump_roster(session, organization.id)
     audit(
         session,
         action="team.created",
@@ -90,6 +92,7 @@ def do_create_team(session: Session, *, organization: Organization, name: str) -
 def do_add_team_member(session: Session, *, team: Team, user: User) -> None:
     if session.get(TeamMember, (team.id, user.id)) is None:
         session.add(TeamMember(team_id=team.id, user_id=user.id))
+        bump_roster(session, team.organization_id)
         audit(
             session,
             action="team.member_added",
@@ -213,6 +216,7 @@ def do_create_user(
     session.flush()
     for brand in brands or []:
         session.add(UserBrand(user_id=user.id, brand_id=brand.id))
+    bump_roster(session, organization.id)
     audit(
         session,
         action="user.created",
