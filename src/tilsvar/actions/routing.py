@@ -33,6 +33,7 @@ from typing import Any
 
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import BindParameter
 
 from tilsvar.actions.analysis import PRIORITY_RANK
 from tilsvar.actions.common import audit
@@ -111,7 +112,7 @@ class Roster:
     members: dict[int, tuple[int, ...]]
     agents: dict[Ref, AgentSnapshot]  # by id, str(id) and e-mail; load empty
     user_by_ref: dict[Ref, int]
-    active: frozenset[int]
+    refs_of: dict[int, tuple[Ref, ...]]  # user id -> the refs ``agents`` knows them by
 
 
 _rosters: dict[int, Roster] = {}
@@ -190,7 +191,7 @@ def _roster(session: Session, organization_id: int) -> tuple[CompiledConfig, Ros
     }
     agents: dict[Ref, AgentSnapshot] = {}
     user_by_ref: dict[Ref, int] = {}
-    active: set[int] = set()
+    refs_of: dict[int, tuple[Ref, ...]] = {}
     for user_id, name, email, is_active in session.execute(
         select(User.id, User.name, User.email, User.is_active).where(User.organization_id == organization_id)
     ):
@@ -207,9 +208,8 @@ def _roster(session: Session, organization_id: int) -> tuple[CompiledConfig, Ros
             capacity=dict(profile[5] or {}) if profile else {},
             load={},
         )
-        if is_active:
-            active.add(user_id)
-        for ref in (user_id, str(user_id), email.lower(), email):
+        refs_of[user_id] = (user_id, str(user_id), email.lower(), email)
+        for ref in refs_of[user_id]:
             agents[ref] = snapshot
             user_by_ref[ref] = user_id
     workflow = Workflow.build(
@@ -226,7 +226,7 @@ def _roster(session: Session, organization_id: int) -> tuple[CompiledConfig, Ros
         members={team_id: tuple(ids) for team_id, ids in members.items()},
         agents=agents,
         user_by_ref=user_by_ref,
-        active=frozenset(active),
+        refs_of=refs_of,
     )
     with _lock:
         _rosters[organization_id] = roster
@@ -315,17 +315,100 @@ CONVERSATION_COLUMNS = (
 def _load_conversations(session: Session, ids: list[int]) -> dict[int, Conv]:
     return {
         row[0]: Conv(*row)  # type: ignore[call-arg]
-        for row in session.execute(
-            select(*CONVERSATION_COLUMNS)
-            .join(Channel, Channel.id == Conversation.channel_id)
-            .join(Brand, Brand.id == Conversation.brand_id)
-            .where(Conversation.id.in_(ids))
-            .order_by(Conversation.id)
-        )
+        for row in session.execute(Q_CONVERSATIONS, {"ids": ids})
     }
 
 
 STATE_TABLE = table_of(ConversationWorkflowState)
+
+
+# pre-built statements (built and compiled once; a batch only binds its ids) ---------------------------
+
+IDS: BindParameter[list[int]] = bindparam("ids", expanding=True)
+ORG: BindParameter[int] = bindparam("org")
+Q_CONVERSATIONS = (
+    select(*CONVERSATION_COLUMNS)
+    .join(Channel, Channel.id == Conversation.channel_id)
+    .join(Brand, Brand.id == Conversation.brand_id)
+    .where(Conversation.id.in_(IDS))
+    .order_by(Conversation.id)
+)
+Q_STATES = select(STATE_TABLE).where(STATE_TABLE.c.conversation_id.in_(IDS))
+Q_HISTORY = (
+    select(
+        Message.conversation_id,
+        Message.id,
+        Message.direction,
+        Message.created_at,
+        Message.is_automatic,
+        Message.delivery_state,
+    )
+    .where(Message.conversation_id.in_(IDS))
+    .order_by(Message.created_at, Message.id)
+)
+Q_OPEN_SURVEYS = select(CsatSurvey.conversation_id).where(
+    CsatSurvey.conversation_id.in_(IDS), CsatSurvey.answered_at.is_(None)
+)
+Q_LOAD = (
+    select(Conversation.assignee_id, Channel.platform, func.count())
+    .join(Channel, Channel.id == Conversation.channel_id)
+    .where(
+        Conversation.organization_id == ORG,
+        Conversation.assignee_id.is_not(None),
+        Conversation.status.in_(OPEN_STATUSES),
+    )
+    .group_by(Conversation.assignee_id, Channel.platform)
+)
+Q_LIVE = (
+    select(User.id, User.is_active, AgentProfile.online)
+    .outerjoin(AgentProfile, AgentProfile.user_id == User.id)
+    .where(User.organization_id == ORG)
+)
+Q_CURSORS = select(TeamWorkflow.team_id, TeamWorkflow.round_robin_cursor).where(TeamWorkflow.team_id.in_(IDS))
+Q_DETAILS = (
+    select(
+        Message.id,
+        Message.text,
+        Message.kind,
+        Message.language,
+        Message.intent,
+        Message.sentiment,
+        Message.sentiment_score,
+        Message.priority,
+        Message.moderation_state,
+        Identity.handle,
+    )
+    .outerjoin(Identity, Identity.id == Message.author_identity_id)
+    .where(Message.id.in_(IDS))
+)
+Q_TAGS = (
+    select(ConversationTag.conversation_id, Tag.name)
+    .join(Tag, Tag.id == ConversationTag.tag_id)
+    .where(ConversationTag.conversation_id.in_(IDS))
+)
+Q_CUSTOMER_TAGS = (
+    select(ContactTag.contact_id, Tag.name)
+    .join(Tag, Tag.id == ContactTag.tag_id)
+    .where(ContactTag.contact_id.in_(IDS))
+)
+Q_OWNERS = select(
+    Conversation.id, Conversation.contact_id, Conversation.assignee_id, Conversation.last_outbound_at
+).where(
+    Conversation.contact_id.in_(IDS),
+    Conversation.assignee_id.is_not(None),
+    Conversation.last_outbound_at.is_not(None),
+)
+Q_AUTO_REPLY = select(
+    ChannelWorkflow.channel_id, ChannelWorkflow.auto_reply_enabled, ChannelWorkflow.auto_reply_text
+).where(ChannelWorkflow.channel_id.in_(IDS))
+Q_ANSWERS = select(CsatSurvey.answer_message_id).where(
+    CsatSurvey.conversation_id.in_(IDS), CsatSurvey.answer_message_id.is_not(None)
+)
+Q_SLA_TIMELINE = (
+    select(TimelineEntry.conversation_id, TimelineEntry.at, TimelineEntry.kind, TimelineEntry.details)
+    .where(TimelineEntry.conversation_id.in_(IDS), TimelineEntry.kind.in_(("status", "sla_policy")))
+    .order_by(TimelineEntry.at, TimelineEntry.id)
+)
 
 
 def _new_state(conv: Conv) -> dict[str, Any]:
@@ -357,27 +440,13 @@ def _new_state(conv: Conv) -> dict[str, Any]:
 
 
 def _load_states(session: Session, ids: list[int]) -> dict[int, dict[str, Any]]:
-    return {
-        row["conversation_id"]: dict(row)
-        for row in session.execute(
-            select(STATE_TABLE).where(STATE_TABLE.c.conversation_id.in_(ids))
-        ).mappings()
-    }
+    return {row["conversation_id"]: dict(row) for row in session.execute(Q_STATES, {"ids": ids}).mappings()}
 
 
 def _load_history(session: Session, ids: list[int]) -> dict[int, list[MessageRow]]:
     history: dict[int, list[MessageRow]] = defaultdict(list)
     for conversation_id, message_id, direction, created_at, automatic, delivery in session.execute(
-        select(
-            Message.conversation_id,
-            Message.id,
-            Message.direction,
-            Message.created_at,
-            Message.is_automatic,
-            Message.delivery_state,
-        )
-        .where(Message.conversation_id.in_(ids))
-        .order_by(Message.created_at, Message.id)
+        Q_HISTORY, {"ids": ids}
     ):
         history[conversation_id].append((message_id, direction, created_at, automatic, delivery))
     return history
@@ -441,13 +510,7 @@ def _survey_answers(session: Session, pending: list[int], latest: dict[int, Mess
     statement to find the conversations with an open survey, the ORM for the few that have one)."""
     if not pending:
         return set()
-    open_surveys = set(
-        session.scalars(
-            select(CsatSurvey.conversation_id).where(
-                CsatSurvey.conversation_id.in_(pending), CsatSurvey.answered_at.is_(None)
-            )
-        )
-    )
+    open_surveys = set(session.scalars(Q_OPEN_SURVEYS, {"ids": pending}))
     if not open_surveys:
         return set()
     from tilsvar.actions.csat import take_survey_answer
@@ -471,50 +534,29 @@ def _org_batch(session: Session, organization_id: int) -> OrgBatch:
     """The cached configuration and roster plus what moves all the time: open load and team cursors."""
     config, roster = _roster(session, organization_id)
     load: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    for assignee_id, platform, count in session.execute(
-        select(Conversation.assignee_id, Channel.platform, func.count())
-        .join(Channel, Channel.id == Conversation.channel_id)
-        .where(
-            Conversation.organization_id == organization_id,
-            Conversation.assignee_id.is_not(None),
-            Conversation.status.in_(OPEN_STATUSES),
-        )
-        .group_by(Conversation.assignee_id, Channel.platform)
-    ):
+    for assignee_id, platform, count in session.execute(Q_LOAD, {"org": organization_id}):
         if assignee_id is not None:
             load[assignee_id][channel_key(platform)] += count
     # Presence and active flags are read live (one small statement): they change all day, and a
     # deactivated agent must never be offered a conversation, whoever changed the row.
     live = {
         user_id: (bool(is_active), bool(online))
-        for user_id, is_active, online in session.execute(
-            select(User.id, User.is_active, AgentProfile.online)
-            .outerjoin(AgentProfile, AgentProfile.user_id == User.id)
-            .where(User.organization_id == organization_id)
-        )
+        for user_id, is_active, online in session.execute(Q_LIVE, {"org": organization_id})
     }
     agents = dict(roster.agents)
-    by_id: dict[int, AgentSnapshot] = {}
-    for agent in roster.agents.values():
-        if isinstance(agent.id, int):
-            by_id[agent.id] = agent
-    for user_id, agent in by_id.items():
+    for user_id, refs in roster.refs_of.items():
+        agent = roster.agents[user_id]
         active, online = live.get(user_id, (False, False))
         counts = load.get(user_id)
         if active == agent.active and online == agent.online and not counts:
             continue
         updated = replace(agent, active=active, online=online, load=dict(counts or {}))
-        for ref, value in roster.agents.items():
-            if value is agent:
-                agents[ref] = updated
+        for ref in refs:
+            agents[ref] = updated
     cursors: dict[Ref, Ref] = {}
     cursor_rows: set[int] = set()
     team_ids = list(roster.team_slug)
-    for team_id, cursor in session.execute(
-        select(TeamWorkflow.team_id, TeamWorkflow.round_robin_cursor).where(
-            TeamWorkflow.team_id.in_(team_ids)
-        )
-    ):
+    for team_id, cursor in session.execute(Q_CURSORS, {"ids": team_ids}):
         cursor_rows.add(team_id)
         if cursor is not None and team_id in roster.team_slug:
             cursors[roster.team_slug[team_id]] = cursor
@@ -541,65 +583,22 @@ def _route(
     ids = [conv.id for conv in convs]
     first_ids = [conv.id for conv in convs if states[conv.id]["routed_at"] is None]
     message_ids = [row[0] for cid in first_ids if (row := latest[cid]) is not None]
-    details = {
-        row[0]: row
-        for row in session.execute(
-            select(
-                Message.id,
-                Message.text,
-                Message.kind,
-                Message.language,
-                Message.intent,
-                Message.sentiment,
-                Message.sentiment_score,
-                Message.priority,
-                Message.moderation_state,
-                Identity.handle,
-            )
-            .outerjoin(Identity, Identity.id == Message.author_identity_id)
-            .where(Message.id.in_(message_ids))
-        )
-    }
+    details = {row[0]: row for row in session.execute(Q_DETAILS, {"ids": message_ids})}
     tags: dict[int, set[str]] = defaultdict(set)
-    for cid, name in session.execute(
-        select(ConversationTag.conversation_id, Tag.name)
-        .join(Tag, Tag.id == ConversationTag.tag_id)
-        .where(ConversationTag.conversation_id.in_(ids))
-    ):
+    for cid, name in session.execute(Q_TAGS, {"ids": ids}):
         tags[cid].add(name)
     contact_ids = sorted({conv.contact_id for conv in convs if conv.contact_id is not None})
     customer_tags: dict[int, set[str]] = defaultdict(set)
     owners_by_contact: dict[int, list[tuple[datetime, int, int]]] = defaultdict(list)
     if contact_ids:
-        for tagged_contact, name in session.execute(
-            select(ContactTag.contact_id, Tag.name)
-            .join(Tag, Tag.id == ContactTag.tag_id)
-            .where(ContactTag.contact_id.in_(contact_ids))
-        ):
+        for tagged_contact, name in session.execute(Q_CUSTOMER_TAGS, {"ids": contact_ids}):
             customer_tags[tagged_contact].add(name)
-        for cid, contact_id, assignee_id, last_outbound in session.execute(
-            select(
-                Conversation.id,
-                Conversation.contact_id,
-                Conversation.assignee_id,
-                Conversation.last_outbound_at,
-            ).where(
-                Conversation.contact_id.in_(contact_ids),
-                Conversation.assignee_id.is_not(None),
-                Conversation.last_outbound_at.is_not(None),
-            )
-        ):
+        for cid, contact_id, assignee_id, last_outbound in session.execute(Q_OWNERS, {"ids": contact_ids}):
             if contact_id is not None and assignee_id is not None and last_outbound is not None:
                 owners_by_contact[contact_id].append((last_outbound, cid, assignee_id))
     auto_reply = {
         row[0]: (bool(row[1]), row[2] or "")
-        for row in session.execute(
-            select(
-                ChannelWorkflow.channel_id,
-                ChannelWorkflow.auto_reply_enabled,
-                ChannelWorkflow.auto_reply_text,
-            ).where(ChannelWorkflow.channel_id.in_({conv.channel_id for conv in convs}))
-        )
+        for row in session.execute(Q_AUTO_REPLY, {"ids": sorted({conv.channel_id for conv in convs})})
     }
     routed = 0
     for conv in convs:
@@ -904,11 +903,8 @@ def _count_load(batch: OrgBatch, agent_id: int, platform_key: str) -> None:
     load = dict(agent.load)
     load[platform_key] = load.get(platform_key, 0) + 1
     updated = replace(agent, load=load)
-    for ref in (agent_id, str(agent_id)):
+    for ref in batch.roster.refs_of.get(agent_id, (agent_id, str(agent_id))):
         batch.agents[ref] = updated
-    for ref, value in list(batch.agents.items()):
-        if value is agent:
-            batch.agents[ref] = updated
 
 
 def _apply_routing(
@@ -1036,21 +1032,9 @@ def _sla(
 ) -> None:
     """Recompute every conversation's clocks from its history (``actions.sla.plan_sla``)."""
     ids = list(convs)
-    answers = {
-        answer
-        for answer in session.scalars(
-            select(CsatSurvey.answer_message_id).where(
-                CsatSurvey.conversation_id.in_(ids), CsatSurvey.answer_message_id.is_not(None)
-            )
-        )
-        if answer is not None
-    }
+    answers = {answer for answer in session.scalars(Q_ANSWERS, {"ids": ids}) if answer is not None}
     timeline: dict[int, list[TimelineRow]] = defaultdict(list)
-    for cid, at, kind, details in session.execute(
-        select(TimelineEntry.conversation_id, TimelineEntry.at, TimelineEntry.kind, TimelineEntry.details)
-        .where(TimelineEntry.conversation_id.in_(ids), TimelineEntry.kind.in_(("status", "sla_policy")))
-        .order_by(TimelineEntry.at, TimelineEntry.id)
-    ):
+    for cid, at, kind, details in session.execute(Q_SLA_TIMELINE, {"ids": ids}):
         timeline[cid].append((at, kind, details or {}))
     for cid, conv in convs.items():
         batch = orgs[conv.organization_id]
