@@ -15,7 +15,12 @@ from sqlalchemy import select
 
 from tilsvar import access
 from tilsvar.actions.canned import canned_for_conversation, do_bulk_reply, do_delete_canned, do_save_canned
-from tilsvar.actions.contacts import do_merge_contacts, do_move_to_private, do_undo_merge
+from tilsvar.actions.contacts import (
+    do_merge_contacts,
+    do_move_to_private,
+    do_set_contact_tags,
+    do_undo_merge,
+)
 from tilsvar.actions.drafts import do_decide_draft, do_save_draft, pending_drafts
 from tilsvar.actions.notes import do_add_note, do_mark_notifications_read
 from tilsvar.actions.workflow import do_assign, do_hand_over, do_set_status
@@ -575,6 +580,26 @@ def get_contact(contact_id: int, user: ApiUser, session: ReadSession) -> dict[st
     if found is None:
         raise access.NotFound(f"contact {contact_id}")
     return found
+
+
+class ContactTagsIn(BaseModel):
+    add: list[str] = Field(default_factory=list, max_length=50)
+    remove: list[str] = Field(default_factory=list, max_length=50)
+
+
+@router.post(
+    "/contacts/{contact_id}/tags",
+    summary="Tag a customer or take tags off (routing rules ask with customer_tags)",
+)
+def post_contact_tags(
+    contact_id: int, body: ContactTagsIn, user: ApiUser, database: DatabaseDep
+) -> dict[str, Any]:
+    access.require(user, "reply")
+    with database.session() as session:
+        tags = do_set_contact_tags(
+            session, user=user, contact_id=contact_id, add=body.add, remove=body.remove
+        )
+        return {"id": contact_id, "tags": tags}
 
 
 class MergeIn(BaseModel):

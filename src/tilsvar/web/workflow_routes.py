@@ -19,6 +19,7 @@ from sqlalchemy import select
 from tilsvar import access
 from tilsvar.actions.canned import canned_for_conversation
 from tilsvar.actions.common import ActionError
+from tilsvar.actions.contacts import do_set_contact_tags
 from tilsvar.actions.csat import do_answer_survey, survey_for_token
 from tilsvar.actions.drafts import do_decide_draft, do_save_draft, pending_drafts
 from tilsvar.actions.notes import do_add_note, do_mark_notifications_read
@@ -188,6 +189,38 @@ def add_note(
         with database.session() as session:
             conversation = access.access_conversation(session, context.user, conversation_id)
             do_add_note(session, user=context.user, conversation=conversation, text=text)
+    except access.NotFound:
+        return not_found(request, context)
+    except access.Forbidden as error:
+        raise HTTPException(403, str(error)) from error
+    except ActionError as error:
+        return _panel_after(request, database, context, conversation_id, error.reason)
+    return _panel_after(request, database, context, conversation_id)
+
+
+@router.post("/conversations/{conversation_id}/customer-tags")
+def set_customer_tags(
+    request: Request,
+    database: DatabaseDep,
+    context: CsrfUser,
+    conversation_id: int,
+    add: Annotated[str, Form()] = "",
+    remove: Annotated[str, Form()] = "",
+) -> Response:
+    """Tag the conversation's customer (comma-separated) or take one tag off."""
+    try:
+        access.require(context.user, "reply")
+        with database.session() as session:
+            conversation = access.access_conversation(session, context.user, conversation_id)
+            if conversation.contact_id is None:
+                raise ActionError("this conversation has no known customer", status=422)
+            do_set_contact_tags(
+                session,
+                user=context.user,
+                contact_id=conversation.contact_id,
+                add=add.split(","),
+                remove=[remove] if remove else [],
+            )
     except access.NotFound:
         return not_found(request, context)
     except access.Forbidden as error:
