@@ -23,16 +23,26 @@ from tilsvar.actions.contacts import do_set_contact_tags
 from tilsvar.actions.csat import do_answer_survey, survey_for_token
 from tilsvar.actions.drafts import do_decide_draft, do_save_draft, pending_drafts
 from tilsvar.actions.notes import do_add_note, do_mark_notifications_read
+from tilsvar.actions.org import do_add_team_member, do_remove_team_member
 from tilsvar.actions.workflow import do_assign, do_hand_over, do_set_status
 from tilsvar.actions.workflow_config import (
+    STRATEGIES,
     do_save_calendar,
     do_save_routing_rules,
     do_save_sla_policies,
+    do_set_agent_profile,
+    do_set_team_workflow,
     export_rules_yaml,
 )
 from tilsvar.api.deps import DatabaseDep
-from tilsvar.models import Team, User, utcnow
-from tilsvar.models.workflow import BusinessCalendarRow, SlaPolicyRow
+from tilsvar.models import Team, TeamMember, User, utcnow
+from tilsvar.models.workflow import (
+    AgentProfile,
+    BusinessCalendarRow,
+    SlaPolicyRow,
+    TeamWorkflow,
+    WorkflowConfig,
+)
 from tilsvar.presence import board
 from tilsvar.web.routes import _conversation_values, not_found, render, templates
 from tilsvar.web.session import CsrfUser, WebContext, WebUser
@@ -357,6 +367,230 @@ def save_workflow_settings(
     values = _config_values(database, context)
     values["saved"] = f"{what} saved"
     return render(request, "workflow_settings.html", context, **values)
+
+
+# teams and agents ----------------------------------------------------------------------------------
+
+CAPACITY_KEYS = (("social", "capacity_social"), ("email", "capacity_email"), ("chat", "capacity_chat"))
+
+
+def _words(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def _team_values(database: Any, context: WebContext) -> dict[str, Any]:
+    organization_id = context.user.organization_id
+    with database.reader() as session:
+        teams = list(
+            session.scalars(select(Team).where(Team.organization_id == organization_id).order_by(Team.name))
+        )
+        settings = {
+            row.team_id: row
+            for row in session.scalars(
+                select(TeamWorkflow).where(TeamWorkflow.team_id.in_([team.id for team in teams]))
+            )
+        }
+        members: dict[int, list[int]] = {team.id: [] for team in teams}
+        for team_id, user_id in session.execute(
+            select(TeamMember.team_id, TeamMember.user_id).where(TeamMember.team_id.in_(list(members)))
+        ):
+            members[team_id].append(user_id)
+        users = list(
+            session.scalars(select(User).where(User.organization_id == organization_id).order_by(User.name))
+        )
+        profiles = {
+            row.user_id: row
+            for row in session.scalars(
+                select(AgentProfile).where(AgentProfile.user_id.in_([user.id for user in users]))
+            )
+        }
+        fallback = session.scalar(
+            select(WorkflowConfig.fallback_team_id).where(WorkflowConfig.organization_id == organization_id)
+        )
+    names = {user.id: user.name for user in users}
+    return {
+        "teams": [
+            {
+                "id": team.id,
+                "name": team.name,
+                "slug": team.slug,
+                "strategy": settings[team.id].strategy if team.id in settings else "round_robin",
+                "sticky_hours": settings[team.id].sticky_hours if team.id in settings else 72.0,
+                "sticky_wait_minutes": settings[team.id].sticky_wait_minutes if team.id in settings else 0.0,
+                "fallback": team.id == fallback,
+                "members": sorted(
+                    ((uid, names.get(uid, str(uid))) for uid in members[team.id]), key=lambda m: m[1]
+                ),
+                "candidates": [(u.id, u.name) for u in users if u.is_active and u.id not in members[team.id]],
+            }
+            for team in teams
+        ],
+        "agents": [
+            {
+                "id": user.id,
+                "name": user.name,
+                "email": user.email,
+                "role": user.role,
+                "online": bool(profiles[user.id].online) if user.id in profiles else False,
+                "languages": ", ".join(profiles[user.id].languages) if user.id in profiles else "",
+                "channels": ", ".join(profiles[user.id].channels) if user.id in profiles else "",
+                "topics": ", ".join(profiles[user.id].topics) if user.id in profiles else "",
+                "capacity": dict(profiles[user.id].capacity) if user.id in profiles else {},
+            }
+            for user in users
+            if user.is_active
+        ],
+        "strategies": STRATEGIES,
+        "error": "",
+        "saved": "",
+    }
+
+
+def _teams_page(
+    request: Request, database: Any, context: WebContext, *, error: str = "", saved: str = ""
+) -> HTMLResponse:
+    values = _team_values(database, context)
+    values.update(error=error, saved=saved)
+    return render(request, "workflow_teams.html", context, status_code=422 if error else 200, **values)
+
+
+@router.get("/workflow/teams")
+def team_settings(request: Request, database: DatabaseDep, context: WebUser) -> HTMLResponse:
+    """Teams (members, how they assign, sticky owner) and agents (presence, skills, capacity)."""
+    access.require(context.user, "workflow")
+    return _teams_page(request, database, context)
+
+
+def _number(value: str, what: str) -> float | None:
+    if not value.strip():
+        return None
+    try:
+        return float(value)
+    except ValueError as error:
+        raise ActionError(f"{what} must be a number", status=422) from error
+
+
+@router.post("/workflow/teams/{team_id}")
+def save_team(
+    request: Request,
+    database: DatabaseDep,
+    context: CsrfUser,
+    team_id: int,
+    strategy: Annotated[str, Form()] = "",
+    sticky_hours: Annotated[str, Form()] = "",
+    sticky_wait_minutes: Annotated[str, Form()] = "",
+    fallback: Annotated[str, Form()] = "",
+) -> Response:
+    try:
+        with database.session() as session:
+            team = access.access_team(session, context.user, team_id)
+            do_set_team_workflow(
+                session,
+                user=context.user,
+                team=team,
+                strategy=strategy or None,
+                sticky_hours=_number(sticky_hours, "sticky hours"),
+                sticky_wait_minutes=_number(sticky_wait_minutes, "sticky wait"),
+                fallback=bool(fallback) or None,
+            )
+            name = team.name
+    except access.NotFound:
+        return not_found(request, context)
+    except ActionError as error:
+        return _teams_page(request, database, context, error=error.reason)
+    return _teams_page(request, database, context, saved=f"{name}: saved")
+
+
+@router.post("/workflow/teams/{team_id}/members")
+def add_member(
+    request: Request,
+    database: DatabaseDep,
+    context: CsrfUser,
+    team_id: int,
+    user_id: Annotated[str, Form()] = "",
+) -> Response:
+    try:
+        with database.session() as session:
+            team = access.access_team(session, context.user, team_id)
+            if not user_id.isdigit():
+                raise ActionError("choose a colleague to add", status=422)
+            member = access.access_agent(session, context.user, int(user_id))
+            do_add_team_member(session, team=team, user=member, actor_user=context.user)
+            saved = f"{member.name} added to {team.name}"
+    except access.NotFound:
+        return not_found(request, context)
+    except ActionError as error:
+        return _teams_page(request, database, context, error=error.reason)
+    return _teams_page(request, database, context, saved=saved)
+
+
+@router.post("/workflow/teams/{team_id}/members/remove")
+def remove_member(
+    request: Request,
+    database: DatabaseDep,
+    context: CsrfUser,
+    team_id: int,
+    user_id: Annotated[str, Form()] = "",
+) -> Response:
+    try:
+        with database.session() as session:
+            team = access.access_team(session, context.user, team_id)
+            if not user_id.isdigit():
+                raise ActionError("choose a member to remove", status=422)
+            member = access.access_agent(session, context.user, int(user_id))
+            do_remove_team_member(session, team=team, user=member, actor_user=context.user)
+            saved = f"{member.name} removed from {team.name}"
+    except access.NotFound:
+        return not_found(request, context)
+    except ActionError as error:
+        return _teams_page(request, database, context, error=error.reason)
+    return _teams_page(request, database, context, saved=saved)
+
+
+@router.post("/workflow/agents/{user_id}")
+def save_agent(
+    request: Request,
+    database: DatabaseDep,
+    context: CsrfUser,
+    user_id: int,
+    online: Annotated[str, Form()] = "",
+    languages: Annotated[str, Form()] = "",
+    channels: Annotated[str, Form()] = "",
+    topics: Annotated[str, Form()] = "",
+    capacity_social: Annotated[str, Form()] = "",
+    capacity_email: Annotated[str, Form()] = "",
+    capacity_chat: Annotated[str, Form()] = "",
+    capacity_default: Annotated[str, Form()] = "",
+) -> Response:
+    """One agent's presence, skills (languages, channels, topics) and capacity per channel key."""
+    given = {"social": capacity_social, "email": capacity_email, "chat": capacity_chat, "*": capacity_default}
+    try:
+        access.require(context.user, "workflow")
+        capacity: dict[str, int] = {}
+        for key, value in given.items():
+            number = _number(value, f"capacity ({key})")
+            if number is not None:
+                if number != int(number):
+                    raise ActionError(f"capacity ({key}) must be a whole number", status=422)
+                capacity[key] = int(number)
+        with database.session() as session:
+            agent = access.access_agent(session, context.user, user_id)
+            do_set_agent_profile(
+                session,
+                user=context.user,
+                agent=agent,
+                online=bool(online),
+                languages=_words(languages),
+                channels=_words(channels),
+                topics=_words(topics),
+                capacity=capacity,
+            )
+            name = agent.name
+    except access.NotFound:
+        return not_found(request, context)
+    except ActionError as error:
+        return _teams_page(request, database, context, error=error.reason)
+    return _teams_page(request, database, context, saved=f"{name}: saved")
 
 
 # approvals and notifications -----------------------------------------------------------------------
