@@ -128,6 +128,7 @@ EXPECTATIONS: dict[tuple[str, str], Expect] = {
     ("POST", "/workflow/teams/{team_id}/members"): E(LEADS, form={"user_id": "1"}),
     ("POST", "/workflow/teams/{team_id}/members/remove"): E(LEADS, form={"user_id": "1"}),
     ("POST", "/workflow/agents/{user_id}"): E(LEADS, form={"languages": "da"}),
+    ("POST", "/workflow/channels/{channel_id}"): E(LEADS, scoped=True, form={"csat_mode": "message"}),
     ("POST", "/api/v1/me/presence"): E(REPLY),
     ("GET", "/api/v1/me/profile"): E(ALL),
     ("GET", "/api/v1/conversations/{conversation_id}/workflow"): E(ALL, scoped=True),

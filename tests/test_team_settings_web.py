@@ -5,12 +5,15 @@ refused with the reason; and routing uses what was saved at once (the cached ros
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from test_web_ui import sign_in
 from tilsvar.db import Database
-from tilsvar.models import AuditEntry
+from tilsvar.models import AuditEntry, Message
 from tilsvar.models.workflow import AgentProfile
 from workflow_support import FakePipeline, RunJobs, conversation_of, pipeline, workflow
 
@@ -156,3 +159,67 @@ def test_routing_uses_presence_and_membership_saved_in_the_form_at_once(
     third = conversation_of(database, ingest(seeded.fb_channel, "Billetten er væk", author_id="a3"))
     run_jobs()
     assert workflow(client, seeded.admin_token, third)["assignee"] is None
+
+
+def test_a_channels_calendar_and_out_of_hours_auto_reply_are_set_in_the_form(
+    client: TestClient,
+    seeded: Seeded,
+    database: Database,
+    ingest: IngestFn,
+    run_jobs: RunJobs,
+    pipeline: FakePipeline,
+) -> None:
+    today = datetime.now(ZoneInfo("Europe/Copenhagen")).date()
+    calendar = {
+        "name": "Closed for two days",
+        "timezone": "Europe/Copenhagen",
+        "hours": {day: ["09:00-17:00"] for day in ("mon", "tue", "wed", "thu", "fri")},
+        "closed_dates": [str(today), str(today + timedelta(days=1))],
+    }
+    created = client.post(
+        "/api/v1/workflow/calendars", json={"spec": calendar}, headers=auth(seeded.admin_token)
+    )
+    assert created.status_code == 201, created.text
+    csrf = sign_in(client, seeded.supervisor.email, seeded.password)
+    page = client.get("/workflow/teams")
+    assert f'action="/workflow/channels/{seeded.fb_channel.id}"' in page.text
+    assert "Closed for two days" in page.text
+    saved = client.post(
+        f"/workflow/channels/{seeded.fb_channel.id}",
+        data={
+            "calendar_id": str(created.json()["id"]),
+            "team_id": str(seeded.service_team.id),
+            "auto_reply_enabled": "1",
+            "auto_reply_text": "Vi er tilbage {opens_at}.",
+            "csat_enabled": "1",
+            "csat_mode": "link",
+            "csrf_token": csrf,
+        },
+    )
+    assert saved.status_code == 200
+    settings = json_of(
+        client.get(f"/api/v1/channels/{seeded.fb_channel.id}/workflow", headers=auth(seeded.admin_token))
+    )
+    assert settings["calendar_id"] == created.json()["id"]
+    assert (settings["auto_reply_enabled"], settings["csat_enabled"], settings["csat_mode"]) == (
+        True,
+        True,
+        "link",
+    )
+    bad = client.post(
+        f"/workflow/channels/{seeded.fb_channel.id}", data={"csat_mode": "pigeon", "csrf_token": csrf}
+    )
+    assert bad.status_code == 422
+    assert "csat_mode is message or link" in bad.text
+    assert client.post("/workflow/channels/999999", data={"csrf_token": csrf}).status_code == 404
+
+    cid = conversation_of(database, ingest(seeded.fb_channel, "Er der nogen?", author_id="n1"))
+    run_jobs()
+    with database.reader() as session:
+        replies = list(
+            session.scalars(
+                select(Message.text).where(Message.conversation_id == cid, Message.direction == "out")
+            )
+        )
+    assert len(replies) == 1
+    assert replies[0].startswith("Vi er tilbage ")

@@ -106,7 +106,9 @@ def do_add_team_member(session: Session, *, team: Team, user: User, actor_user: 
         )
 
 
-def do_remove_team_member(session: Session, *, team: Team, user: User, actor_user: User | None = None) -> None:
+def do_remove_team_member(
+    session: Session, *, team: Team, user: User, actor_user: User | None = None
+) -> None:
     """Take ``user`` out of ``team``; the conversations they own stay theirs (hand them over first)."""
     member = session.get(TeamMember, (team.id, user.id))
     if member is None:

@@ -31,14 +31,16 @@ from tilsvar.actions.workflow_config import (
     do_save_routing_rules,
     do_save_sla_policies,
     do_set_agent_profile,
+    do_set_channel_workflow,
     do_set_team_workflow,
     export_rules_yaml,
 )
 from tilsvar.api.deps import DatabaseDep
-from tilsvar.models import Team, TeamMember, User, utcnow
+from tilsvar.models import Channel, Team, TeamMember, User, utcnow
 from tilsvar.models.workflow import (
     AgentProfile,
     BusinessCalendarRow,
+    ChannelWorkflow,
     SlaPolicyRow,
     TeamWorkflow,
     WorkflowConfig,
@@ -407,6 +409,17 @@ def _team_values(database: Any, context: WebContext) -> dict[str, Any]:
         fallback = session.scalar(
             select(WorkflowConfig.fallback_team_id).where(WorkflowConfig.organization_id == organization_id)
         )
+        channels = [
+            (channel, session.get(ChannelWorkflow, channel.id))
+            for channel in access.visible_channels(session, context.user)
+        ]
+        calendars = list(
+            session.execute(
+                select(BusinessCalendarRow.id, BusinessCalendarRow.name)
+                .where(BusinessCalendarRow.organization_id == organization_id)
+                .order_by(BusinessCalendarRow.name)
+            )
+        )
     names = {user.id: user.name for user in users}
     return {
         "teams": [
@@ -440,6 +453,21 @@ def _team_values(database: Any, context: WebContext) -> dict[str, Any]:
             for user in users
             if user.is_active
         ],
+        "channels": [
+            {
+                "id": channel.id,
+                "name": f"{channel.platform}:{channel.account}",
+                "team_id": channel.team_id,
+                "calendar_id": row.calendar_id if row else None,
+                "auto_reply_enabled": bool(row and row.auto_reply_enabled),
+                "auto_reply_text": row.auto_reply_text if row else "",
+                "csat_enabled": bool(row and row.csat_enabled),
+                "csat_mode": row.csat_mode if row else "message",
+            }
+            for channel, row in channels
+        ],
+        "calendars": [(calendar_id, name) for calendar_id, name in calendars],
+        "team_choices": [(team.id, team.name) for team in teams],
         "strategies": STRATEGIES,
         "error": "",
         "saved": "",
@@ -545,6 +573,45 @@ def remove_member(
     except ActionError as error:
         return _teams_page(request, database, context, error=error.reason)
     return _teams_page(request, database, context, saved=saved)
+
+
+@router.post("/workflow/channels/{channel_id}")
+def save_channel(
+    request: Request,
+    database: DatabaseDep,
+    context: CsrfUser,
+    channel_id: int,
+    calendar_id: Annotated[str, Form()] = "",
+    team_id: Annotated[str, Form()] = "",
+    auto_reply_enabled: Annotated[str, Form()] = "",
+    auto_reply_text: Annotated[str, Form()] = "",
+    csat_enabled: Annotated[str, Form()] = "",
+    csat_mode: Annotated[str, Form()] = "message",
+) -> Response:
+    """A channel's business-hours calendar, default team, out-of-hours auto-reply and CSAT survey."""
+    try:
+        access.require(context.user, "workflow")
+        with database.session() as session:
+            channel = session.get(Channel, channel_id)
+            if channel is None or channel.brand_id not in access.brand_ids(session, context.user):
+                raise access.NotFound(f"channel {channel_id}")
+            do_set_channel_workflow(
+                session,
+                user=context.user,
+                channel=channel,
+                calendar_id=int(calendar_id) if calendar_id.isdigit() else None,
+                team_id=int(team_id) if team_id.isdigit() else None,
+                auto_reply_enabled=bool(auto_reply_enabled),
+                auto_reply_text=auto_reply_text,
+                csat_enabled=bool(csat_enabled),
+                csat_mode=csat_mode,
+            )
+            name = f"{channel.platform}:{channel.account}"
+    except access.NotFound:
+        return not_found(request, context)
+    except ActionError as error:
+        return _teams_page(request, database, context, error=error.reason)
+    return _teams_page(request, database, context, saved=f"{name}: saved")
 
 
 @router.post("/workflow/agents/{user_id}")
