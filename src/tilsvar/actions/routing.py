@@ -484,11 +484,11 @@ def do_route_conversations(
             or latest[cid][0] > states[cid]["routed_message_id"]  # type: ignore[index]
         )
     ]
-    answered = _survey_answers(session, pending, latest)
-    if answered:  # the ORM changed these conversations and states: read them again
+    answered, touched = _survey_answers(session, pending, latest)
+    if touched:  # the ORM read (and may have changed or created) these rows: read them again
         session.flush()
-        convs.update(_load_conversations(session, sorted(answered)))
-        states.update(_load_states(session, sorted(answered)))
+        convs.update(_load_conversations(session, sorted(touched)))
+        states.update(_load_states(session, sorted(touched)))
     to_route = [cid for cid in pending if cid not in answered]
     new_states = {cid for cid in ids if cid not in states}
     for cid in new_states:
@@ -505,14 +505,17 @@ def do_route_conversations(
     return routed
 
 
-def _survey_answers(session: Session, pending: list[int], latest: dict[int, MessageRow | None]) -> set[int]:
+def _survey_answers(
+    session: Session, pending: list[int], latest: dict[int, MessageRow | None]
+) -> tuple[set[int], set[int]]:
     """Customer messages that answer an open satisfaction survey are recorded, not routed (rare: one
-    statement to find the conversations with an open survey, the ORM for the few that have one)."""
+    statement to find the conversations with an open survey, the ORM for the few that have one).
+    Returns the conversations whose message was an answer, and those the ORM touched."""
     if not pending:
-        return set()
+        return set(), set()
     open_surveys = set(session.scalars(Q_OPEN_SURVEYS, {"ids": pending}))
     if not open_surveys:
-        return set()
+        return set(), set()
     from tilsvar.actions.csat import take_survey_answer
     from tilsvar.actions.sla import workflow_state
 
@@ -527,7 +530,7 @@ def _survey_answers(session: Session, pending: list[int], latest: dict[int, Mess
         if take_survey_answer(session, conversation=conversation, state=state, message=message):
             state.routed_message_id = message.id
             answered.add(cid)
-    return answered
+    return answered, open_surveys
 
 
 def _org_batch(session: Session, organization_id: int) -> OrgBatch:
