@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import threading
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -236,6 +236,45 @@ def _roster(session: Session, organization_id: int) -> tuple[CompiledConfig, Ros
 # one batch ------------------------------------------------------------------------------------------
 
 
+class LiveAgents(Mapping[Ref, AgentSnapshot]):
+    """The cached roster's agents as the engines see them in this batch: with live presence, active
+    flag and open load, built only for the agents a decision actually looks at."""
+
+    def __init__(
+        self, roster: Roster, live: dict[int, tuple[bool, bool]], load: dict[int, dict[str, int]]
+    ) -> None:
+        self.roster = roster
+        self.live = live
+        self.load = {user_id: dict(counts) for user_id, counts in load.items()}
+        self._built: dict[int, AgentSnapshot] = {}
+
+    def __getitem__(self, ref: Ref) -> AgentSnapshot:
+        user_id = self.roster.user_by_ref[ref]
+        built = self._built.get(user_id)
+        if built is None:
+            agent = self.roster.agents[user_id]
+            active, online = self.live.get(user_id, (False, False))
+            built = self._built[user_id] = replace(
+                agent, active=active, online=online, load=dict(self.load.get(user_id, {}))
+            )
+        return built
+
+    def __iter__(self) -> Iterator[Ref]:
+        return iter(self.roster.agents)
+
+    def __len__(self) -> int:
+        return len(self.roster.agents)
+
+    def __contains__(self, ref: object) -> bool:
+        return ref in self.roster.user_by_ref
+
+    def count(self, user_id: int, key: str) -> None:
+        """One more open conversation for ``user_id`` on channel key ``key``."""
+        counts = self.load.setdefault(user_id, {})
+        counts[key] = counts.get(key, 0) + 1
+        self._built.pop(user_id, None)
+
+
 @dataclass
 class Conv:
     """The conversation columns routing reads and writes (a plain row, not an ORM object)."""
@@ -268,7 +307,7 @@ class OrgBatch:
 
     config: CompiledConfig
     roster: Roster
-    agents: dict[Ref, AgentSnapshot]  # the roster's agents with their open load
+    agents: LiveAgents  # the roster's agents with presence and open load
     cursors: dict[Ref, Ref]  # team slug -> agent
     cursor_rows: set[int]  # teams that have a team_workflow row
     active: frozenset[int]  # active users now
@@ -546,16 +585,7 @@ def _org_batch(session: Session, organization_id: int) -> OrgBatch:
         user_id: (bool(is_active), bool(online))
         for user_id, is_active, online in session.execute(Q_LIVE, {"org": organization_id})
     }
-    agents = dict(roster.agents)
-    for user_id, refs in roster.refs_of.items():
-        agent = roster.agents[user_id]
-        active, online = live.get(user_id, (False, False))
-        counts = load.get(user_id)
-        if active == agent.active and online == agent.online and not counts:
-            continue
-        updated = replace(agent, active=active, online=online, load=dict(counts or {}))
-        for ref in refs:
-            agents[ref] = updated
+    agents = LiveAgents(roster, live, load)
     cursors: dict[Ref, Ref] = {}
     cursor_rows: set[int] = set()
     team_ids = list(roster.team_slug)
@@ -900,14 +930,7 @@ def _apply_assignment(
 
 def _count_load(batch: OrgBatch, agent_id: int, platform_key: str) -> None:
     """Keep the batch's snapshot honest: the agent now has one more open conversation."""
-    agent = batch.agents.get(agent_id)
-    if agent is None:
-        return
-    load = dict(agent.load)
-    load[platform_key] = load.get(platform_key, 0) + 1
-    updated = replace(agent, load=load)
-    for ref in batch.roster.refs_of.get(agent_id, (agent_id, str(agent_id))):
-        batch.agents[ref] = updated
+    batch.agents.count(agent_id, platform_key)
 
 
 def _apply_routing(
