@@ -208,6 +208,9 @@ EXPECTATIONS: dict[tuple[str, str], Expect] = {
     ("POST", "/conversations/{conversation_id}/assign"): E(REPLY, scoped=True),
     ("POST", "/conversations/{conversation_id}/notes"): E(REPLY, scoped=True, form={"text": "note"}),
     ("POST", "/conversations/{conversation_id}/customer-tags"): E(REPLY, scoped=True, form={"add": "vip"}),
+    ("POST", "/conversations/{conversation_id}/contact-merge"): E(
+        REPLY, scoped=True, form={"source_contact_id": "999999"}
+    ),
     ("POST", "/conversations/{conversation_id}/typing"): E(ALL, scoped=True),
     ("GET", "/conversations/{conversation_id}/reply-box"): E(ALL, scoped=True),
     ("POST", "/conversations/{conversation_id}/draft"): E(REPLY, scoped=True, form={"text": "draft"}),

@@ -19,7 +19,7 @@ from sqlalchemy import select
 from tilsvar import access
 from tilsvar.actions.canned import canned_for_conversation
 from tilsvar.actions.common import ActionError
-from tilsvar.actions.contacts import do_set_contact_tags
+from tilsvar.actions.contacts import do_merge_contacts, do_set_contact_tags, do_undo_merge
 from tilsvar.actions.csat import do_answer_survey, survey_for_token
 from tilsvar.actions.drafts import do_decide_draft, do_save_draft, pending_drafts
 from tilsvar.actions.notes import do_add_note, do_mark_notifications_read
@@ -237,6 +237,46 @@ def set_customer_tags(
         return not_found(request, context)
     except access.Forbidden as error:
         raise HTTPException(403, str(error)) from error
+    except ActionError as error:
+        return _panel_after(request, database, context, conversation_id, error.reason)
+    return _panel_after(request, database, context, conversation_id)
+
+
+@router.post("/conversations/{conversation_id}/contact-merge")
+def merge_contact(
+    request: Request,
+    database: DatabaseDep,
+    context: CsrfUser,
+    conversation_id: int,
+    source_contact_id: Annotated[str, Form()] = "",
+    undo_merge_id: Annotated[str, Form()] = "",
+) -> Response:
+    """Merge another customer (by contact id) into this conversation's customer, or undo a merge."""
+    try:
+        access.require(context.user, "reply")
+        with database.session() as session:
+            conversation = access.access_conversation(session, context.user, conversation_id)
+    except access.NotFound:
+        return not_found(request, context)
+    except access.Forbidden as error:
+        raise HTTPException(403, str(error)) from error
+    try:
+        with database.session() as session:
+            if undo_merge_id.isdigit():
+                do_undo_merge(session, user=context.user, merge_id=int(undo_merge_id))
+            elif conversation.contact_id is None:
+                raise ActionError("this conversation has no known customer", status=422)
+            elif not source_contact_id.strip().isdigit():
+                raise ActionError("give the number of the customer to merge into this one", status=422)
+            else:
+                do_merge_contacts(
+                    session,
+                    user=context.user,
+                    source_contact_id=int(source_contact_id),
+                    target_contact_id=conversation.contact_id,
+                )
+    except access.NotFound as error:  # the other customer or the merge, not the conversation
+        return _panel_after(request, database, context, conversation_id, f"no {error}")
     except ActionError as error:
         return _panel_after(request, database, context, conversation_id, error.reason)
     return _panel_after(request, database, context, conversation_id)
