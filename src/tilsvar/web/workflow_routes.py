@@ -14,10 +14,10 @@ from typing import Annotated, Any
 import yaml
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from tilsvar import access
-from tilsvar.actions.canned import canned_for_conversation
+from tilsvar.actions.canned import canned_for_conversation, do_delete_canned, do_save_canned
 from tilsvar.actions.common import ActionError
 from tilsvar.actions.contacts import do_merge_contacts, do_set_contact_tags, do_undo_merge
 from tilsvar.actions.csat import do_answer_survey, survey_for_token
@@ -40,6 +40,7 @@ from tilsvar.models import Channel, Team, TeamMember, User, utcnow
 from tilsvar.models.workflow import (
     AgentProfile,
     BusinessCalendarRow,
+    CannedResponse,
     ChannelWorkflow,
     SlaPolicyRow,
     TeamWorkflow,
@@ -698,6 +699,98 @@ def save_agent(
     except ActionError as error:
         return _teams_page(request, database, context, error=error.reason)
     return _teams_page(request, database, context, saved=f"{name}: saved")
+
+
+# canned responses ----------------------------------------------------------------------------------
+
+
+def _canned_page(
+    request: Request, database: Any, context: WebContext, *, error: str = "", saved: str = "", **form: str
+) -> HTMLResponse:
+    with database.reader() as session:
+        brands = access.brands(session, context.user)
+        visible = [brand.id for brand in brands]
+        rows = list(
+            session.scalars(
+                select(CannedResponse)
+                .where(
+                    CannedResponse.organization_id == context.user.organization_id,
+                    or_(CannedResponse.brand_id.is_(None), CannedResponse.brand_id.in_(visible)),
+                )
+                .order_by(CannedResponse.shortcut, CannedResponse.id)
+            )
+        )
+    names = {brand.id: brand.name for brand in brands}
+    return render(
+        request,
+        "workflow_canned.html",
+        context,
+        status_code=422 if error else 200,
+        items=[
+            {
+                "id": row.id,
+                "shortcut": row.shortcut,
+                "title": row.title,
+                "text": row.text,
+                "brand": names.get(row.brand_id, "") if row.brand_id is not None else "",
+                "language": row.language or "",
+            }
+            for row in rows
+        ],
+        brands=[(brand.id, brand.name) for brand in brands],
+        can_edit=access.can(context.user, "reply"),
+        error=error,
+        saved=saved,
+        form=form,
+    )
+
+
+@router.get("/workflow/canned")
+def canned_responses(request: Request, database: DatabaseDep, context: WebUser) -> HTMLResponse:
+    """Canned responses per brand and language, with variables and the brand's voice."""
+    access.require(context.user, "read")
+    return _canned_page(request, database, context)
+
+
+@router.post("/workflow/canned/new")
+def save_canned(
+    request: Request,
+    database: DatabaseDep,
+    context: CsrfUser,
+    shortcut: Annotated[str, Form()] = "",
+    title: Annotated[str, Form()] = "",
+    text: Annotated[str, Form()] = "",
+    brand_id: Annotated[str, Form()] = "",
+    language: Annotated[str, Form()] = "",
+) -> Response:
+    access.require(context.user, "reply")
+    try:
+        with database.session() as session:
+            do_save_canned(
+                session,
+                user=context.user,
+                shortcut=shortcut,
+                title=title,
+                text=text,
+                brand_id=int(brand_id) if brand_id.isdigit() else None,
+                language=language.strip().lower() or None,
+            )
+    except ActionError as error:
+        return _canned_page(
+            request, database, context, error=error.reason, shortcut=shortcut, title=title, text=text
+        )
+    return _canned_page(request, database, context, saved=f"{shortcut.strip()}: saved")
+
+
+@router.post("/workflow/canned/{canned_id}/delete")
+def delete_canned(request: Request, database: DatabaseDep, context: CsrfUser, canned_id: int) -> Response:
+    access.require(context.user, "reply")
+    try:
+        with database.session() as session:
+            do_delete_canned(session, user=context.user, canned_id=canned_id)
+    except ActionError as error:
+        return _canned_page(request, database, context, error=error.reason)
+    return _canned_page(request, database, context, saved="deleted")
 
 
 # approvals and notifications -----------------------------------------------------------------------
