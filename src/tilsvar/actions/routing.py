@@ -613,19 +613,25 @@ def _route(
     now: datetime,
 ) -> int:
     """Decide team, agent and the rules' actions for each conversation with a new customer message."""
-    ids = [conv.id for conv in convs]
+    # Labels, tags and customer tags only matter to rules, which see a conversation's first message;
+    # follow-ups only re-check the owner.
     first_ids = [conv.id for conv in convs if states[conv.id]["routed_at"] is None]
     message_ids = [row[0] for cid in first_ids if (row := latest[cid]) is not None]
-    details = {row[0]: row for row in session.execute(Q_DETAILS, {"ids": message_ids})}
+    details: dict[int, Any] = {}
     tags: dict[int, set[str]] = defaultdict(set)
-    for cid, name in session.execute(Q_TAGS, {"ids": ids}):
-        tags[cid].add(name)
-    contact_ids = sorted({conv.contact_id for conv in convs if conv.contact_id is not None})
     customer_tags: dict[int, set[str]] = defaultdict(set)
+    if first_ids:
+        details = {row[0]: row for row in session.execute(Q_DETAILS, {"ids": message_ids})}
+        for cid, name in session.execute(Q_TAGS, {"ids": first_ids}):
+            tags[cid].add(name)
+        first = set(first_ids)
+        tagged_ids = sorted({c.contact_id for c in convs if c.id in first and c.contact_id is not None})
+        if tagged_ids:
+            for tagged_contact, name in session.execute(Q_CUSTOMER_TAGS, {"ids": tagged_ids}):
+                customer_tags[tagged_contact].add(name)
+    contact_ids = sorted({conv.contact_id for conv in convs if conv.contact_id is not None})
     owners_by_contact: dict[int, list[tuple[datetime, int, int]]] = defaultdict(list)
     if contact_ids:
-        for tagged_contact, name in session.execute(Q_CUSTOMER_TAGS, {"ids": contact_ids}):
-            customer_tags[tagged_contact].add(name)
         for cid, contact_id, assignee_id, last_outbound in session.execute(Q_OWNERS, {"ids": contact_ids}):
             if contact_id is not None and assignee_id is not None and last_outbound is not None:
                 owners_by_contact[contact_id].append((last_outbound, cid, assignee_id))
