@@ -98,6 +98,14 @@ def test_customer_tags_are_set_and_removed_through_the_api_and_route_the_next_co
             session.scalars(select(AuditEntry.action).where(AuditEntry.action == "contact.tags_set"))
         )
     assert len(actions) == 2
+    # Customer tags are data about the person: the privacy export lists them with the contact.
+    exported = client.get(
+        "/api/v1/privacy/export",
+        params={"platform": "facebook", "author_id": "c9"},
+        headers=auth(seeded.admin_token),
+    )
+    assert exported.status_code == 200, exported.text
+    assert [c["tags"] for c in json_of(exported)["contacts"]] == [["partner"]]
 
 
 def test_the_conversation_panel_tags_the_customer_with_a_csrf_protected_form(
