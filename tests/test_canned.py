@@ -6,6 +6,7 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from test_web_ui import sign_in
 from tilsvar.db import Database
 from tilsvar.models import Brand, Message
 from workflow_support import FakePipeline, RunJobs, conversation_of, pipeline
@@ -89,3 +90,46 @@ def test_bulk_reply_personalises_each_message_and_reports_each_result(
     with database.reader() as session:
         texts = sorted(session.scalars(select(Message.text).where(Message.direction == "out")))
     assert texts == ["Hej Kari, toget kører igen.", "Hej Ola, toget kører igen."]
+
+
+def test_canned_responses_are_managed_on_their_page_with_csrf_forms(
+    client: TestClient, seeded: Seeded, database: Database
+) -> None:
+    csrf = sign_in(client, seeded.agent.email, seeded.password)
+    page = client.get("/workflow/canned")
+    assert page.status_code == 200
+    assert "No canned responses yet." in page.text
+    forged = client.post("/workflow/canned/new", data={"shortcut": "hi", "text": "Hej", "csrf_token": "x"})
+    assert forged.status_code == 403
+    bad = client.post(
+        "/workflow/canned/new", data={"shortcut": "hej med dig", "text": "Hej", "csrf_token": csrf}
+    )
+    assert bad.status_code == 422
+    assert "a shortcut is 1-100 letters" in bad.text
+    assert "Hej</textarea>" in bad.text  # the text is kept for fixing
+    saved = client.post(
+        "/workflow/canned/new",
+        data={
+            "shortcut": "hi",
+            "title": "Greeting",
+            "text": "{greeting} {customer_name} <b>!</b>",
+            "brand_id": str(seeded.rail.id),
+            "language": "DA",
+            "csrf_token": csrf,
+        },
+    )
+    assert saved.status_code == 200
+    assert "hi: saved" in saved.text
+    assert "&lt;b&gt;!&lt;/b&gt;" in saved.text
+    items = json_of(client.get("/api/v1/canned-responses", headers=auth(seeded.agent_token)))["items"]
+    assert [(i["shortcut"], i["brand_id"], i["language"]) for i in items] == [("hi", seeded.rail.id, "da")]
+    deleted = client.post(f"/workflow/canned/{items[0]['id']}/delete", data={"csrf_token": csrf})
+    assert deleted.status_code == 200
+    assert json_of(client.get("/api/v1/canned-responses", headers=auth(seeded.agent_token)))["items"] == []
+    client.cookies.clear()
+    analyst_csrf = sign_in(client, seeded.analyst.email, seeded.password)
+    assert client.get("/workflow/canned").status_code == 200
+    refused = client.post(
+        "/workflow/canned/new", data={"shortcut": "x", "text": "y", "csrf_token": analyst_csrf}
+    )
+    assert refused.status_code == 403

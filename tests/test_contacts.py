@@ -6,6 +6,7 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from test_web_ui import sign_in
 from tilsvar.db import Database
 from tilsvar.models import Conversation
 from workflow_support import FakePipeline, RunJobs, conversation_of, pipeline, set_online, workflow
@@ -93,3 +94,57 @@ def test_a_public_comment_moves_to_a_private_conversation_with_the_same_owner(
         ]
         == 1
     )
+
+
+def test_the_conversation_panel_merges_a_customer_and_undoes_it_with_csrf_forms(
+    client: TestClient,
+    seeded: Seeded,
+    database: Database,
+    ingest: IngestFn,
+    run_jobs: RunJobs,
+    pipeline: FakePipeline,
+) -> None:
+    on_x = conversation_of(database, ingest(seeded.x_channel, "@NordicRailHelp hej", author_id="kari-x"))
+    on_fb = conversation_of(database, ingest(seeded.fb_channel, "Hej igen", author_id="kari-fb"))
+    run_jobs()
+    source, target = _contact(database, on_x), _contact(database, on_fb)
+    csrf = sign_in(client, seeded.agent.email, seeded.password)
+    hx = {"HX-Request": "true"}
+    panel = client.get(f"/conversations/{on_fb}/workflow", headers=hx)
+    assert f'action="/conversations/{on_fb}/contact-merge"' in panel.text
+    forged = client.post(
+        f"/conversations/{on_fb}/contact-merge", data={"source_contact_id": str(source), "csrf_token": "x"}
+    )
+    assert forged.status_code == 403
+    unknown = client.post(
+        f"/conversations/{on_fb}/contact-merge",
+        data={"source_contact_id": "999999", "csrf_token": csrf},
+        headers=hx,
+    )
+    assert unknown.status_code == 422
+    assert "no contact 999999" in unknown.text
+    merged = client.post(
+        f"/conversations/{on_fb}/contact-merge",
+        data={"source_contact_id": str(source), "csrf_token": csrf},
+        headers=hx,
+    )
+    assert merged.status_code == 200
+    assert "Undo merge" in merged.text
+    assert _contact(database, on_x) == target
+    merge_id = json_of(client.get(f"/api/v1/contacts/{target}", headers=auth(seeded.agent_token)))["merges"][
+        0
+    ]["id"]
+    undone = client.post(
+        f"/conversations/{on_fb}/contact-merge",
+        data={"undo_merge_id": str(merge_id), "csrf_token": csrf},
+        headers=hx,
+    )
+    assert undone.status_code == 200
+    assert _contact(database, on_x) == source
+    again = client.post(
+        f"/conversations/{on_fb}/contact-merge",
+        data={"undo_merge_id": str(merge_id), "csrf_token": csrf},
+        headers=hx,
+    )
+    assert again.status_code == 422
+    assert "already undone" in again.text

@@ -72,6 +72,24 @@ def test_a_survey_answered_by_message_attaches_to_conversation_agent_and_team(
     assert report["happy_share"] == 1.0
 
 
+def test_a_message_that_is_no_rating_reopens_the_conversation_and_starts_a_clock(
+    client: TestClient,
+    seeded: Seeded,
+    database: Database,
+    ingest: IngestFn,
+    run_jobs: RunJobs,
+    pipeline: FakePipeline,
+) -> None:
+    cid = _answered_and_resolved(client, seeded, database, ingest, run_jobs, "message")
+    ingest(seeded.fb_channel, "Nej, kortet virker stadig ikke", in_reply_to="root")
+    run_jobs()
+    view = workflow(client, seeded.agent_token, cid)
+    assert view["status"] == "open"
+    assert view["csat"][0]["rating"] is None
+    assert any(clock["state"] == "running" for clock in view["sla"]["clocks"])
+    assert any("Reopened by the customer's message" in entry["summary"] for entry in view["timeline"])
+
+
 def test_a_survey_link_opens_a_public_page_with_three_faces(
     client: TestClient,
     seeded: Seeded,

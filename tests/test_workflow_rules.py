@@ -254,6 +254,24 @@ def test_weekday_uses_the_calendar_time_zone() -> None:
     assert evaluate_one({"weekday": "tue"}, received_at=late_tuesday_utc)
 
 
+def test_hour_is_the_time_of_day_in_the_calendar_time_zone() -> None:
+    calendar = calendar_from_hours("Europe/Copenhagen", {"mon": ["09:00-17:00"]})
+    evening = datetime(2026, 7, 6, 16, 30, tzinfo=UTC)  # 18:30 in Copenhagen (summer time)
+    after_six = {"field": "hour", "op": "ge", "value": 18}
+    assert evaluate_one(after_six, received_at=evening, calendar=calendar)
+    assert not evaluate_one(after_six, received_at=evening)  # 16:30 UTC without a calendar
+    assert evaluate_one(
+        {
+            "all": [
+                {"field": "hour", "op": "gt", "value": 18.25},
+                {"field": "hour", "op": "lt", "value": 18.75},
+            ]
+        },
+        received_at=evening,
+        calendar=calendar,
+    )
+
+
 @pytest.mark.parametrize(
     ("keyword", "text", "expected"),
     [

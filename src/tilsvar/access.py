@@ -7,7 +7,7 @@ from __future__ import annotations
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from tilsvar.models import ApiToken, Brand, Channel, Conversation, Message, User, UserBrand
+from tilsvar.models import ApiToken, Brand, Channel, Conversation, Message, Team, User, UserBrand
 
 PERMISSIONS: dict[str, frozenset[str]] = {
     "admin": frozenset(
@@ -77,6 +77,26 @@ def require_channel_admin(user: User) -> None:
 def access_user(session: Session, actor: User, user_id: int) -> User:
     """Another user of the actor's organisation, for user administration."""
     require(actor, "users")
+    user = session.get(User, user_id)
+    if user is None or user.organization_id != actor.organization_id:
+        raise NotFound(f"user {user_id}")
+    return user
+
+
+def access_team(session: Session, actor: User, team_id: int) -> Team:
+    """A team of the actor's organisation, for workflow settings (members, assignment)."""
+    require(actor, "workflow")
+    team = session.get(Team, team_id)
+    if team is None or team.organization_id != actor.organization_id:
+        raise NotFound(f"team {team_id}")
+    return team
+
+
+def access_agent(session: Session, actor: User, user_id: int) -> User:
+    """A user of the actor's organisation whose workflow profile (presence, skills, capacity) the
+    actor may set: their own, or anyone's with the workflow permission."""
+    if user_id != actor.id:
+        require(actor, "workflow")
     user = session.get(User, user_id)
     if user is None or user.organization_id != actor.organization_id:
         raise NotFound(f"user {user_id}")

@@ -278,9 +278,12 @@ def contact_json(session: Session, user: User, contact_id: int) -> dict[str, Any
         .where(ContactMerge.target_contact_id == contact.id)
         .order_by(ContactMerge.id.desc())
     ).all()
+    from tilsvar.actions.contacts import contact_tags
+
     return {
         "id": contact.id,
         "name": contact.display_name,
+        "tags": contact_tags(session, contact.id),
         "identities": [
             # an e-mail identity's address is sealed: shown masked (privacy/blind.py)
             {"id": i, "platform": platform, "handle": handle or blind.masked(address or ""), "name": name}

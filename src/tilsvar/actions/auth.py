@@ -448,6 +448,9 @@ def do_change_role(
         if not active:
             session.execute(delete(WebSession).where(WebSession.user_id == user.id))
     session.flush()
+    from tilsvar.actions.workflow_config import bump_roster
+
+    bump_roster(session, user.organization_id)  # an inactive user is offered no conversations
     after = {
         "role": user.role,
         "all_brands": user.all_brands,

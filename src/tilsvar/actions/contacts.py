@@ -13,7 +13,9 @@ An optional public reply ("we have written to you privately") is queued on the p
 
 from __future__ import annotations
 
-from sqlalchemy import select, update
+from collections.abc import Iterable
+
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from tilsvar import access
@@ -22,10 +24,82 @@ from tilsvar.actions.replies import do_reply
 from tilsvar.actions.sla import workflow_state
 from tilsvar.actions.timeline import add_timeline
 from tilsvar.events import ConversationCreated, record_events
-from tilsvar.models import Contact, Conversation, Identity, Message, User, utcnow
+from tilsvar.models import Contact, ContactTag, Conversation, Identity, Message, Tag, User, utcnow
 from tilsvar.models.workflow import ContactMerge
 
 PRIVATE_PLATFORMS = frozenset({"facebook", "instagram", "x", "linkedin"})
+TAG_MAX = 100
+
+
+def _tag_names(values: Iterable[str]) -> set[str]:
+    names = set()
+    for value in values:
+        name = " ".join(str(value).split()).casefold()
+        if not name:
+            continue
+        if len(name) > TAG_MAX:
+            raise ActionError(f"a tag has at most {TAG_MAX} characters", status=422)
+        names.add(name)
+    return names
+
+
+def contact_tags(session: Session, contact_id: int) -> list[str]:
+    return sorted(
+        session.scalars(
+            select(Tag.name)
+            .join(ContactTag, ContactTag.tag_id == Tag.id)
+            .where(ContactTag.contact_id == contact_id)
+        )
+    )
+
+
+def do_set_contact_tags(
+    session: Session,
+    *,
+    user: User,
+    contact_id: int,
+    add: Iterable[str] = (),
+    remove: Iterable[str] = (),
+) -> list[str]:
+    """Tag a customer (vip, press, partner ...) or take tags off; routing rules ask for these with
+    ``customer_tags``. Tags are shared with conversation tags (one list per organisation), compared
+    without case. Returns the customer's tags afterwards."""
+    contact = _contact(session, user, contact_id)
+    wanted, unwanted = _tag_names(add), _tag_names(remove)
+    if wanted & unwanted:
+        raise ActionError("a tag cannot be added and removed at once", status=422)
+    existing = dict(
+        session.execute(
+            select(Tag.name, Tag.id).where(
+                Tag.organization_id == contact.organization_id, Tag.name.in_(wanted | unwanted)
+            )
+        ).all()
+    )
+    for name in sorted(wanted - set(existing)):
+        tag = Tag(organization_id=contact.organization_id, name=name)
+        session.add(tag)
+        session.flush()
+        existing[name] = tag.id
+    present = set(session.scalars(select(ContactTag.tag_id).where(ContactTag.contact_id == contact.id)))
+    for name in sorted(wanted):
+        if existing[name] not in present:
+            session.add(ContactTag(contact_id=contact.id, tag_id=existing[name]))
+    drop = [existing[name] for name in unwanted if name in existing]
+    if drop:
+        session.execute(
+            delete(ContactTag).where(ContactTag.contact_id == contact.id, ContactTag.tag_id.in_(drop))
+        )
+    session.flush()
+    tags = contact_tags(session, contact.id)
+    audit(
+        session,
+        action="contact.tags_set",
+        actor_user=user,
+        target_type="contact",
+        target_id=contact.id,
+        details={"added": sorted(wanted), "removed": sorted(unwanted), "tags": tags},
+    )
+    return tags
 
 
 def _contact(session: Session, user: User, contact_id: int) -> Contact:

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from tilsvar.access import SCOPES
 from tilsvar.actions.common import ActionError, audit
+from tilsvar.actions.workflow_config import bump_roster
 from tilsvar.channels import PLATFORMS, normalize_account
 from tilsvar.crypto import SecretBox, keyring
 from tilsvar.models import (
@@ -76,6 +77,7 @@ def do_create_team(session: Session, *, organization: Organization, name: str) -
     team = Team(organization_id=organization.id, name=name, slug=slugify(name))
     session.add(team)
     session.flush()
+    bump_roster(session, organization.id)
     audit(
         session,
         action="team.created",
@@ -87,17 +89,42 @@ def do_create_team(session: Session, *, organization: Organization, name: str) -
     return team
 
 
-def do_add_team_member(session: Session, *, team: Team, user: User) -> None:
+def do_add_team_member(session: Session, *, team: Team, user: User, actor_user: User | None = None) -> None:
+    if user.organization_id != team.organization_id:
+        raise ActionError("that user belongs to another organisation", status=404)
     if session.get(TeamMember, (team.id, user.id)) is None:
         session.add(TeamMember(team_id=team.id, user_id=user.id))
+        bump_roster(session, team.organization_id)
         audit(
             session,
             action="team.member_added",
+            actor_user=actor_user,
             organization_id=team.organization_id,
             target_type="team",
             target_id=team.id,
             details={"user_id": user.id},
         )
+
+
+def do_remove_team_member(
+    session: Session, *, team: Team, user: User, actor_user: User | None = None
+) -> None:
+    """Take ``user`` out of ``team``; the conversations they own stay theirs (hand them over first)."""
+    member = session.get(TeamMember, (team.id, user.id))
+    if member is None:
+        return
+    session.delete(member)
+    session.flush()
+    bump_roster(session, team.organization_id)
+    audit(
+        session,
+        action="team.member_removed",
+        actor_user=actor_user,
+        organization_id=team.organization_id,
+        target_type="team",
+        target_id=team.id,
+        details={"user_id": user.id},
+    )
 
 
 def do_create_channel(
@@ -213,6 +240,7 @@ def do_create_user(
     session.flush()
     for brand in brands or []:
         session.add(UserBrand(user_id=user.id, brand_id=brand.id))
+    bump_roster(session, organization.id)
     audit(
         session,
         action="user.created",

@@ -1,8 +1,8 @@
-"""Route and assign inbound conversations with the pure engines, and store why.
+"""Route and assign inbound conversations with the pure engines, and store why — a batch at a time.
 
 Called when the understanding pipeline has stored its labels (``actions.analysis``), or at ingest when
 no pipeline runs, for the conversations that received customer messages. For a conversation routing
-has not seen yet it evaluates the organisation's rules, picks a team and an agent (``plan_inbound``),
+has not seen yet it evaluates the organisation's rules, picks a team and an agent (``plan_routing``),
 applies the rules' other actions (priority, tags, flags, hide, escalation, approval, auto-reply) and
 stores the explanation. A customer's follow-up in a conversation already routed is *not* routed again:
 it stays with its owner if they are still available, and otherwise falls back to the team queue
@@ -10,33 +10,54 @@ it stays with its owner if they are still available, and otherwise falls back to
 
 Nothing is ever left without a queue: a team that disappeared, a deleted or offline agent, an empty
 team — every path ends in some team, at worst the organisation's fallback queue.
+
+Why it is shaped like this (docs/workflow.md, "Measured through the database"): routing runs for every
+customer message, so the database work is per *batch*, not per message. The compiled rules, policies
+and calendars (``load_config``) and the teams/agents snapshot (``Roster``) are cached per process
+under the organisation's configuration and roster versions, which every change to them bumps; a batch
+reads what it needs with one set-based statement per kind (conversations, states, message history,
+tags, previous owners, open load, ...), decides in memory, and writes with a handful of Core
+statements (executemany updates, bulk inserts) — no ORM objects and no flushes per message. Rare side
+effects (a hide request, an auto-reply, a survey answer) still use the ORM helpers they share with the
+rest of the application.
 """
 
 from __future__ import annotations
 
+import threading
 from collections import defaultdict
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import BindParameter
 
 from tilsvar.actions.analysis import PRIORITY_RANK
-from tilsvar.actions.automatic import queue_automatic_message
 from tilsvar.actions.common import audit
 from tilsvar.actions.moderation import MODERATED_KINDS, request_moderation
-from tilsvar.actions.sla import refresh_sla, workflow_state
-from tilsvar.actions.timeline import add_timeline, notify
-from tilsvar.actions.workflow_config import CompiledConfig, fallback_team, load_config
-from tilsvar.events import ConversationUpdated, record_events
+from tilsvar.actions.sla import MessageRow, SlaOutcome, TimelineRow, events_from_rows, plan_sla
+from tilsvar.actions.workflow_config import CompiledConfig, fallback_team, load_config, versions
+from tilsvar.db import bulk_insert
+from tilsvar.events import (
+    ConversationUpdated,
+    Event,
+    NotificationCreated,
+    SlaAlert,
+    WorkflowChanged,
+    record_events,
+)
+from tilsvar.jobs.queue import wakeup
 from tilsvar.models import (
     Brand,
     Channel,
+    ContactTag,
     Conversation,
     ConversationTag,
     Identity,
+    Job,
     Message,
     Tag,
     Team,
@@ -44,7 +65,16 @@ from tilsvar.models import (
     User,
     utcnow,
 )
-from tilsvar.models.workflow import AgentProfile, ChannelWorkflow, TeamWorkflow
+from tilsvar.models.base import table_of
+from tilsvar.models.workflow import (
+    AgentProfile,
+    ChannelWorkflow,
+    ConversationWorkflowState,
+    CsatSurvey,
+    Notification,
+    TeamWorkflow,
+    TimelineEntry,
+)
 from tilsvar.workflow.assignment import (
     AgentSnapshot,
     AssignmentDecision,
@@ -54,7 +84,7 @@ from tilsvar.workflow.assignment import (
 )
 from tilsvar.workflow.common import Ref
 from tilsvar.workflow.conditions import MessageContext
-from tilsvar.workflow.inbound import ConversationState, Workflow, plan_inbound
+from tilsvar.workflow.inbound import ConversationState, Workflow, plan_routing
 from tilsvar.workflow.rules import RoutingDecision
 
 OPEN_STATUSES = ("new", "open", "pending", "snoozed")
@@ -67,72 +97,86 @@ def channel_key(platform: str) -> str:
     return CHANNEL_KEYS.get(platform, "social")
 
 
-@dataclass
-class OrgSnapshot:
-    """Teams and agents of one organisation as the engines see them, for one batch."""
+# the cached snapshot of teams and agents --------------------------------------------------------------
 
-    config: CompiledConfig
+
+@dataclass(frozen=True)
+class Roster:
+    """Teams and agents of one organisation as the engines see them (without open load), cached per
+    process under (configuration version, roster version)."""
+
+    key: tuple[object, ...]
     workflow: Workflow
     team_id_by_ref: dict[Ref, int]
     team_slug: dict[int, str]
-    agents: dict[Ref, AgentSnapshot]
+    members: dict[int, tuple[int, ...]]
+    agents: dict[Ref, AgentSnapshot]  # by id, str(id) and e-mail; load empty
     user_by_ref: dict[Ref, int]
-    cursors: dict[Ref, Ref]
+    refs_of: dict[int, tuple[Ref, ...]]  # user id -> the refs ``agents`` knows them by
 
 
-def _snapshot(session: Session, organization_id: int) -> OrgSnapshot:
-    config = load_config(session, organization_id)
-    fallback = fallback_team(session, organization_id)
+_rosters: dict[int, Roster] = {}
+_lock = threading.Lock()
+
+
+def _roster(session: Session, organization_id: int) -> tuple[CompiledConfig, Roster]:
+    version, roster_version = versions(session, organization_id)
+    config = load_config(session, organization_id, version=version)
+    cached = _rosters.get(organization_id)
+    if cached is not None and cached.key == (version, roster_version):
+        return config, cached
+    fallback = fallback_team(session, organization_id)  # may create the queue (and bump the roster)
+    version, roster_version = versions(session, organization_id)
+    config = load_config(session, organization_id, version=version)
     teams = list(
-        session.scalars(select(Team).where(Team.organization_id == organization_id).order_by(Team.id))
+        session.execute(
+            select(Team.id, Team.slug, Team.name)
+            .where(Team.organization_id == organization_id)
+            .order_by(Team.id)
+        )
     )
+    team_ids = [row[0] for row in teams]
     settings = {
-        row.team_id: row
-        for row in session.scalars(
-            select(TeamWorkflow).where(TeamWorkflow.team_id.in_([t.id for t in teams]))
+        row[0]: row
+        for row in session.execute(
+            select(
+                TeamWorkflow.team_id,
+                TeamWorkflow.strategy,
+                TeamWorkflow.sticky_hours,
+                TeamWorkflow.sticky_wait_minutes,
+            ).where(TeamWorkflow.team_id.in_(team_ids))
         )
     }
     members: dict[int, list[int]] = defaultdict(list)
     for team_id, user_id in session.execute(
         select(TeamMember.team_id, TeamMember.user_id)
-        .where(TeamMember.team_id.in_([t.id for t in teams]))
+        .where(TeamMember.team_id.in_(team_ids))
         .order_by(TeamMember.team_id, TeamMember.user_id)
     ):
         members[team_id].append(user_id)
     team_snapshots = []
     team_id_by_ref: dict[Ref, int] = {}
-    cursors: dict[Ref, Ref] = {}
-    for team in teams:
-        row = settings.get(team.id)
-        strategy: Any = row.strategy if row else "round_robin"
+    team_of_user: dict[int, set[Ref]] = defaultdict(set)
+    for team_id, slug, name in teams:
+        row = settings.get(team_id)
+        strategy: Any = row[1] if row else "round_robin"
         team_snapshots.append(
             TeamSnapshot(
-                id=team.slug,
-                name=team.name,
+                id=slug,
+                name=name,
                 strategy=strategy,
-                members=tuple(members[team.id]),
-                sticky_hours=row.sticky_hours if row else 72.0,
-                sticky_wait_minutes=row.sticky_wait_minutes if row else 0.0,
+                members=tuple(members[team_id]),
+                sticky_hours=row[2] if row else 72.0,
+                sticky_wait_minutes=row[3] if row else 0.0,
             )
         )
-        for ref in (team.slug, team.id, str(team.id)):
-            team_id_by_ref[ref] = team.id
-        if row is not None and row.round_robin_cursor is not None:
-            cursors[team.slug] = row.round_robin_cursor
-    team_of_user: dict[int, set[Ref]] = defaultdict(set)
-    for team in teams:
-        for user_id in members[team.id]:
-            team_of_user[user_id].add(team.slug)
-    users = list(
-        session.execute(
-            select(User.id, User.name, User.email, User.is_active).where(
-                User.organization_id == organization_id
-            )
-        )
-    )
+        for ref in (slug, team_id, str(team_id)):
+            team_id_by_ref[ref] = team_id
+        for user_id in members[team_id]:
+            team_of_user[user_id].add(slug)
     profiles = {
-        row.user_id: row
-        for row in session.execute(  # plain rows, not ORM objects: this runs for every message
+        row[0]: row
+        for row in session.execute(
             select(
                 AgentProfile.user_id,
                 AgentProfile.online,
@@ -145,51 +189,313 @@ def _snapshot(session: Session, organization_id: int) -> OrgSnapshot:
             .where(User.organization_id == organization_id)
         )
     }
-    load: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    for assignee_id, platform, count in session.execute(
-        select(Conversation.assignee_id, Channel.platform, func.count())
-        .join(Channel, Channel.id == Conversation.channel_id)
-        .where(
-            Conversation.organization_id == organization_id,
-            Conversation.assignee_id.is_not(None),
-            Conversation.status.in_(OPEN_STATUSES),
-        )
-        .group_by(Conversation.assignee_id, Channel.platform)
-    ):
-        if assignee_id is not None:
-            load[assignee_id][channel_key(platform)] += count
     agents: dict[Ref, AgentSnapshot] = {}
     user_by_ref: dict[Ref, int] = {}
-    for user_id, name, email, active in users:
+    refs_of: dict[int, tuple[Ref, ...]] = {}
+    for user_id, name, email, is_active in session.execute(
+        select(User.id, User.name, User.email, User.is_active).where(User.organization_id == organization_id)
+    ):
         profile = profiles.get(user_id)
         snapshot = AgentSnapshot(
             id=user_id,
             name=name,
-            online=bool(profile and profile.online),
-            active=active,
+            online=bool(profile and profile[1]),
+            active=is_active,
             teams=frozenset(team_of_user[user_id]),
-            languages=frozenset(profile.languages if profile else ()),
-            channels=frozenset(profile.channels if profile else ()),
-            topics=frozenset(profile.topics if profile else ()),
-            capacity=dict(profile.capacity) if profile else {},
-            load=dict(load[user_id]),
+            languages=frozenset(profile[2] or () if profile else ()),
+            channels=frozenset(profile[3] or () if profile else ()),
+            topics=frozenset(profile[4] or () if profile else ()),
+            capacity=dict(profile[5] or {}) if profile else {},
+            load={},
         )
-        for ref in (user_id, str(user_id), email.lower(), email):
+        refs_of[user_id] = (user_id, str(user_id), email.lower(), email)
+        for ref in refs_of[user_id]:
             agents[ref] = snapshot
             user_by_ref[ref] = user_id
     workflow = Workflow.build(
         rules=config.rules, teams=team_snapshots, fallback_team=fallback.slug, policies=config.policies
     )
     team_id_by_ref.setdefault(fallback.slug, fallback.id)
-    return OrgSnapshot(
-        config=config,
+    team_slug = {team_id: slug for team_id, slug, _ in teams}
+    team_slug.setdefault(fallback.id, fallback.slug)
+    roster = Roster(
+        key=(version, roster_version),
         workflow=workflow,
         team_id_by_ref=team_id_by_ref,
-        team_slug={team.id: team.slug for team in [*teams, fallback]},
+        team_slug=team_slug,
+        members={team_id: tuple(ids) for team_id, ids in members.items()},
         agents=agents,
         user_by_ref=user_by_ref,
-        cursors=cursors,
+        refs_of=refs_of,
     )
+    with _lock:
+        _rosters[organization_id] = roster
+    return config, roster
+
+
+# one batch ------------------------------------------------------------------------------------------
+
+
+class LiveAgents(Mapping[Ref, AgentSnapshot]):
+    """The cached roster's agents as the engines see them in this batch: with live presence, active
+    flag and open load, built only for the agents a decision actually looks at."""
+
+    def __init__(
+        self, roster: Roster, live: dict[int, tuple[bool, bool]], load: dict[int, dict[str, int]]
+    ) -> None:
+        self.roster = roster
+        self.live = live
+        self.load = {user_id: dict(counts) for user_id, counts in load.items()}
+        self._built: dict[int, AgentSnapshot] = {}
+
+    def __getitem__(self, ref: Ref) -> AgentSnapshot:
+        user_id = self.roster.user_by_ref[ref]
+        built = self._built.get(user_id)
+        if built is None:
+            agent = self.roster.agents[user_id]
+            active, online = self.live.get(user_id, (False, False))
+            built = self._built[user_id] = replace(
+                agent, active=active, online=online, load=dict(self.load.get(user_id, {}))
+            )
+        return built
+
+    def __iter__(self) -> Iterator[Ref]:
+        return iter(self.roster.agents)
+
+    def __len__(self) -> int:
+        return len(self.roster.agents)
+
+    def __contains__(self, ref: object) -> bool:
+        return ref in self.roster.user_by_ref
+
+    def count(self, user_id: int, key: str) -> None:
+        """One more open conversation for ``user_id`` on channel key ``key``."""
+        counts = self.load.setdefault(user_id, {})
+        counts[key] = counts.get(key, 0) + 1
+        self._built.pop(user_id, None)
+
+
+@dataclass
+class Conv:
+    """The conversation columns routing reads and writes (a plain row, not an ORM object)."""
+
+    id: int
+    organization_id: int
+    brand_id: int
+    channel_id: int
+    contact_id: int | None
+    team_id: int | None
+    assignee_id: int | None
+    status: str
+    priority: str
+    priority_rank: int
+    language: str | None
+    intent: str | None
+    sentiment: str | None
+    waiting_since: datetime | None
+    flagged: bool
+    updated_at: datetime | None
+    platform: str
+    account: str
+    brand_slug: str
+    changed: bool = False
+
+
+@dataclass
+class OrgBatch:
+    """One organisation's part of a batch: configuration, roster, and what this batch changes in it."""
+
+    config: CompiledConfig
+    roster: Roster
+    agents: LiveAgents  # the roster's agents with presence and open load
+    cursors: dict[Ref, Ref]  # team slug -> agent
+    cursor_rows: set[int]  # teams that have a team_workflow row
+    active: frozenset[int]  # active users now
+    cursor_writes: dict[int, int | None] = field(default_factory=dict)
+    routed: dict[int, list[str]] = field(default_factory=dict)  # conversation id -> rules matched
+
+
+@dataclass
+class Writes:
+    """Everything a batch stores, written at the end with a few set-based statements."""
+
+    timeline: list[dict[str, Any]] = field(default_factory=list)
+    notifications: list[dict[str, Any]] = field(default_factory=list)
+    jobs: list[dict[str, Any]] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)
+    tags: dict[int, set[str]] = field(default_factory=dict)  # conversation id -> tag names
+    hide: list[int] = field(default_factory=list)  # message ids
+    auto_replies: list[tuple[int, str]] = field(default_factory=list)  # conversation id, text
+
+
+CONVERSATION_COLUMNS = (
+    Conversation.id,
+    Conversation.organization_id,
+    Conversation.brand_id,
+    Conversation.channel_id,
+    Conversation.contact_id,
+    Conversation.team_id,
+    Conversation.assignee_id,
+    Conversation.status,
+    Conversation.priority,
+    Conversation.priority_rank,
+    Conversation.language,
+    Conversation.intent,
+    Conversation.sentiment,
+    Conversation.waiting_since,
+    Conversation.flagged,
+    Conversation.updated_at,
+    Channel.platform,
+    Channel.account,
+    Brand.slug,
+)
+
+
+def _load_conversations(session: Session, ids: list[int]) -> dict[int, Conv]:
+    return {
+        row[0]: Conv(*row)  # type: ignore[call-arg]
+        for row in session.execute(Q_CONVERSATIONS, {"ids": ids})
+    }
+
+
+STATE_TABLE = table_of(ConversationWorkflowState)
+
+
+# pre-built statements (built and compiled once; a batch only binds its ids) ---------------------------
+
+IDS: BindParameter[list[int]] = bindparam("ids", expanding=True)
+ORG: BindParameter[int] = bindparam("org")
+Q_CONVERSATIONS = (
+    select(*CONVERSATION_COLUMNS)
+    .join(Channel, Channel.id == Conversation.channel_id)
+    .join(Brand, Brand.id == Conversation.brand_id)
+    .where(Conversation.id.in_(IDS))
+    .order_by(Conversation.id)
+)
+Q_STATES = select(STATE_TABLE).where(STATE_TABLE.c.conversation_id.in_(IDS))
+Q_HISTORY = (
+    select(
+        Message.conversation_id,
+        Message.id,
+        Message.direction,
+        Message.created_at,
+        Message.is_automatic,
+        Message.delivery_state,
+    )
+    .where(Message.conversation_id.in_(IDS))
+    .order_by(Message.created_at, Message.id)
+)
+Q_OPEN_SURVEYS = select(CsatSurvey.conversation_id).where(
+    CsatSurvey.conversation_id.in_(IDS), CsatSurvey.answered_at.is_(None)
+)
+Q_LOAD = (
+    select(Conversation.assignee_id, Channel.platform, func.count())
+    .join(Channel, Channel.id == Conversation.channel_id)
+    .where(
+        Conversation.organization_id == ORG,
+        Conversation.assignee_id.is_not(None),
+        Conversation.status.in_(OPEN_STATUSES),
+    )
+    .group_by(Conversation.assignee_id, Channel.platform)
+)
+Q_LIVE = (
+    select(User.id, User.is_active, AgentProfile.online)
+    .outerjoin(AgentProfile, AgentProfile.user_id == User.id)
+    .where(User.organization_id == ORG)
+)
+Q_CURSORS = select(TeamWorkflow.team_id, TeamWorkflow.round_robin_cursor).where(TeamWorkflow.team_id.in_(IDS))
+Q_DETAILS = (
+    select(
+        Message.id,
+        Message.text,
+        Message.kind,
+        Message.language,
+        Message.intent,
+        Message.sentiment,
+        Message.sentiment_score,
+        Message.priority,
+        Message.moderation_state,
+        Identity.handle,
+        # An e-mail sender's handle is its address, kept sealed (privacy/blind.py): rules still match it.
+        Identity.external_id_sealed,
+    )
+    .outerjoin(Identity, Identity.id == Message.author_identity_id)
+    .where(Message.id.in_(IDS))
+)
+Q_TAGS = (
+    select(ConversationTag.conversation_id, Tag.name)
+    .join(Tag, Tag.id == ConversationTag.tag_id)
+    .where(ConversationTag.conversation_id.in_(IDS))
+)
+Q_CUSTOMER_TAGS = (
+    select(ContactTag.contact_id, Tag.name)
+    .join(Tag, Tag.id == ContactTag.tag_id)
+    .where(ContactTag.contact_id.in_(IDS))
+)
+Q_OWNERS = select(
+    Conversation.id, Conversation.contact_id, Conversation.assignee_id, Conversation.last_outbound_at
+).where(
+    Conversation.contact_id.in_(IDS),
+    Conversation.assignee_id.is_not(None),
+    Conversation.last_outbound_at.is_not(None),
+)
+Q_AUTO_REPLY = select(
+    ChannelWorkflow.channel_id, ChannelWorkflow.auto_reply_enabled, ChannelWorkflow.auto_reply_text
+).where(ChannelWorkflow.channel_id.in_(IDS))
+Q_ANSWERS = select(CsatSurvey.answer_message_id).where(
+    CsatSurvey.conversation_id.in_(IDS), CsatSurvey.answer_message_id.is_not(None)
+)
+Q_SLA_TIMELINE = (
+    select(TimelineEntry.conversation_id, TimelineEntry.at, TimelineEntry.kind, TimelineEntry.details)
+    .where(TimelineEntry.conversation_id.in_(IDS), TimelineEntry.kind.in_(("status", "sla_policy")))
+    .order_by(TimelineEntry.at, TimelineEntry.id)
+)
+
+
+def _new_state(conv: Conv) -> dict[str, Any]:
+    return {
+        "conversation_id": conv.id,
+        "routed_at": None,
+        "routed_message_id": None,
+        "explanation": "",
+        "routing": {},
+        "priority_override": None,
+        "requires_approval": False,
+        "approval_team_id": None,
+        "status_seen": conv.status,
+        "snoozed_until": None,
+        "reserved_for_id": None,
+        "reserved_until": None,
+        "auto_replied_at": None,
+        "policy_key": "default",
+        "sla": {},
+        "sla_level": "none",
+        "first_response_due_at": None,
+        "next_response_due_at": None,
+        "resolution_due_at": None,
+        "next_due_at": None,
+        "next_check_at": None,
+        "announced": [],
+        "linked_conversation_id": None,
+    }
+
+
+def _load_states(session: Session, ids: list[int]) -> dict[int, dict[str, Any]]:
+    return {row["conversation_id"]: dict(row) for row in session.execute(Q_STATES, {"ids": ids}).mappings()}
+
+
+def _load_history(session: Session, ids: list[int]) -> dict[int, list[MessageRow]]:
+    history: dict[int, list[MessageRow]] = defaultdict(list)
+    for conversation_id, message_id, direction, created_at, automatic, delivery in session.execute(
+        Q_HISTORY, {"ids": ids}
+    ):
+        history[conversation_id].append((message_id, direction, created_at, automatic, delivery))
+    return history
+
+
+def _latest_inbound(rows: list[MessageRow]) -> MessageRow | None:
+    inbound = [row for row in rows if row[1] == "in"]
+    return max(inbound, key=lambda row: (row[2], row[0])) if inbound else None
 
 
 def do_route_conversations(
@@ -201,73 +507,273 @@ def do_route_conversations(
     if not ids:
         return 0
     now = now or utcnow()
-    snapshots: dict[int, OrgSnapshot] = {}
+    session.flush()
+    convs = _load_conversations(session, ids)
+    ids = list(convs)
+    if not ids:
+        return 0
+    history = _load_history(session, ids)
+    states = _load_states(session, ids)
+    latest = {cid: _latest_inbound(history.get(cid, [])) for cid in ids}
+    pending = [
+        cid
+        for cid in ids
+        if latest[cid] is not None
+        and (
+            cid not in states
+            or states[cid]["routed_message_id"] is None
+            or latest[cid][0] > states[cid]["routed_message_id"]  # type: ignore[index]
+        )
+    ]
+    answered, touched = _survey_answers(session, pending, latest)
+    if touched:  # the ORM read (and may have changed or created) these rows: read them again
+        session.flush()
+        convs.update(_load_conversations(session, sorted(touched)))
+        states.update(_load_states(session, sorted(touched)))
+    to_route = [cid for cid in pending if cid not in answered]
+    new_states = {cid for cid in ids if cid not in states}
+    for cid in new_states:
+        states[cid] = _new_state(convs[cid])
+    writes = Writes()
+    orgs: dict[int, OrgBatch] = {}
+    for organization_id in sorted({conv.organization_id for conv in convs.values()}):
+        orgs[organization_id] = _org_batch(session, organization_id)
     routed = 0
-    conversations = list(
-        session.scalars(select(Conversation).where(Conversation.id.in_(ids)).order_by(Conversation.id))
-    )
-    for conversation in conversations:
-        snapshot = snapshots.get(conversation.organization_id)
-        if snapshot is None:
-            snapshot = snapshots[conversation.organization_id] = _snapshot(
-                session, conversation.organization_id
-            )
-        routed += _route_one(session, conversation, snapshot, now)
+    if to_route:
+        routed = _route(session, [convs[cid] for cid in to_route], states, latest, orgs, writes, now)
+    _sla(session, convs, states, history, orgs, writes, now)
+    _write(session, convs, states, new_states, orgs, writes)
     return routed
 
 
-def _latest_inbound(session: Session, conversation_id: int) -> Message | None:
-    return session.scalar(
-        select(Message)
-        .where(Message.conversation_id == conversation_id, Message.direction == "in")
-        .order_by(Message.created_at.desc(), Message.id.desc())
-        .limit(1)
+def _survey_answers(
+    session: Session, pending: list[int], latest: dict[int, MessageRow | None]
+) -> tuple[set[int], set[int]]:
+    """Customer messages that answer an open satisfaction survey are recorded, not routed (rare: one
+    statement to find the conversations with an open survey, the ORM for the few that have one).
+    Returns the conversations whose message was an answer, and those the ORM touched."""
+    if not pending:
+        return set(), set()
+    open_surveys = set(session.scalars(Q_OPEN_SURVEYS, {"ids": pending}))
+    if not open_surveys:
+        return set(), set()
+    from tilsvar.actions.csat import take_survey_answer
+    from tilsvar.actions.sla import workflow_state
+
+    answered: set[int] = set()
+    for cid in sorted(open_surveys):
+        row = latest.get(cid)
+        conversation = session.get(Conversation, cid)
+        message = session.get(Message, row[0]) if row is not None else None
+        if conversation is None or message is None:
+            continue
+        state = workflow_state(session, conversation)
+        if take_survey_answer(session, conversation=conversation, state=state, message=message):
+            state.routed_message_id = message.id
+            answered.add(cid)
+    return answered, open_surveys
+
+
+def _org_batch(session: Session, organization_id: int) -> OrgBatch:
+    """The cached configuration and roster plus what moves all the time: open load and team cursors."""
+    config, roster = _roster(session, organization_id)
+    load: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for assignee_id, platform, count in session.execute(Q_LOAD, {"org": organization_id}):
+        if assignee_id is not None:
+            load[assignee_id][channel_key(platform)] += count
+    # Presence and active flags are read live (one small statement): they change all day, and a
+    # deactivated agent must never be offered a conversation, whoever changed the row.
+    live = {
+        user_id: (bool(is_active), bool(online))
+        for user_id, is_active, online in session.execute(Q_LIVE, {"org": organization_id})
+    }
+    agents = LiveAgents(roster, live, load)
+    cursors: dict[Ref, Ref] = {}
+    cursor_rows: set[int] = set()
+    team_ids = list(roster.team_slug)
+    for team_id, cursor in session.execute(Q_CURSORS, {"ids": team_ids}):
+        cursor_rows.add(team_id)
+        if cursor is not None and team_id in roster.team_slug:
+            cursors[roster.team_slug[team_id]] = cursor
+    return OrgBatch(
+        config=config,
+        roster=roster,
+        agents=agents,
+        cursors=cursors,
+        cursor_rows=cursor_rows,
+        active=frozenset(user_id for user_id, (active, _) in live.items() if active),
     )
 
 
-def _route_one(session: Session, conversation: Conversation, snapshot: OrgSnapshot, now: datetime) -> int:
-    from tilsvar.actions.csat import take_survey_answer
-
-    state = workflow_state(session, conversation)
-    message = _latest_inbound(session, conversation.id)
-    if message is None or (state.routed_message_id is not None and message.id <= state.routed_message_id):
-        refresh_sla(session, conversation=conversation, state=state, config=snapshot.config, now=now)
-        return 0
-    if take_survey_answer(session, conversation=conversation, state=state, message=message):
-        state.routed_message_id = message.id
-        refresh_sla(session, conversation=conversation, state=state, config=snapshot.config, now=now)
-        return 0
-    if state.status_seen in REOPENING and conversation.status == "open":
-        add_timeline(
+def _route(
+    session: Session,
+    convs: list[Conv],
+    states: dict[int, dict[str, Any]],
+    latest: dict[int, MessageRow | None],
+    orgs: dict[int, OrgBatch],
+    writes: Writes,
+    now: datetime,
+) -> int:
+    """Decide team, agent and the rules' actions for each conversation with a new customer message."""
+    # Labels, tags and customer tags only matter to rules, which see a conversation's first message;
+    # follow-ups only re-check the owner.
+    first_ids = [conv.id for conv in convs if states[conv.id]["routed_at"] is None]
+    message_ids = [row[0] for cid in first_ids if (row := latest[cid]) is not None]
+    details: dict[int, Any] = {}
+    tags: dict[int, set[str]] = defaultdict(set)
+    customer_tags: dict[int, set[str]] = defaultdict(set)
+    if first_ids:
+        details = {row[0]: row for row in session.execute(Q_DETAILS, {"ids": message_ids})}
+        for cid, name in session.execute(Q_TAGS, {"ids": first_ids}):
+            tags[cid].add(name)
+        first = set(first_ids)
+        tagged_ids = sorted({c.contact_id for c in convs if c.id in first and c.contact_id is not None})
+        if tagged_ids:
+            for tagged_contact, name in session.execute(Q_CUSTOMER_TAGS, {"ids": tagged_ids}):
+                customer_tags[tagged_contact].add(name)
+    contact_ids = sorted({conv.contact_id for conv in convs if conv.contact_id is not None})
+    owners_by_contact: dict[int, list[tuple[datetime, int, int]]] = defaultdict(list)
+    if contact_ids:
+        for cid, contact_id, assignee_id, last_outbound in session.execute(Q_OWNERS, {"ids": contact_ids}):
+            if contact_id is not None and assignee_id is not None and last_outbound is not None:
+                owners_by_contact[contact_id].append((last_outbound, cid, assignee_id))
+    auto_reply = {
+        row[0]: (bool(row[1]), row[2] or "")
+        for row in session.execute(Q_AUTO_REPLY, {"ids": sorted({conv.channel_id for conv in convs})})
+    }
+    routed = 0
+    for conv in convs:
+        message = latest[conv.id]
+        assert message is not None
+        batch = orgs[conv.organization_id]
+        owner: int | None = None
+        handled_at: datetime | None = None
+        if conv.contact_id is not None:
+            others = [item for item in owners_by_contact.get(conv.contact_id, ()) if item[1] != conv.id]
+            if others:
+                handled_at, _, owner = max(others, key=lambda item: item[0])
+        routed += _route_one(
             session,
-            conversation=conversation,
-            kind="status",
-            summary=f"Reopened by the customer's message (was {state.status_seen})",
-            actor="customer",
-            details={"from": state.status_seen, "to": "open", "by": "customer"},
-            at=message.created_at,
+            conv,
+            states[conv.id],
+            message,
+            details.get(message[0]),
+            frozenset(tags.get(conv.id, ())),
+            frozenset(customer_tags.get(conv.contact_id, ())) if conv.contact_id is not None else frozenset(),
+            (owner, handled_at),
+            auto_reply.get(conv.channel_id),
+            batch,
+            writes,
+            now,
         )
-        state.snoozed_until = None
-    state.status_seen = conversation.status
-    channel = session.get_one(Channel, conversation.channel_id)
-    key = channel_key(channel.platform)
-    owner, handled_at = _previous_owner(session, conversation)
-    current_team = snapshot.team_slug.get(conversation.team_id) if conversation.team_id else None
-    first = state.routed_at is None
+    return routed
+
+
+def _timeline(
+    writes: Writes,
+    conv: Conv,
+    *,
+    kind: str,
+    summary: str,
+    actor: str = "system",
+    details: dict[str, Any] | None = None,
+    at: datetime | None = None,
+) -> None:
+    writes.timeline.append(
+        {
+            "conversation_id": conv.id,
+            "at": at or utcnow(),
+            "kind": kind,
+            "actor_user_id": None,
+            "actor": actor,
+            "summary": summary[:1000],
+            "details": details or {},
+        }
+    )
+    writes.events.append(
+        WorkflowChanged(
+            organization_id=conv.organization_id,
+            brand_id=conv.brand_id,
+            conversation_id=conv.id,
+            kind=kind,
+            summary=summary[:300],
+        )
+    )
+
+
+def _notify(
+    writes: Writes, batch: OrgBatch, conv: Conv, user_ids: Iterable[int], kind: str, text: str
+) -> None:
+    created = utcnow()
+    for user_id in sorted(set(user_ids) & batch.active):
+        writes.notifications.append(
+            {
+                "user_id": user_id,
+                "kind": kind,
+                "conversation_id": conv.id,
+                "text": text[:1000],
+                "created_at": created,
+                "read_at": None,
+            }
+        )
+        writes.events.append(
+            NotificationCreated(
+                organization_id=conv.organization_id,
+                brand_id=conv.brand_id,
+                conversation_id=conv.id,
+                user_id=user_id,
+                kind=kind,
+                text=text[:300],
+            )
+        )
+
+
+def _route_one(
+    session: Session,
+    conv: Conv,
+    state: dict[str, Any],
+    message: MessageRow,
+    detail: Any,
+    tags: frozenset[str],
+    customer_tags: frozenset[str],
+    previous: tuple[int | None, datetime | None],
+    auto_reply: tuple[bool, str] | None,
+    batch: OrgBatch,
+    writes: Writes,
+    now: datetime,
+) -> int:
+    roster = batch.roster
+    message_id, _, received_at, _, _ = message
+    if state["status_seen"] in REOPENING and conv.status == "open":
+        _timeline(
+            writes,
+            conv,
+            kind="status",
+            summary=f"Reopened by the customer's message (was {state['status_seen']})",
+            actor="customer",
+            details={"from": state["status_seen"], "to": "open", "by": "customer"},
+            at=received_at,
+        )
+        state["snoozed_until"] = None
+    state["status_seen"] = conv.status
+    key = channel_key(conv.platform)
+    owner, handled_at = previous
+    current_team = roster.team_slug.get(conv.team_id) if conv.team_id else None
+    first = state["routed_at"] is None
     routing: RoutingDecision | None = None
     if first:
-        context = _context(session, conversation, channel, message, snapshot)
-        plan = plan_inbound(
-            snapshot.workflow,
+        context = _context(conv, message, detail, tags, customer_tags, batch, session)
+        plan = plan_routing(
+            roster.workflow,
             context,
-            agents=snapshot.agents,
+            agents=batch.agents,
             channel_key=key,
             state=ConversationState(
                 current_team=current_team,
-                current_assignee=conversation.assignee_id,
+                current_assignee=conv.assignee_id,
                 previous_owner=owner,
                 previous_handled_at=handled_at,
-                round_robin_cursors=snapshot.cursors,
+                round_robin_cursors=batch.cursors,
             ),
         )
         decision = plan.assignment
@@ -277,331 +783,253 @@ def _route_one(session: Session, conversation: Conversation, snapshot: OrgSnapsh
         decision = assign(
             AssignmentRequest(
                 channel=key,
-                arrived_at=message.created_at,
+                arrived_at=received_at,
                 now=now,
                 current_team=current_team,
-                current_assignee=conversation.assignee_id,
-                language=conversation.language,
-                topic=conversation.intent,
+                current_assignee=conv.assignee_id,
+                language=conv.language,
+                topic=conv.intent,
                 previous_owner=owner,
                 previous_handled_at=handled_at,
-                round_robin_after=snapshot.cursors.get(current_team) if current_team else None,
+                round_robin_after=batch.cursors.get(current_team) if current_team else None,
             ),
-            agents=snapshot.agents,
-            teams=snapshot.workflow.teams,
-            fallback_team=snapshot.workflow.fallback_team,
+            agents=batch.agents,
+            teams=roster.workflow.teams,
+            fallback_team=roster.workflow.fallback_team,
         )
         explanation = (
-            state.explanation
-            + f"\nFollow-up {message.created_at:%Y-%m-%d %H:%M} UTC: not routed again; "
+            state["explanation"]
+            + f"\nFollow-up {received_at:%Y-%m-%d %H:%M} UTC: not routed again; "
             + decision.explain()
             + "."
         )[-8000:]
-    _apply_assignment(session, conversation, state, decision, snapshot, first=first, key=key)
-    override = state.priority_override
-    if override in PRIORITY_RANK and PRIORITY_RANK[override] > conversation.priority_rank:
-        conversation.priority, conversation.priority_rank = override, PRIORITY_RANK[override]
+    _apply_assignment(conv, state, decision, batch, writes, first=first, key=key)
+    override = state["priority_override"]
+    if override in PRIORITY_RANK and PRIORITY_RANK[override] > conv.priority_rank:
+        conv.priority, conv.priority_rank, conv.changed = override, PRIORITY_RANK[override], True
     if routing is not None:
-        _apply_routing(session, conversation, state, routing, snapshot, message)
-    state.explanation = explanation
-    state.routing = _routing_json(routing, decision) if routing is not None else state.routing
-    state.routed_at = state.routed_at or now
-    state.routed_message_id = message.id
-    _out_of_hours_reply(session, conversation, state, snapshot, now)
-    refresh_sla(session, conversation=conversation, state=state, config=snapshot.config, now=now)
-    record_events(
-        session,
-        [
-            ConversationUpdated(
-                organization_id=conversation.organization_id,
-                brand_id=conversation.brand_id,
-                conversation_id=conversation.id,
-                fields=["team_id", "assignee_id", "routing"],
-            )
-        ],
+        _apply_routing(session, conv, state, routing, batch, writes, message_id, detail)
+        batch.routed[conv.id] = [match.rule_id for match in routing.matches]
+    state["explanation"] = explanation
+    if routing is not None:
+        state["routing"] = _routing_json(routing, decision)
+    state["routed_at"] = state["routed_at"] or now
+    state["routed_message_id"] = message_id
+    _out_of_hours_reply(conv, state, auto_reply, batch, writes, now)
+    writes.events.append(
+        ConversationUpdated(
+            organization_id=conv.organization_id,
+            brand_id=conv.brand_id,
+            conversation_id=conv.id,
+            fields=["team_id", "assignee_id", "routing"],
+        )
     )
     return 1 if first else 0
 
 
-def _previous_owner(session: Session, conversation: Conversation) -> tuple[int | None, datetime | None]:
-    """The agent who last answered this customer in another conversation, and when."""
-    if conversation.contact_id is None:
-        return None, None
-    row = session.execute(
-        select(Conversation.assignee_id, Conversation.last_outbound_at)
-        .where(
-            Conversation.contact_id == conversation.contact_id,
-            Conversation.id != conversation.id,
-            Conversation.assignee_id.is_not(None),
-            Conversation.last_outbound_at.is_not(None),
-        )
-        .order_by(Conversation.last_outbound_at.desc())
-        .limit(1)
-    ).first()
-    return (row[0], row[1]) if row else (None, None)
-
-
 def _context(
-    session: Session, conversation: Conversation, channel: Channel, message: Message, snapshot: OrgSnapshot
+    conv: Conv,
+    message: MessageRow,
+    detail: Any,
+    tags: frozenset[str],
+    customer_tags: frozenset[str],
+    batch: OrgBatch,
+    session: Session,
 ) -> MessageContext:
-    brand_slug = session.scalar(select(Brand.slug).where(Brand.id == conversation.brand_id))
-    author = (
-        session.execute(
-            select(Identity.handle, Identity.external_id_sealed).where(
-                Identity.id == message.author_identity_id
-            )
-        ).first()
-        if message.author_identity_id
-        else None
-    )
-    # An e-mail sender's handle is its address, kept sealed (privacy/blind.py): rules still match it.
-    handle = (author[0] or author[1]) if author else None
-    tags = frozenset(
-        session.scalars(
-            select(Tag.name)
-            .join(ConversationTag, ConversationTag.tag_id == Tag.id)
-            .where(ConversationTag.conversation_id == conversation.id)
-        )
+    _, _, received_at, _, _ = message
+    text, kind, language, intent, sentiment, score, priority, handle = (
+        (detail[1], detail[2], detail[3], detail[4], detail[5], detail[6], detail[7], detail[9] or detail[10])
+        if detail is not None
+        else ("", None, None, None, None, None, None, None)
     )
     negative = 0
-    if snapshot.config.needs_negative_count:
+    if batch.config.needs_negative_count:
         negative = int(
             session.scalar(
                 select(func.count())
                 .select_from(Message)
                 .join(Conversation, Conversation.id == Message.conversation_id)
                 .where(
-                    Conversation.brand_id == conversation.brand_id,
+                    Conversation.brand_id == conv.brand_id,
                     Message.direction == "in",
                     Message.sentiment == "negative",
-                    Message.created_at > message.created_at - timedelta(hours=1),
-                    Message.created_at <= message.created_at,
+                    Message.created_at > received_at - timedelta(hours=1),
+                    Message.created_at <= received_at,
                 )
             )
             or 0
         )
-    calendar_id = snapshot.config.channel_calendar.get(channel.id)
+    calendar_id = batch.config.channel_calendar.get(conv.channel_id)
     return MessageContext(
-        received_at=message.created_at,
-        text=message.text,
-        brand=conversation.brand_id,
-        brand_slug=brand_slug,
-        channel=channel.id,
-        channel_account=channel.account,
-        platform=channel.platform,
-        kind=message.kind,
-        language=message.language or conversation.language,
-        intent=message.intent or conversation.intent,
-        sentiment=message.sentiment or conversation.sentiment,
-        sentiment_score=message.sentiment_score,
-        priority=message.priority or conversation.priority,
+        received_at=received_at,
+        text=text or "",
+        brand=conv.brand_id,
+        brand_slug=conv.brand_slug,
+        channel=conv.channel_id,
+        channel_account=conv.account,
+        platform=conv.platform,
+        kind=kind,
+        language=language or conv.language,
+        intent=intent or conv.intent,
+        sentiment=sentiment or conv.sentiment,
+        sentiment_score=score,
+        priority=priority or conv.priority,
         tags=tags,
-        contact=conversation.contact_id,
-        handle=handle,
+        contact=conv.contact_id,
+        handle=handle or None,
+        customer_tags=customer_tags,
         negative_last_hour=negative,
-        calendar=snapshot.config.calendars.get(calendar_id) if calendar_id is not None else None,
+        calendar=batch.config.calendars.get(calendar_id) if calendar_id is not None else None,
     )
 
 
 def _apply_assignment(
-    session: Session,
-    conversation: Conversation,
-    state: Any,
+    conv: Conv,
+    state: dict[str, Any],
     decision: AssignmentDecision,
-    snapshot: OrgSnapshot,
+    batch: OrgBatch,
+    writes: Writes,
     *,
     first: bool,
     key: str,
 ) -> None:
-    team_id = snapshot.team_id_by_ref.get(decision.team)
+    roster = batch.roster
+    team_id = roster.team_id_by_ref.get(decision.team)
     if team_id is None:  # the engine always names a team; the fallback exists
-        team_id = snapshot.team_id_by_ref[snapshot.workflow.fallback_team]
-    agent_id = snapshot.user_by_ref.get(decision.agent) if decision.agent is not None else None
-    state.reserved_for_id = snapshot.user_by_ref.get(decision.reserved_for) if decision.reserved_for else None
-    state.reserved_until = decision.reserved_until
+        team_id = roster.team_id_by_ref[roster.workflow.fallback_team]
+    agent_id = roster.user_by_ref.get(decision.agent) if decision.agent is not None else None
+    state["reserved_for_id"] = (
+        roster.user_by_ref.get(decision.reserved_for) if decision.reserved_for else None
+    )
+    state["reserved_until"] = decision.reserved_until
     if decision.round_robin_cursor is not None:
-        row = session.get(TeamWorkflow, team_id)
-        if row is None:
-            row = TeamWorkflow(
-                team_id=team_id, strategy="round_robin", sticky_hours=72.0, sticky_wait_minutes=0.0
-            )
-            session.add(row)
-        row.round_robin_cursor = snapshot.user_by_ref.get(decision.round_robin_cursor)
-        team_slug = snapshot.team_slug.get(team_id)
+        batch.cursor_writes[team_id] = roster.user_by_ref.get(decision.round_robin_cursor)
+        team_slug = roster.team_slug.get(team_id)
         if team_slug is not None:
-            snapshot.cursors[team_slug] = decision.round_robin_cursor
-    if team_id == conversation.team_id and agent_id == conversation.assignee_id:
+            batch.cursors[team_slug] = decision.round_robin_cursor
+    if team_id == conv.team_id and agent_id == conv.assignee_id:
         return
-    before_agent = conversation.assignee_id
-    conversation.team_id = team_id
-    conversation.assignee_id = agent_id
-    conversation.updated_at = utcnow()
+    before_agent = conv.assignee_id
+    conv.team_id, conv.assignee_id, conv.updated_at, conv.changed = team_id, agent_id, utcnow(), True
     if agent_id is not None:
-        _count_load(snapshot, agent_id, key)
-    chosen = snapshot.agents.get(agent_id) if agent_id is not None else None
+        _count_load(batch, agent_id, key)
+    chosen = batch.agents.get(agent_id) if agent_id is not None else None
     who = chosen.name if chosen is not None else None
-    team_name = snapshot.team_slug.get(team_id, str(team_id))
+    team_name = roster.team_slug.get(team_id, str(team_id))
     summary = f"Assigned to {who} in team {team_name}" if who else f"In the queue of team {team_name}"
-    add_timeline(
-        session,
-        conversation=conversation,
+    _timeline(
+        writes,
+        conv,
         kind="assigned",
         summary=f"{summary} ({decision.reason})",
         actor="routing",
         details={"team_id": team_id, "assignee_id": agent_id, "reason": decision.reason, "first": first},
     )
     if agent_id is not None and agent_id != before_agent:
-        notify(
-            session,
-            user_ids=[agent_id],
-            kind="assigned",
-            text=f"A conversation was assigned to you ({decision.reason})",
-            conversation=conversation,
+        _notify(
+            writes,
+            batch,
+            conv,
+            [agent_id],
+            "assigned",
+            f"A conversation was assigned to you ({decision.reason})",
         )
 
 
-def _count_load(snapshot: OrgSnapshot, agent_id: int, platform_key: str) -> None:
+def _count_load(batch: OrgBatch, agent_id: int, platform_key: str) -> None:
     """Keep the batch's snapshot honest: the agent now has one more open conversation."""
-    agent = snapshot.agents.get(agent_id)
-    if agent is None:
-        return
-    load = dict(agent.load)
-    load[platform_key] = load.get(platform_key, 0) + 1
-    updated = AgentSnapshot(
-        id=agent.id,
-        name=agent.name,
-        online=agent.online,
-        active=agent.active,
-        teams=agent.teams,
-        languages=agent.languages,
-        channels=agent.channels,
-        topics=agent.topics,
-        capacity=agent.capacity,
-        load=load,
-    )
-    for ref, value in list(snapshot.agents.items()):
-        if value is agent:
-            snapshot.agents[ref] = updated
+    batch.agents.count(agent_id, platform_key)
 
 
 def _apply_routing(
     session: Session,
-    conversation: Conversation,
-    state: Any,
+    conv: Conv,
+    state: dict[str, Any],
     routing: RoutingDecision,
-    snapshot: OrgSnapshot,
-    message: Message,
+    batch: OrgBatch,
+    writes: Writes,
+    message_id: int,
+    detail: Any,
 ) -> None:
-    if routing.priority is not None and PRIORITY_RANK[routing.priority] != conversation.priority_rank:
-        state.priority_override = routing.priority
-        conversation.priority = routing.priority
-        conversation.priority_rank = PRIORITY_RANK[routing.priority]
-    if routing.tags:
-        _tag(session, conversation, routing.tags)
-    if routing.flags:
-        conversation.flagged = True
-    if routing.hide and message.kind in MODERATED_KINDS and not message.moderation_state:
-        request_moderation(
-            session, message_id=message.id, action="hide", reason="routing rule", actor="routing"
+    roster = batch.roster
+    if routing.priority is not None and PRIORITY_RANK[routing.priority] != conv.priority_rank:
+        state["priority_override"] = routing.priority
+        conv.priority, conv.priority_rank, conv.changed = (
+            routing.priority,
+            PRIORITY_RANK[routing.priority],
+            True,
         )
+    if routing.tags:
+        writes.tags.setdefault(conv.id, set()).update(routing.tags)
+    if routing.flags and not conv.flagged:
+        conv.flagged, conv.changed = True, True
+    kind, moderation_state = (detail[2], detail[8]) if detail is not None else (None, "")
+    if routing.hide and kind in MODERATED_KINDS and not moderation_state:
+        writes.hide.append(message_id)
     if routing.escalation is not None:
-        team_id = snapshot.team_id_by_ref.get(routing.escalation.team)
+        team_id = roster.team_id_by_ref.get(routing.escalation.team)
         text = (
             f"Escalated to team {routing.escalation.team}: {routing.escalation.reason or 'by a routing rule'}"
         )
-        add_timeline(session, conversation=conversation, kind="escalated", summary=text, actor="routing")
+        _timeline(writes, conv, kind="escalated", summary=text, actor="routing")
         if team_id is not None:
-            notify(
-                session,
-                user_ids=session.scalars(select(TeamMember.user_id).where(TeamMember.team_id == team_id)),
-                kind="escalated",
-                text=text,
-                conversation=conversation,
-            )
+            _notify(writes, batch, conv, roster.members.get(team_id, ()), "escalated", text)
     if routing.require_approval:
-        state.requires_approval = True
-        state.approval_team_id = (
-            snapshot.team_id_by_ref.get(routing.approval_team) if routing.approval_team is not None else None
+        state["requires_approval"] = True
+        state["approval_team_id"] = (
+            roster.team_id_by_ref.get(routing.approval_team) if routing.approval_team is not None else None
         )
     if routing.auto_reply is not None:
-        text = _canned_text(session, conversation, str(routing.auto_reply))
+        text = _canned_text(session, conv.id, str(routing.auto_reply))
         if text:
-            queue_automatic_message(session, conversation=conversation, text=text, author="auto-reply")
-            state.auto_replied_at = utcnow()
+            writes.auto_replies.append((conv.id, text))
+            state["auto_replied_at"] = utcnow()
     if routing.matches:
-        add_timeline(
-            session,
-            conversation=conversation,
+        _timeline(
+            writes,
+            conv,
             kind="routed",
             summary="; ".join(f"rule {match.rule_id!r}" for match in routing.matches)[:1000],
             actor="routing",
             details={"rules": [match.rule_id for match in routing.matches]},
         )
-    audit(
-        session,
-        action="conversation.routed",
-        actor="routing",
-        organization_id=conversation.organization_id,
-        target_type="conversation",
-        target_id=conversation.id,
-        details={"rules": [match.rule_id for match in routing.matches]},
-    )
 
 
-def _tag(session: Session, conversation: Conversation, names: Iterable[str]) -> None:
-    """Tag the conversation (creating tags the organisation does not have yet), in a few statements."""
-    wanted = set(names)
-    existing = dict(
-        session.execute(
-            select(Tag.name, Tag.id).where(
-                Tag.organization_id == conversation.organization_id, Tag.name.in_(wanted)
-            )
-        ).all()
-    )
-    for name in sorted(wanted - set(existing)):
-        tag = Tag(organization_id=conversation.organization_id, name=name)
-        session.add(tag)
-        session.flush()
-        existing[name] = tag.id
-    present = set(
-        session.scalars(
-            select(ConversationTag.tag_id).where(ConversationTag.conversation_id == conversation.id)
-        )
-    )
-    for tag_id in sorted(set(existing.values()) - present):
-        session.add(ConversationTag(conversation_id=conversation.id, tag_id=tag_id))
-
-
-def _canned_text(session: Session, conversation: Conversation, shortcut: str) -> str:
+def _canned_text(session: Session, conversation_id: int, shortcut: str) -> str:
     from tilsvar.actions.canned import find_canned, render_canned
 
+    conversation = session.get_one(Conversation, conversation_id)
     canned = find_canned(session, conversation=conversation, shortcut=shortcut)
     return render_canned(session, canned=canned, conversation=conversation, agent=None) if canned else ""
 
 
 def _out_of_hours_reply(
-    session: Session, conversation: Conversation, state: Any, snapshot: OrgSnapshot, now: datetime
+    conv: Conv,
+    state: dict[str, Any],
+    settings: tuple[bool, str] | None,
+    batch: OrgBatch,
+    writes: Writes,
+    now: datetime,
 ) -> None:
     """Outside staffed hours, tell the customer when the team will answer (once per waiting spell)."""
-    settings = session.get(ChannelWorkflow, conversation.channel_id)
-    if settings is None or not settings.auto_reply_enabled or conversation.waiting_since is None:
+    if settings is None or not settings[0] or conv.waiting_since is None:
         return
-    calendar_id = snapshot.config.channel_calendar.get(conversation.channel_id)
-    calendar = snapshot.config.calendars.get(calendar_id) if calendar_id is not None else None
+    calendar_id = batch.config.channel_calendar.get(conv.channel_id)
+    calendar = batch.config.calendars.get(calendar_id) if calendar_id is not None else None
     if calendar is None or calendar.is_open(now):
         return
-    if state.auto_replied_at is not None and state.auto_replied_at >= conversation.waiting_since:
+    replied = state["auto_replied_at"]
+    if replied is not None and replied >= conv.waiting_since:
         return
     opens = calendar.local(calendar.next_opening(now))
-    template = settings.auto_reply_text or (
+    template = settings[1] or (
         "Thank you for your message. Our team is away right now and will answer from {opens_at}."
     )
-    text = template.replace("{opens_at}", opens.strftime("%A %d %B %H:%M"))
-    queue_automatic_message(session, conversation=conversation, text=text, author="auto-reply")
-    state.auto_replied_at = now
-    add_timeline(
-        session,
-        conversation=conversation,
+    writes.auto_replies.append((conv.id, template.replace("{opens_at}", opens.strftime("%A %d %B %H:%M"))))
+    state["auto_replied_at"] = now
+    _timeline(
+        writes,
+        conv,
         kind="auto_reply",
         summary=f"Out-of-hours auto-reply sent (team opens {opens:%Y-%m-%d %H:%M} local time)",
         actor="routing",
@@ -622,3 +1050,261 @@ def _routing_json(routing: RoutingDecision, decision: AssignmentDecision) -> dic
         "require_approval": routing.require_approval,
         "rules": [match.rule_id for match in routing.matches],
     }
+
+
+# SLA clocks of the whole batch ------------------------------------------------------------------------
+
+
+def _sla(
+    session: Session,
+    convs: dict[int, Conv],
+    states: dict[int, dict[str, Any]],
+    history: dict[int, list[MessageRow]],
+    orgs: dict[int, OrgBatch],
+    writes: Writes,
+    now: datetime,
+) -> None:
+    """Recompute every conversation's clocks from its history (``actions.sla.plan_sla``)."""
+    ids = list(convs)
+    answers = {answer for answer in session.scalars(Q_ANSWERS, {"ids": ids}) if answer is not None}
+    timeline: dict[int, list[TimelineRow]] = defaultdict(list)
+    for cid, at, kind, details in session.execute(Q_SLA_TIMELINE, {"ids": ids}):
+        timeline[cid].append((at, kind, details or {}))
+    for cid, conv in convs.items():
+        batch = orgs[conv.organization_id]
+        state = states[cid]
+        first_policy, events = events_from_rows(
+            history.get(cid, []), answers, timeline.get(cid, []), batch.config
+        )
+        outcome = plan_sla(
+            conversation=conv,
+            policy_key=state["policy_key"],
+            announced=state["announced"],
+            next_check_at=state["next_check_at"],
+            config=batch.config,
+            first_policy=first_policy,
+            events=events,
+            now=now,
+        )
+        state.update(outcome.values)
+        _sla_news(conv, outcome, batch, writes, now)
+
+
+def _sla_news(conv: Conv, outcome: SlaOutcome, batch: OrgBatch, writes: Writes, now: datetime) -> None:
+    for kind, summary, details in outcome.timeline:
+        _timeline(
+            writes,
+            conv,
+            kind=kind,
+            summary=summary,
+            details=details,
+            at=now if kind == "sla_policy" else None,
+        )
+    if outcome.alerts:
+        people = (
+            [conv.assignee_id]
+            if conv.assignee_id is not None
+            else list(batch.roster.members.get(conv.team_id, ()))
+            if conv.team_id is not None
+            else []
+        )
+        for level, metric, due, text in outcome.alerts:
+            writes.events.append(
+                SlaAlert(
+                    organization_id=conv.organization_id,
+                    brand_id=conv.brand_id,
+                    conversation_id=conv.id,
+                    metric=metric,
+                    level=level,
+                    due_at=due.isoformat() if due else None,
+                )
+            )
+            _notify(writes, batch, conv, people, f"sla_{level}", text)
+    if outcome.check_at is not None:
+        writes.jobs.append(
+            _job("sla.check", {"conversation_id": conv.id}, outcome.check_at + timedelta(seconds=1))
+        )
+
+
+def _job(kind: str, payload: dict[str, Any], run_at: datetime) -> dict[str, Any]:
+    from tilsvar.settings import get_settings
+
+    created = utcnow()
+    return {
+        "queue": "workflow",
+        "kind": kind,
+        "payload": payload,
+        "status": "queued",
+        "attempts": 0,
+        "max_attempts": get_settings().job_max_attempts,
+        "run_at": run_at,
+        "locked_by": "",
+        "locked_until": None,
+        "last_error": "",
+        "created_at": created,
+        "finished_at": None,
+    }
+
+
+# writing the batch ------------------------------------------------------------------------------------
+
+
+CONVERSATION_TABLE = table_of(Conversation)
+STATE_UPDATE = (
+    update(STATE_TABLE)
+    .where(STATE_TABLE.c.conversation_id == bindparam("b_conversation_id"))
+    .values(
+        {
+            column.name: bindparam("b_" + column.name)
+            for column in STATE_TABLE.c
+            if column.name != "conversation_id"
+        }
+    )
+)
+CONVERSATION_UPDATE = (
+    update(CONVERSATION_TABLE)
+    .where(CONVERSATION_TABLE.c.id == bindparam("b_id"))
+    .values(
+        {
+            name: bindparam("b_" + name)
+            for name in ("team_id", "assignee_id", "priority", "priority_rank", "flagged", "updated_at")
+        }
+    )
+)
+CURSOR_UPDATE = (
+    update(table_of(TeamWorkflow))
+    .where(table_of(TeamWorkflow).c.team_id == bindparam("b_team_id"))
+    .values(round_robin_cursor=bindparam("b_cursor"))
+)
+
+
+def _write(
+    session: Session,
+    convs: dict[int, Conv],
+    states: dict[int, dict[str, Any]],
+    new_states: set[int],
+    orgs: dict[int, OrgBatch],
+    writes: Writes,
+) -> None:
+    changed = [conv for conv in convs.values() if conv.changed]
+    if changed:
+        session.execute(
+            CONVERSATION_UPDATE,
+            [
+                {
+                    "b_id": conv.id,
+                    "b_team_id": conv.team_id,
+                    "b_assignee_id": conv.assignee_id,
+                    "b_priority": conv.priority,
+                    "b_priority_rank": conv.priority_rank,
+                    "b_flagged": conv.flagged,
+                    "b_updated_at": conv.updated_at,
+                }
+                for conv in changed
+            ],
+        )
+    bulk_insert(session, STATE_TABLE, [states[cid] for cid in sorted(new_states)])
+    existing = [states[cid] for cid in convs if cid not in new_states]
+    if existing:
+        session.execute(
+            STATE_UPDATE, [{"b_" + name: value for name, value in row.items()} for row in existing]
+        )
+    bulk_insert(session, table_of(TimelineEntry), writes.timeline)
+    bulk_insert(session, table_of(Notification), writes.notifications)
+    if writes.jobs:
+        bulk_insert(session, table_of(Job), writes.jobs)
+        from tilsvar.db import on_commit
+
+        on_commit(session, wakeup.set)
+    _write_tags(session, convs, writes.tags)
+    for batch in orgs.values():
+        updates = [
+            (team_id, cursor)
+            for team_id, cursor in batch.cursor_writes.items()
+            if team_id in batch.cursor_rows
+        ]
+        if updates:
+            session.execute(
+                CURSOR_UPDATE, [{"b_team_id": team_id, "b_cursor": cursor} for team_id, cursor in updates]
+            )
+        bulk_insert(
+            session,
+            table_of(TeamWorkflow),
+            [
+                {
+                    "team_id": team_id,
+                    "strategy": "round_robin",
+                    "sticky_hours": 72.0,
+                    "sticky_wait_minutes": 0.0,
+                    "round_robin_cursor": cursor,
+                }
+                for team_id, cursor in batch.cursor_writes.items()
+                if team_id not in batch.cursor_rows
+            ],
+        )
+    record_events(session, writes.events)
+    for organization_id, batch in orgs.items():
+        if batch.routed:
+            audit(
+                session,
+                action="conversation.routed",
+                actor="routing",
+                organization_id=organization_id,
+                target_type="conversation",
+                target_id=min(batch.routed) if len(batch.routed) == 1 else "",
+                details={"conversations": {str(cid): rules for cid, rules in sorted(batch.routed.items())}},
+            )
+    # ORM objects of these rows in the caller's session are stale now: reload them on next access.
+    touched = set(convs)
+    team_ids = {team_id for batch in orgs.values() for team_id in batch.cursor_writes}
+    for obj in list(session.identity_map.values()):
+        if (
+            (isinstance(obj, Conversation) and obj.id in touched)
+            or (isinstance(obj, ConversationWorkflowState) and obj.conversation_id in touched)
+            or (isinstance(obj, TeamWorkflow) and obj.team_id in team_ids)
+        ):
+            session.expire(obj)
+    for message_id in writes.hide:
+        request_moderation(
+            session, message_id=message_id, action="hide", reason="routing rule", actor="routing"
+        )
+    if writes.auto_replies:
+        from tilsvar.actions.automatic import queue_automatic_message
+
+        for cid, text in writes.auto_replies:
+            conversation = session.get_one(Conversation, cid)
+            queue_automatic_message(session, conversation=conversation, text=text, author="auto-reply")
+
+
+def _write_tags(session: Session, convs: dict[int, Conv], wanted: dict[int, set[str]]) -> None:
+    """Tag conversations, creating the tags an organisation does not have yet (rare)."""
+    if not wanted:
+        return
+    by_org: dict[int, set[str]] = defaultdict(set)
+    for cid, names in wanted.items():
+        by_org[convs[cid].organization_id].update(names)
+    tag_ids: dict[tuple[int, str], int] = {}
+    for organization_id, names in by_org.items():
+        for name, tag_id in session.execute(
+            select(Tag.name, Tag.id).where(Tag.organization_id == organization_id, Tag.name.in_(names))
+        ):
+            tag_ids[(organization_id, name)] = tag_id
+        for name in sorted(names - {name for (org, name) in tag_ids if org == organization_id}):
+            tag = Tag(organization_id=organization_id, name=name)
+            session.add(tag)
+            session.flush()
+            tag_ids[(organization_id, name)] = tag.id
+    present: set[tuple[int, int]] = {
+        (row[0], row[1])
+        for row in session.execute(
+            select(ConversationTag.conversation_id, ConversationTag.tag_id).where(
+                ConversationTag.conversation_id.in_(list(wanted))
+            )
+        )
+    }
+    rows = []
+    for cid, names in sorted(wanted.items()):
+        for tag_id in sorted({tag_ids[(convs[cid].organization_id, name)] for name in names}):
+            if (cid, tag_id) not in present:
+                rows.append({"conversation_id": cid, "tag_id": tag_id})
+    bulk_insert(session, table_of(ConversationTag), rows)

@@ -10,8 +10,9 @@ answer as if it had come in order.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -55,76 +56,102 @@ def workflow_state(session: Session, conversation: Conversation) -> Conversation
     return state
 
 
-def status_events(entry: TimelineEntry) -> list[SlaEvent]:
-    """The SLA events one status change means."""
-    details = entry.details or {}
+def status_events(at: datetime, details: dict[str, Any] | None) -> list[SlaEvent]:
+    """The SLA events one status change (a timeline entry's time and details) means."""
+    details = details or {}
     before, after = details.get("from"), details.get("to")
     if details.get("by") == "customer":
         return []  # the customer's message itself ends pending/snooze and reopens
     events: list[SlaEvent] = []
     if before == "pending" and after != "pending":
-        events.append(SlaEvent("unpending", entry.at))
+        events.append(SlaEvent("unpending", at))
     if before == "snoozed" and after != "snoozed":
-        events.append(SlaEvent("unsnoozed", entry.at))
+        events.append(SlaEvent("unsnoozed", at))
     if before in REOPENED_FROM and after not in REOPENED_FROM:
-        events.append(SlaEvent("reopened", entry.at))
+        events.append(SlaEvent("reopened", at))
     if after == "pending":
-        events.append(SlaEvent("pending", entry.at))
+        events.append(SlaEvent("pending", at))
     elif after == "snoozed":
         until = details.get("until")
-        events.append(SlaEvent("snoozed", entry.at, until=datetime.fromisoformat(until) if until else None))
+        events.append(SlaEvent("snoozed", at, until=datetime.fromisoformat(until) if until else None))
     elif after in REOPENED_FROM and before not in REOPENED_FROM:
-        events.append(SlaEvent("resolved", entry.at))
+        events.append(SlaEvent("resolved", at))
     return events
+
+
+MessageRow = tuple[int, str, datetime, bool, str]  # id, direction, created_at, is_automatic, delivery_state
+TimelineRow = tuple[datetime, str, dict[str, Any]]  # at, kind (status | sla_policy), details; in time order
+
+
+def events_from_rows(
+    messages: list[MessageRow], answers: set[int], timeline: list[TimelineRow], config: CompiledConfig
+) -> tuple[SlaPolicy | None, list[SlaEvent]]:
+    """The conversation's SLA events in time order, and the policy first chosen for it (if any), from
+    its messages (survey answers left out) and its status and policy timeline entries."""
+    timed: list[tuple[datetime, int, SlaEvent]] = []
+    for message_id, direction, created_at, automatic, delivery in messages:
+        if direction == "in":
+            if message_id not in answers:
+                timed.append((created_at, 1, SlaEvent("inbound", created_at)))
+        elif delivery == "sent":
+            timed.append((created_at, 1, SlaEvent("outbound", created_at, automatic=automatic)))
+    first_policy: SlaPolicy | None = None
+    for at, kind, details in timeline:
+        if kind == "status":
+            timed.extend((at, 2, event) for event in status_events(at, details))
+            continue
+        key = str((details or {}).get("policy", "default"))
+        policy = config.policy_by_key.get(key, DEFAULT_POLICY)
+        if first_policy is None:
+            first_policy = policy
+        else:
+            timed.append((at, 0, SlaEvent("policy_changed", at, policy=policy)))
+    timed.sort(key=lambda item: (item[0], item[1]))
+    return first_policy, [event for _, _, event in timed]
 
 
 def sla_history(
     session: Session, conversation: Conversation, config: CompiledConfig
 ) -> tuple[SlaPolicy | None, list[SlaEvent]]:
     """The conversation's SLA events in time order, and the policy first chosen for it (if any)."""
-    answers = set(
-        session.scalars(
+    answers = {
+        answer
+        for answer in session.scalars(
             select(CsatSurvey.answer_message_id).where(
                 CsatSurvey.conversation_id == conversation.id, CsatSurvey.answer_message_id.is_not(None)
             )
         )
-    )
-    timed: list[tuple[datetime, int, SlaEvent]] = []
-    for message_id, direction, created_at, automatic, state in session.execute(
-        select(
-            Message.id, Message.direction, Message.created_at, Message.is_automatic, Message.delivery_state
+        if answer is not None
+    }
+    messages: list[MessageRow] = [
+        (row[0], row[1], row[2], row[3], row[4])
+        for row in session.execute(
+            select(
+                Message.id,
+                Message.direction,
+                Message.created_at,
+                Message.is_automatic,
+                Message.delivery_state,
+            )
+            .where(Message.conversation_id == conversation.id)
+            .order_by(Message.created_at, Message.id)
         )
-        .where(Message.conversation_id == conversation.id)
-        .order_by(Message.created_at, Message.id)
-    ):
-        if direction == "in":
-            if message_id not in answers:
-                timed.append((created_at, 1, SlaEvent("inbound", created_at)))
-        elif state == "sent":
-            timed.append((created_at, 1, SlaEvent("outbound", created_at, automatic=automatic)))
-    first_policy: SlaPolicy | None = None
-    for entry in session.scalars(
-        select(TimelineEntry)
-        .where(
-            TimelineEntry.conversation_id == conversation.id,
-            TimelineEntry.kind.in_(("status", "sla_policy")),
+    ]
+    timeline: list[TimelineRow] = [
+        (row[0], row[1], row[2] or {})
+        for row in session.execute(
+            select(TimelineEntry.at, TimelineEntry.kind, TimelineEntry.details)
+            .where(
+                TimelineEntry.conversation_id == conversation.id,
+                TimelineEntry.kind.in_(("status", "sla_policy")),
+            )
+            .order_by(TimelineEntry.at, TimelineEntry.id)
         )
-        .order_by(TimelineEntry.at, TimelineEntry.id)
-    ):
-        if entry.kind == "status":
-            timed.extend((entry.at, 2, event) for event in status_events(entry))
-            continue
-        key = str((entry.details or {}).get("policy", "default"))
-        policy = config.policy_by_key.get(key, DEFAULT_POLICY)
-        if first_policy is None:
-            first_policy = policy
-        else:
-            timed.append((entry.at, 0, SlaEvent("policy_changed", entry.at, policy=policy)))
-    timed.sort(key=lambda item: (item[0], item[1]))
-    return first_policy, [event for _, _, event in timed]
+    ]
+    return events_from_rows(messages, answers, timeline, config)
 
 
-def current_policy(config: CompiledConfig, conversation: Conversation) -> SlaPolicy:
+def current_policy(config: CompiledConfig, conversation: PolicyTarget) -> SlaPolicy:
     priority = conversation.priority if conversation.priority in ("low", "normal", "high", "urgent") else None
     return select_policy(
         config.policies,
@@ -157,100 +184,99 @@ def _live_due(clock: ClockStatus | None) -> datetime | None:
     return clock.due_at if clock is not None and clock.state == "running" else None
 
 
-def refresh_sla(
-    session: Session,
+class PolicyTarget(Protocol):
+    """What policy selection reads of a conversation (an ORM row or routing's in-memory copy)."""
+
+    id: int
+    brand_id: int
+    channel_id: int
+    priority: str
+
+
+@dataclass
+class SlaOutcome:
+    """What recomputing one conversation's clocks decided, for the caller to store (ORM or Core)."""
+
+    report: SlaReport
+    values: dict[str, Any]  # conversation_workflow columns to set
+    timeline: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)  # kind, summary, details
+    alerts: list[tuple[str, str, datetime | None, str]] = field(
+        default_factory=list
+    )  # level, metric, due, text
+    check_at: datetime | None = None  # schedule an ``sla.check`` job then (None: nothing new to schedule)
+
+
+def plan_sla(
     *,
-    conversation: Conversation,
-    state: ConversationWorkflowState | None = None,
-    config: CompiledConfig | None = None,
-    now: datetime | None = None,
-) -> SlaReport:
-    """Recompute the conversation's SLA clocks, store them, announce news, schedule the next check."""
-    now = now or utcnow()
-    config = config or load_config(session, conversation.organization_id)
-    state = state or workflow_state(session, conversation)
+    conversation: PolicyTarget,
+    policy_key: str,
+    announced: list[str] | None,
+    next_check_at: datetime | None,
+    config: CompiledConfig,
+    first_policy: SlaPolicy | None,
+    events: list[SlaEvent],
+    now: datetime,
+) -> SlaOutcome:
+    """Evaluate the clocks from the history and decide what to store and announce (no database)."""
     policy = current_policy(config, conversation)
-    first_policy, events = sla_history(session, conversation, config)
-    if first_policy is None or policy.id != state.policy_key:
-        add_timeline(
-            session,
-            conversation=conversation,
-            kind="sla_policy",
-            summary=f"SLA policy {policy.id!r}" + (f" ({policy.name})" if policy.name else ""),
-            details={"policy": policy.id},
-            at=now,
+    timeline: list[tuple[str, str, dict[str, Any]]] = []
+    if first_policy is None or policy.id != policy_key:
+        timeline.append(
+            (
+                "sla_policy",
+                f"SLA policy {policy.id!r}" + (f" ({policy.name})" if policy.name else ""),
+                {"policy": policy.id},
+            )
         )
         if first_policy is None:
             first_policy = policy
         else:
-            events.append(SlaEvent("policy_changed", now, policy=policy))
-        state.policy_key = policy.id
+            events = [*events, SlaEvent("policy_changed", now, policy=policy)]
     calendar_id = config.channel_calendar.get(conversation.channel_id)
     calendar = config.calendars.get(calendar_id) if calendar_id is not None else None
     report = evaluate_sla(events, policy=first_policy, now=now, calendar=calendar)
     running_levels = [clock.level for clock in report.clocks if clock.state in ("running", "paused")]
-    state.sla = {
-        "policy": report.policy.id,
-        "policy_name": report.policy.name,
-        "paused": report.paused,
-        "first_response": _clock_json(report.first_response),
-        "next_response": _clock_json(report.next_response),
-        "resolution": _clock_json(report.resolution),
-        "breaches": [
-            {
-                "metric": b.metric,
-                "started_at": b.started_at.isoformat(),
-                "breached_at": b.breached_at.isoformat(),
-            }
-            for b in report.breaches
-        ],
-        "evaluated_at": now.isoformat(),
+    values: dict[str, Any] = {
+        "policy_key": policy.id,
+        "sla": {
+            "policy": report.policy.id,
+            "policy_name": report.policy.name,
+            "paused": report.paused,
+            "first_response": _clock_json(report.first_response),
+            "next_response": _clock_json(report.next_response),
+            "resolution": _clock_json(report.resolution),
+            "breaches": [
+                {
+                    "metric": b.metric,
+                    "started_at": b.started_at.isoformat(),
+                    "breached_at": b.breached_at.isoformat(),
+                }
+                for b in report.breaches
+            ],
+            "evaluated_at": now.isoformat(),
+        },
+        "sla_level": max(running_levels, key=lambda level: LEVEL_ORDER.get(level, 0), default="none"),
+        "first_response_due_at": _live_due(report.first_response),
+        "next_response_due_at": _live_due(report.next_response),
+        "resolution_due_at": _live_due(report.resolution),
+        "next_due_at": report.next_due_at,
+        "next_check_at": report.next_check_at,
     }
-    state.sla_level = max(running_levels, key=lambda level: LEVEL_ORDER.get(level, 0), default="none")
-    state.first_response_due_at = _live_due(report.first_response)
-    state.next_response_due_at = _live_due(report.next_response)
-    state.resolution_due_at = _live_due(report.resolution)
-    state.next_due_at = report.next_due_at
-    _announce(session, conversation=conversation, state=state, report=report)
-    check = report.next_check_at
-    if check is not None and check != state.next_check_at:
-        enqueue(
-            session,
-            queue="workflow",
-            kind="sla.check",
-            payload={"conversation_id": conversation.id},
-            run_at=check + timedelta(seconds=1),
-        )
-    state.next_check_at = check
-    return report
-
-
-METRIC_LABELS = {
-    "first_response": "first response",
-    "next_response": "next response",
-    "resolution": "resolution",
-}
-
-
-def _announce(
-    session: Session, *, conversation: Conversation, state: ConversationWorkflowState, report: SlaReport
-) -> None:
-    announced = list(state.announced or [])
+    outcome = SlaOutcome(report=report, values=values, timeline=timeline)
+    announced_now = list(announced or [])
     news: list[tuple[str, str, datetime | None]] = []
     for clock in report.clocks:
         key = f"warning:{clock.metric}:{clock.started_at.isoformat()}"
-        if clock.state == "running" and clock.warning and not clock.breached and key not in announced:
-            announced.append(key)
+        if clock.state == "running" and clock.warning and not clock.breached and key not in announced_now:
+            announced_now.append(key)
             news.append(("warning", clock.metric, clock.due_at))
     for breach in report.breaches:
         key = f"breach:{breach.metric}:{breach.started_at.isoformat()}"
-        if key not in announced:
-            announced.append(key)
+        if key not in announced_now:
+            announced_now.append(key)
             news.append(("breach", breach.metric, breach.breached_at))
-    if not news:
-        return
-    state.announced = announced
-    people = owners(session, conversation)
+    if news:
+        values["announced"] = announced_now
     for level, metric, due in news:
         label = METRIC_LABELS.get(metric, metric)
         when = due.strftime("%Y-%m-%d %H:%M UTC") if due else ""
@@ -259,6 +285,54 @@ def _announce(
             if level == "warning"
             else f"SLA breached: {label} was due {when}"
         )
+        outcome.alerts.append((level, metric, due, text))
+        timeline.append(
+            (f"sla_{level}", text, {"metric": metric, "due_at": due.isoformat() if due else None})
+        )
+    check = report.next_check_at
+    if check is not None and check != next_check_at:
+        outcome.check_at = check
+    return outcome
+
+
+def refresh_sla(
+    session: Session,
+    *,
+    conversation: Conversation,
+    state: ConversationWorkflowState | None = None,
+    config: CompiledConfig | None = None,
+    now: datetime | None = None,
+) -> SlaReport:
+    """Recompute the conversation's SLA clocks, store them, announce news, schedule the next check.
+
+    One conversation through the ORM (replies, status changes, the scheduled check); routing does the
+    same for a whole batch with set-based statements (``actions.routing``)."""
+    now = now or utcnow()
+    config = config or load_config(session, conversation.organization_id)
+    state = state or workflow_state(session, conversation)
+    first_policy, events = sla_history(session, conversation, config)
+    outcome = plan_sla(
+        conversation=conversation,
+        policy_key=state.policy_key,
+        announced=state.announced,
+        next_check_at=state.next_check_at,
+        config=config,
+        first_policy=first_policy,
+        events=events,
+        now=now,
+    )
+    for name, value in outcome.values.items():
+        setattr(state, name, value)
+    for kind, summary, details in outcome.timeline:
+        add_timeline(
+            session,
+            conversation=conversation,
+            kind=kind,
+            summary=summary,
+            details=details,
+            at=now if kind == "sla_policy" else None,
+        )
+    if outcome.alerts:
         record_events(
             session,
             [
@@ -270,16 +344,28 @@ def _announce(
                     level=level,
                     due_at=due.isoformat() if due else None,
                 )
+                for level, metric, due, _ in outcome.alerts
             ],
         )
-        add_timeline(
+        people = owners(session, conversation)
+        for level, _, _, text in outcome.alerts:
+            notify(session, user_ids=people, kind=f"sla_{level}", text=text, conversation=conversation)
+    if outcome.check_at is not None:
+        enqueue(
             session,
-            conversation=conversation,
-            kind=f"sla_{level}",
-            summary=text,
-            details={"metric": metric, "due_at": due.isoformat() if due else None},
+            queue="workflow",
+            kind="sla.check",
+            payload={"conversation_id": conversation.id},
+            run_at=outcome.check_at + timedelta(seconds=1),
         )
-        notify(session, user_ids=people, kind=f"sla_{level}", text=text, conversation=conversation)
+    return outcome.report
+
+
+METRIC_LABELS = {
+    "first_response": "first response",
+    "next_response": "next response",
+    "resolution": "resolution",
+}
 
 
 def do_check_sla(session: Session, *, conversation_id: int, now: datetime | None = None) -> SlaReport | None:

@@ -65,6 +65,28 @@ def config_version(session: Session, organization_id: int) -> tuple[int, str]:
     return (int(row[0]), row[1].isoformat()) if row else (0, "")
 
 
+def versions(session: Session, organization_id: int) -> tuple[tuple[int, str], int]:
+    """The configuration version (see ``config_version``) and the roster version, in one statement."""
+    row = session.execute(
+        select(WorkflowConfig.version, WorkflowConfig.updated_at, WorkflowConfig.roster_version).where(
+            WorkflowConfig.organization_id == organization_id
+        )
+    ).first()
+    return ((int(row[0]), row[1].isoformat()), int(row[2])) if row else ((0, ""), 0)
+
+
+def bump_roster(session: Session, organization_id: int) -> None:
+    """Teams, members, agents' profiles or presence changed: routing's cached snapshot is stale."""
+    row = session.get(WorkflowConfig, organization_id)
+    if row is None:
+        session.add(
+            WorkflowConfig(organization_id=organization_id, version=1, updated_at=utcnow(), roster_version=1)
+        )
+    else:
+        row.roster_version = (row.roster_version or 0) + 1
+    session.flush()
+
+
 def bump_version(session: Session, organization_id: int) -> None:
     row = session.get(WorkflowConfig, organization_id)
     if row is None:
@@ -75,9 +97,11 @@ def bump_version(session: Session, organization_id: int) -> None:
     session.flush()
 
 
-def load_config(session: Session, organization_id: int) -> CompiledConfig:
+def load_config(
+    session: Session, organization_id: int, *, version: tuple[int, str] | None = None
+) -> CompiledConfig:
     """The organisation's compiled configuration (cached per process until its version moves)."""
-    version = config_version(session, organization_id)
+    version = version if version is not None else config_version(session, organization_id)
     cached = _cache.get(organization_id)
     if cached is not None and cached.version == version:
         return cached
@@ -406,6 +430,7 @@ def do_set_team_workflow(
         row.sticky_hours = max(0.0, sticky_hours)
     if sticky_wait_minutes is not None:
         row.sticky_wait_minutes = max(0.0, sticky_wait_minutes)
+    bump_roster(session, team.organization_id)
     if fallback:
         bump_version(session, team.organization_id)
         session.execute(
@@ -435,6 +460,7 @@ def fallback_team(session: Session, organization_id: int) -> Team:
         team = Team(organization_id=organization.id, name="Unassigned", slug="unassigned")
         session.add(team)
         session.flush()
+        bump_roster(session, organization_id)
     return team
 
 
@@ -480,6 +506,7 @@ def do_set_agent_profile(
         if any(int(value) < 0 for value in capacity.values()):
             raise ActionError("capacity cannot be negative", status=422)
         profile.capacity = {key: int(value) for key, value in capacity.items()}
+    bump_roster(session, agent.organization_id)
     audit(
         session,
         action="agent.profile_set",

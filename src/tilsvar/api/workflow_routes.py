@@ -12,12 +12,19 @@ from fastapi import APIRouter, HTTPException
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from tilsvar import access
 from tilsvar.actions.canned import canned_for_conversation, do_bulk_reply, do_delete_canned, do_save_canned
-from tilsvar.actions.contacts import do_merge_contacts, do_move_to_private, do_undo_merge
+from tilsvar.actions.contacts import (
+    do_merge_contacts,
+    do_move_to_private,
+    do_set_contact_tags,
+    do_undo_merge,
+)
 from tilsvar.actions.drafts import do_decide_draft, do_save_draft, pending_drafts
 from tilsvar.actions.notes import do_add_note, do_mark_notifications_read
+from tilsvar.actions.org import do_add_team_member, do_remove_team_member
 from tilsvar.actions.workflow import do_assign, do_hand_over, do_set_status
 from tilsvar.actions.workflow_config import (
     do_save_calendar,
@@ -236,6 +243,36 @@ def put_team_workflow(
             raise access.NotFound(f"team {team_id}")
         row = do_set_team_workflow(session, user=user, team=team, **body.model_dump(exclude_none=True))
         return {"team_id": team.id, "strategy": row.strategy, "sticky_hours": row.sticky_hours}
+
+
+class MemberIn(BaseModel):
+    user_id: int
+
+
+@router.post("/teams/{team_id}/members", summary="Add a member to a team (supervisors)")
+def post_team_member(team_id: int, body: MemberIn, user: ApiUser, database: DatabaseDep) -> dict[str, Any]:
+    with database.session() as session:
+        team = access.access_team(session, user, team_id)
+        member = access.access_agent(session, user, body.user_id)
+        do_add_team_member(session, team=team, user=member, actor_user=user)
+        return {"team_id": team.id, "members": _members(session, team.id)}
+
+
+@router.delete("/teams/{team_id}/members/{user_id}", summary="Take a member out of a team (supervisors)")
+def delete_team_member(team_id: int, user_id: int, user: ApiUser, database: DatabaseDep) -> dict[str, Any]:
+    with database.session() as session:
+        team = access.access_team(session, user, team_id)
+        member = access.access_agent(session, user, user_id)
+        do_remove_team_member(session, team=team, user=member, actor_user=user)
+        return {"team_id": team.id, "members": _members(session, team.id)}
+
+
+def _members(session: Session, team_id: int) -> list[int]:
+    return list(
+        session.scalars(
+            select(TeamMember.user_id).where(TeamMember.team_id == team_id).order_by(TeamMember.user_id)
+        )
+    )
 
 
 class ProfileIn(BaseModel):
@@ -575,6 +612,26 @@ def get_contact(contact_id: int, user: ApiUser, session: ReadSession) -> dict[st
     if found is None:
         raise access.NotFound(f"contact {contact_id}")
     return found
+
+
+class ContactTagsIn(BaseModel):
+    add: list[str] = Field(default_factory=list, max_length=50)
+    remove: list[str] = Field(default_factory=list, max_length=50)
+
+
+@router.post(
+    "/contacts/{contact_id}/tags",
+    summary="Tag a customer or take tags off (routing rules ask with customer_tags)",
+)
+def post_contact_tags(
+    contact_id: int, body: ContactTagsIn, user: ApiUser, database: DatabaseDep
+) -> dict[str, Any]:
+    access.require(user, "reply")
+    with database.session() as session:
+        tags = do_set_contact_tags(
+            session, user=user, contact_id=contact_id, add=body.add, remove=body.remove
+        )
+        return {"id": contact_id, "tags": tags}
 
 
 class MergeIn(BaseModel):

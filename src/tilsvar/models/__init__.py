@@ -12,7 +12,7 @@ from tilsvar.models.analytics import (
 from tilsvar.models.base import Base, utcnow
 from tilsvar.models.channels import Channel
 from tilsvar.models.contacts import Contact, Identity
-from tilsvar.models.conversations import Conversation, ConversationTag, Message, Tag
+from tilsvar.models.conversations import ContactTag, Conversation, ConversationTag, Message, Tag
 from tilsvar.models.jobs import Job
 from tilsvar.models.log import AuditEntry, DomainEvent, RawEvent
 from tilsvar.models.mail import EmailMailbox, EmailMessage, MessageAttachment
@@ -28,6 +28,7 @@ __all__ = [
     "Brand",
     "Channel",
     "Contact",
+    "ContactTag",
     "Conversation",
     "ConversationTag",
     "DomainEvent",

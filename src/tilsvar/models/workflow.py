@@ -32,6 +32,9 @@ class WorkflowConfig(Base):
     version: Mapped[int] = mapped_column(default=1)
     fallback_team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id", ondelete="SET NULL"))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Bumped by every change to teams, members, agents' profiles and presence: routing caches its
+    # snapshot of them per process under (version, updated_at, roster_version).
+    roster_version: Mapped[int] = mapped_column(default=0, server_default="0")
 
 
 class RoutingRule(Base):

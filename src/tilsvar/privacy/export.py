@@ -15,16 +15,28 @@ from tilsvar.models import (
     Brand,
     Channel,
     Contact,
+    ContactTag,
     Conversation,
     EmailMessage,
     Identity,
     Message,
     MessageAttachment,
+    Tag,
     utcnow,
 )
 from tilsvar.models.workflow import CsatSurvey
 from tilsvar.privacy.sealing import open_text
 from tilsvar.privacy.subject import Subject
+
+
+def contact_tags(session: Session, contact_id: int) -> list[str]:
+    return sorted(
+        session.scalars(
+            select(Tag.name)
+            .join(ContactTag, ContactTag.tag_id == Tag.id)
+            .where(ContactTag.contact_id == contact_id)
+        )
+    )
 
 
 def _iso(value: Any) -> str | None:
@@ -49,6 +61,7 @@ def build_export(
                     "id": contact.id,
                     "display_name": contact.display_name,
                     "created_at": _iso(contact.created_at),
+                    "tags": contact_tags(session, contact.id),  # customer tags (vip ...) are about them too
                 }
             )
         for identity in session.scalars(select(Identity).where(Identity.id.in_(subject.identity_ids))):

@@ -14,25 +14,39 @@ from typing import Annotated, Any
 import yaml
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from tilsvar import access
-from tilsvar.actions.canned import canned_for_conversation
+from tilsvar.actions.canned import canned_for_conversation, do_delete_canned, do_save_canned
 from tilsvar.actions.common import ActionError
+from tilsvar.actions.contacts import do_merge_contacts, do_set_contact_tags, do_undo_merge
 from tilsvar.actions.csat import do_answer_survey, survey_for_token
 from tilsvar.actions.drafts import do_decide_draft, do_save_draft, pending_drafts
 from tilsvar.actions.notes import do_add_note, do_mark_notifications_read
+from tilsvar.actions.org import do_add_team_member, do_remove_team_member
 from tilsvar.actions.workflow import do_assign, do_hand_over, do_set_status
 from tilsvar.actions.workflow_config import (
+    STRATEGIES,
     do_save_calendar,
     do_save_routing_rules,
     do_save_sla_policies,
+    do_set_agent_profile,
+    do_set_channel_workflow,
+    do_set_team_workflow,
     export_rules_yaml,
 )
 from tilsvar.api.deps import DatabaseDep
-from tilsvar.models import Conversation, Team, User, utcnow
-from tilsvar.models.workflow import BusinessCalendarRow, SlaPolicyRow
+from tilsvar.models import Channel, Conversation, Team, TeamMember, User, utcnow
+from tilsvar.models.workflow import (
+    AgentProfile,
+    BusinessCalendarRow,
+    CannedResponse,
+    ChannelWorkflow,
+    SlaPolicyRow,
+    TeamWorkflow,
+    WorkflowConfig,
+)
 from tilsvar.presence import board
 from tilsvar.web import i18n
 from tilsvar.web.i18n import N_
@@ -187,6 +201,78 @@ def add_note(
     return _panel_after(request, database, context, conversation_id)
 
 
+@router.post("/conversations/{conversation_id}/customer-tags")
+def set_customer_tags(
+    request: Request,
+    database: DatabaseDep,
+    context: CsrfUser,
+    conversation_id: int,
+    add: Annotated[str, Form()] = "",
+    remove: Annotated[str, Form()] = "",
+) -> Response:
+    """Tag the conversation's customer (comma-separated) or take one tag off."""
+    try:
+        access.require(context.user, "reply")
+        with database.session() as session:
+            conversation = access.access_conversation(session, context.user, conversation_id)
+            if conversation.contact_id is None:
+                raise ActionError("this conversation has no known customer", status=422)
+            do_set_contact_tags(
+                session,
+                user=context.user,
+                contact_id=conversation.contact_id,
+                add=add.split(","),
+                remove=[remove] if remove else [],
+            )
+    except access.NotFound:
+        return not_found(request, context)
+    except access.Forbidden as error:
+        raise HTTPException(403, str(error)) from error
+    except ActionError as error:
+        return _panel_after(request, database, context, conversation_id, error.reason)
+    return _panel_after(request, database, context, conversation_id)
+
+
+@router.post("/conversations/{conversation_id}/contact-merge")
+def merge_contact(
+    request: Request,
+    database: DatabaseDep,
+    context: CsrfUser,
+    conversation_id: int,
+    source_contact_id: Annotated[str, Form()] = "",
+    undo_merge_id: Annotated[str, Form()] = "",
+) -> Response:
+    """Merge another customer (by contact id) into this conversation's customer, or undo a merge."""
+    try:
+        access.require(context.user, "reply")
+        with database.session() as session:
+            conversation = access.access_conversation(session, context.user, conversation_id)
+    except access.NotFound:
+        return not_found(request, context)
+    except access.Forbidden as error:
+        raise HTTPException(403, str(error)) from error
+    try:
+        with database.session() as session:
+            if undo_merge_id.isdigit():
+                do_undo_merge(session, user=context.user, merge_id=int(undo_merge_id))
+            elif conversation.contact_id is None:
+                raise ActionError("this conversation has no known customer", status=422)
+            elif not source_contact_id.strip().isdigit():
+                raise ActionError("give the number of the customer to merge into this one", status=422)
+            else:
+                do_merge_contacts(
+                    session,
+                    user=context.user,
+                    source_contact_id=int(source_contact_id),
+                    target_contact_id=conversation.contact_id,
+                )
+    except access.NotFound as error:  # the other customer or the merge, not the conversation
+        return _panel_after(request, database, context, conversation_id, f"no {error}")
+    except ActionError as error:
+        return _panel_after(request, database, context, conversation_id, error.reason)
+    return _panel_after(request, database, context, conversation_id)
+
+
 @router.post("/conversations/{conversation_id}/typing")
 def typing(conversation_id: int, database: DatabaseDep, context: CsrfUser) -> Response:
     with database.reader() as session:
@@ -316,6 +402,387 @@ def save_workflow_settings(
         what, N_("calendar saved")
     )
     return render(request, "workflow_settings.html", context, **values)
+
+
+# teams and agents ----------------------------------------------------------------------------------
+
+CAPACITY_KEYS = (("social", "capacity_social"), ("email", "capacity_email"), ("chat", "capacity_chat"))
+
+
+def _words(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def _team_values(database: Any, context: WebContext) -> dict[str, Any]:
+    organization_id = context.user.organization_id
+    with database.reader() as session:
+        teams = list(
+            session.scalars(select(Team).where(Team.organization_id == organization_id).order_by(Team.name))
+        )
+        settings = {
+            row.team_id: row
+            for row in session.scalars(
+                select(TeamWorkflow).where(TeamWorkflow.team_id.in_([team.id for team in teams]))
+            )
+        }
+        members: dict[int, list[int]] = {team.id: [] for team in teams}
+        for team_id, user_id in session.execute(
+            select(TeamMember.team_id, TeamMember.user_id).where(TeamMember.team_id.in_(list(members)))
+        ):
+            members[team_id].append(user_id)
+        users = list(
+            session.scalars(select(User).where(User.organization_id == organization_id).order_by(User.name))
+        )
+        profiles = {
+            row.user_id: row
+            for row in session.scalars(
+                select(AgentProfile).where(AgentProfile.user_id.in_([user.id for user in users]))
+            )
+        }
+        fallback = session.scalar(
+            select(WorkflowConfig.fallback_team_id).where(WorkflowConfig.organization_id == organization_id)
+        )
+        channels = [
+            (channel, session.get(ChannelWorkflow, channel.id))
+            for channel in access.visible_channels(session, context.user)
+        ]
+        calendars = list(
+            session.execute(
+                select(BusinessCalendarRow.id, BusinessCalendarRow.name)
+                .where(BusinessCalendarRow.organization_id == organization_id)
+                .order_by(BusinessCalendarRow.name)
+            )
+        )
+    names = {user.id: user.name for user in users}
+    return {
+        "teams": [
+            {
+                "id": team.id,
+                "name": team.name,
+                "slug": team.slug,
+                "strategy": settings[team.id].strategy if team.id in settings else "round_robin",
+                "sticky_hours": settings[team.id].sticky_hours if team.id in settings else 72.0,
+                "sticky_wait_minutes": settings[team.id].sticky_wait_minutes if team.id in settings else 0.0,
+                "fallback": team.id == fallback,
+                "members": sorted(
+                    ((uid, names.get(uid, str(uid))) for uid in members[team.id]), key=lambda m: m[1]
+                ),
+                "candidates": [(u.id, u.name) for u in users if u.is_active and u.id not in members[team.id]],
+            }
+            for team in teams
+        ],
+        "agents": [
+            {
+                "id": user.id,
+                "name": user.name,
+                "email": user.email,
+                "role": user.role,
+                "online": bool(profiles[user.id].online) if user.id in profiles else False,
+                "languages": ", ".join(profiles[user.id].languages) if user.id in profiles else "",
+                "channels": ", ".join(profiles[user.id].channels) if user.id in profiles else "",
+                "topics": ", ".join(profiles[user.id].topics) if user.id in profiles else "",
+                "capacity": dict(profiles[user.id].capacity) if user.id in profiles else {},
+            }
+            for user in users
+            if user.is_active
+        ],
+        "channels": [
+            {
+                "id": channel.id,
+                "name": f"{channel.platform}:{channel.account}",
+                "team_id": channel.team_id,
+                "calendar_id": row.calendar_id if row else None,
+                "auto_reply_enabled": bool(row and row.auto_reply_enabled),
+                "auto_reply_text": row.auto_reply_text if row else "",
+                "csat_enabled": bool(row and row.csat_enabled),
+                "csat_mode": row.csat_mode if row else "message",
+            }
+            for channel, row in channels
+        ],
+        "calendars": [(calendar_id, name) for calendar_id, name in calendars],
+        "team_choices": [(team.id, team.name) for team in teams],
+        "strategies": STRATEGIES,
+        "error": "",
+        "saved": "",
+    }
+
+
+def _teams_page(
+    request: Request, database: Any, context: WebContext, *, error: str = "", saved: str = ""
+) -> HTMLResponse:
+    values = _team_values(database, context)
+    values.update(error=error, saved=saved)
+    return render(request, "workflow_teams.html", context, status_code=422 if error else 200, **values)
+
+
+@router.get("/workflow/teams")
+def team_settings(request: Request, database: DatabaseDep, context: WebUser) -> HTMLResponse:
+    """Teams (members, how they assign, sticky owner) and agents (presence, skills, capacity)."""
+    access.require(context.user, "workflow")
+    return _teams_page(request, database, context)
+
+
+def _number(value: str, what: str) -> float | None:
+    if not value.strip():
+        return None
+    try:
+        return float(value)
+    except ValueError as error:
+        raise ActionError(f"{what} must be a number", status=422) from error
+
+
+@router.post("/workflow/teams/{team_id}")
+def save_team(
+    request: Request,
+    database: DatabaseDep,
+    context: CsrfUser,
+    team_id: int,
+    strategy: Annotated[str, Form()] = "",
+    sticky_hours: Annotated[str, Form()] = "",
+    sticky_wait_minutes: Annotated[str, Form()] = "",
+    fallback: Annotated[str, Form()] = "",
+) -> Response:
+    try:
+        with database.session() as session:
+            team = access.access_team(session, context.user, team_id)
+            do_set_team_workflow(
+                session,
+                user=context.user,
+                team=team,
+                strategy=strategy or None,
+                sticky_hours=_number(sticky_hours, "sticky hours"),
+                sticky_wait_minutes=_number(sticky_wait_minutes, "sticky wait"),
+                fallback=bool(fallback) or None,
+            )
+            name = team.name
+    except access.NotFound:
+        return not_found(request, context)
+    except ActionError as error:
+        return _teams_page(request, database, context, error=error.reason)
+    return _teams_page(request, database, context, saved=f"{name}: saved")
+
+
+@router.post("/workflow/teams/{team_id}/members")
+def add_member(
+    request: Request,
+    database: DatabaseDep,
+    context: CsrfUser,
+    team_id: int,
+    user_id: Annotated[str, Form()] = "",
+) -> Response:
+    try:
+        with database.session() as session:
+            team = access.access_team(session, context.user, team_id)
+            if not user_id.isdigit():
+                raise ActionError("choose a colleague to add", status=422)
+            member = access.access_agent(session, context.user, int(user_id))
+            do_add_team_member(session, team=team, user=member, actor_user=context.user)
+            saved = f"{member.name} added to {team.name}"
+    except access.NotFound:
+        return not_found(request, context)
+    except ActionError as error:
+        return _teams_page(request, database, context, error=error.reason)
+    return _teams_page(request, database, context, saved=saved)
+
+
+@router.post("/workflow/teams/{team_id}/members/remove")
+def remove_member(
+    request: Request,
+    database: DatabaseDep,
+    context: CsrfUser,
+    team_id: int,
+    user_id: Annotated[str, Form()] = "",
+) -> Response:
+    try:
+        with database.session() as session:
+            team = access.access_team(session, context.user, team_id)
+            if not user_id.isdigit():
+                raise ActionError("choose a member to remove", status=422)
+            member = access.access_agent(session, context.user, int(user_id))
+            do_remove_team_member(session, team=team, user=member, actor_user=context.user)
+            saved = f"{member.name} removed from {team.name}"
+    except access.NotFound:
+        return not_found(request, context)
+    except ActionError as error:
+        return _teams_page(request, database, context, error=error.reason)
+    return _teams_page(request, database, context, saved=saved)
+
+
+@router.post("/workflow/channels/{channel_id}")
+def save_channel(
+    request: Request,
+    database: DatabaseDep,
+    context: CsrfUser,
+    channel_id: int,
+    calendar_id: Annotated[str, Form()] = "",
+    team_id: Annotated[str, Form()] = "",
+    auto_reply_enabled: Annotated[str, Form()] = "",
+    auto_reply_text: Annotated[str, Form()] = "",
+    csat_enabled: Annotated[str, Form()] = "",
+    csat_mode: Annotated[str, Form()] = "message",
+) -> Response:
+    """A channel's business-hours calendar, default team, out-of-hours auto-reply and CSAT survey."""
+    try:
+        access.require(context.user, "workflow")
+        with database.session() as session:
+            channel = session.get(Channel, channel_id)
+            if channel is None or channel.brand_id not in access.brand_ids(session, context.user):
+                raise access.NotFound(f"channel {channel_id}")
+            do_set_channel_workflow(
+                session,
+                user=context.user,
+                channel=channel,
+                calendar_id=int(calendar_id) if calendar_id.isdigit() else None,
+                team_id=int(team_id) if team_id.isdigit() else None,
+                auto_reply_enabled=bool(auto_reply_enabled),
+                auto_reply_text=auto_reply_text,
+                csat_enabled=bool(csat_enabled),
+                csat_mode=csat_mode,
+            )
+            name = f"{channel.platform}:{channel.account}"
+    except access.NotFound:
+        return not_found(request, context)
+    except ActionError as error:
+        return _teams_page(request, database, context, error=error.reason)
+    return _teams_page(request, database, context, saved=f"{name}: saved")
+
+
+@router.post("/workflow/agents/{user_id}")
+def save_agent(
+    request: Request,
+    database: DatabaseDep,
+    context: CsrfUser,
+    user_id: int,
+    online: Annotated[str, Form()] = "",
+    languages: Annotated[str, Form()] = "",
+    channels: Annotated[str, Form()] = "",
+    topics: Annotated[str, Form()] = "",
+    capacity_social: Annotated[str, Form()] = "",
+    capacity_email: Annotated[str, Form()] = "",
+    capacity_chat: Annotated[str, Form()] = "",
+    capacity_default: Annotated[str, Form()] = "",
+) -> Response:
+    """One agent's presence, skills (languages, channels, topics) and capacity per channel key."""
+    given = {"social": capacity_social, "email": capacity_email, "chat": capacity_chat, "*": capacity_default}
+    try:
+        access.require(context.user, "workflow")
+        capacity: dict[str, int] = {}
+        for key, value in given.items():
+            number = _number(value, f"capacity ({key})")
+            if number is not None:
+                if number != int(number):
+                    raise ActionError(f"capacity ({key}) must be a whole number", status=422)
+                capacity[key] = int(number)
+        with database.session() as session:
+            agent = access.access_agent(session, context.user, user_id)
+            do_set_agent_profile(
+                session,
+                user=context.user,
+                agent=agent,
+                online=bool(online),
+                languages=_words(languages),
+                channels=_words(channels),
+                topics=_words(topics),
+                capacity=capacity,
+            )
+            name = agent.name
+    except access.NotFound:
+        return not_found(request, context)
+    except ActionError as error:
+        return _teams_page(request, database, context, error=error.reason)
+    return _teams_page(request, database, context, saved=f"{name}: saved")
+
+
+# canned responses ----------------------------------------------------------------------------------
+
+
+def _canned_page(
+    request: Request, database: Any, context: WebContext, *, error: str = "", saved: str = "", **form: str
+) -> HTMLResponse:
+    with database.reader() as session:
+        brands = access.brands(session, context.user)
+        visible = [brand.id for brand in brands]
+        rows = list(
+            session.scalars(
+                select(CannedResponse)
+                .where(
+                    CannedResponse.organization_id == context.user.organization_id,
+                    or_(CannedResponse.brand_id.is_(None), CannedResponse.brand_id.in_(visible)),
+                )
+                .order_by(CannedResponse.shortcut, CannedResponse.id)
+            )
+        )
+    names = {brand.id: brand.name for brand in brands}
+    return render(
+        request,
+        "workflow_canned.html",
+        context,
+        status_code=422 if error else 200,
+        items=[
+            {
+                "id": row.id,
+                "shortcut": row.shortcut,
+                "title": row.title,
+                "text": row.text,
+                "brand": names.get(row.brand_id, "") if row.brand_id is not None else "",
+                "language": row.language or "",
+            }
+            for row in rows
+        ],
+        brands=[(brand.id, brand.name) for brand in brands],
+        can_edit=access.can(context.user, "reply"),
+        error=error,
+        saved=saved,
+        form=form,
+    )
+
+
+@router.get("/workflow/canned")
+def canned_responses(request: Request, database: DatabaseDep, context: WebUser) -> HTMLResponse:
+    """Canned responses per brand and language, with variables and the brand's voice."""
+    access.require(context.user, "read")
+    return _canned_page(request, database, context)
+
+
+@router.post("/workflow/canned/new")
+def save_canned(
+    request: Request,
+    database: DatabaseDep,
+    context: CsrfUser,
+    shortcut: Annotated[str, Form()] = "",
+    title: Annotated[str, Form()] = "",
+    text: Annotated[str, Form()] = "",
+    brand_id: Annotated[str, Form()] = "",
+    language: Annotated[str, Form()] = "",
+) -> Response:
+    access.require(context.user, "reply")
+    try:
+        with database.session() as session:
+            do_save_canned(
+                session,
+                user=context.user,
+                shortcut=shortcut,
+                title=title,
+                text=text,
+                brand_id=int(brand_id) if brand_id.isdigit() else None,
+                language=language.strip().lower() or None,
+            )
+    except ActionError as error:
+        return _canned_page(
+            request, database, context, error=error.reason, shortcut=shortcut, title=title, text=text
+        )
+    return _canned_page(request, database, context, saved=f"{shortcut.strip()}: saved")
+
+
+@router.post("/workflow/canned/{canned_id}/delete")
+def delete_canned(request: Request, database: DatabaseDep, context: CsrfUser, canned_id: int) -> Response:
+    access.require(context.user, "reply")
+    try:
+        with database.session() as session:
+            do_delete_canned(session, user=context.user, canned_id=canned_id)
+    except ActionError as error:
+        return _canned_page(request, database, context, error=error.reason)
+    return _canned_page(request, database, context, saved="deleted")
 
 
 # approvals and notifications -----------------------------------------------------------------------

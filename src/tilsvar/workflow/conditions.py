@@ -63,6 +63,12 @@ FIELDS: dict[str, FieldSpec] = {
         FieldSpec("staffed", "bool", ("eq", "ne"), "received inside the channel's staffed hours"),
         FieldSpec("weekday", "choice", _EQUALITY, "mon .. sun in the channel's time zone", WEEKDAYS),
         FieldSpec(
+            "hour",
+            "number",
+            ("eq", *_ORDER),
+            "time of day in the channel's time zone, 17.5 = 17:30 (UTC without)",
+        ),
+        FieldSpec(
             "negative_last_hour", "number", ("eq", *_ORDER), "negative messages to the brand in the last hour"
         ),
     )
@@ -126,6 +132,14 @@ class Facts:
         return WEEKDAYS[moment.weekday()]
 
     @cached_property
+    def hour(self) -> float:
+        calendar = self.context.calendar
+        moment = (
+            calendar.local(self.context.received_at) if calendar else self.context.received_at.astimezone(UTC)
+        )
+        return moment.hour + moment.minute / 60 + moment.second / 3600
+
+    @cached_property
     def tags(self) -> frozenset[str]:
         return frozenset(tag.casefold() for tag in self.context.tags)
 
@@ -156,7 +170,7 @@ class Facts:
             return raw.lower() if isinstance(raw, str) else None
         if name == "handle":
             return c.handle.lower().lstrip("@") if c.handle else None
-        if name in ("staffed", "weekday", "tags", "customer_tags"):
+        if name in ("staffed", "weekday", "hour", "tags", "customer_tags"):
             return getattr(self, name)
         return getattr(c, name)
 

@@ -77,15 +77,33 @@ class InboundPlan:
         return "\n".join(lines)
 
 
-def plan_inbound(
+@dataclass(frozen=True)
+class RoutingPlan:
+    """Routing and assignment for one message, and the SLA policy they select (clocks not evaluated:
+    the database path replays the conversation's whole history for those)."""
+
+    routing: RoutingDecision
+    assignment: AssignmentDecision
+    priority: Priority | None
+    policy: SlaPolicy
+
+    def explain(self) -> str:
+        lines = [self.routing.explain(), "Assignment: " + self.assignment.explain() + "."]
+        lines.append(
+            f"SLA policy {self.policy.id!r}" + (f" ({self.policy.name})" if self.policy.name else "") + "."
+        )
+        return "\n".join(lines)
+
+
+def plan_routing(
     workflow: Workflow,
     context: MessageContext,
     *,
     agents: Iterable[AgentSnapshot] | Mapping[Ref, AgentSnapshot],
     channel_key: str,
     state: ConversationState | None = None,
-) -> InboundPlan:
-    """Route, assign and start the SLA clocks for one inbound message."""
+) -> RoutingPlan:
+    """Route and assign one inbound message and pick its SLA policy."""
     state = state or ConversationState()
     routing = workflow.rules.evaluate(context)
     team = routing.target_team
@@ -112,13 +130,27 @@ def plan_inbound(
         priority=priority,
         default=workflow.default_policy,
     )
+    return RoutingPlan(routing, assignment, priority, policy)
+
+
+def plan_inbound(
+    workflow: Workflow,
+    context: MessageContext,
+    *,
+    agents: Iterable[AgentSnapshot] | Mapping[Ref, AgentSnapshot],
+    channel_key: str,
+    state: ConversationState | None = None,
+) -> InboundPlan:
+    """Route, assign and start the SLA clocks for one inbound message."""
+    state = state or ConversationState()
+    plan = plan_routing(workflow, context, agents=agents, channel_key=channel_key, state=state)
     events = (*state.events, SlaEvent("inbound", context.received_at))
-    sla = evaluate_sla(events, policy=policy, now=context.received_at, calendar=context.calendar)
+    sla = evaluate_sla(events, policy=plan.policy, now=context.received_at, calendar=context.calendar)
     calendar = context.calendar
     expected = None
     if calendar is not None and not calendar.is_open(context.received_at):
         expected = calendar.next_opening(context.received_at)
-    return InboundPlan(routing, assignment, priority, policy, sla, expected)
+    return InboundPlan(plan.routing, plan.assignment, plan.priority, plan.policy, sla, expected)
 
 
 def _priority(value: str | None) -> Priority | None:

@@ -7,7 +7,7 @@ The new table is empty after the upgrade; the KPI engine's next run (the worker,
 `tilsvar report --rebuild`) fills it from the existing facts.
 
 Revision ID: 0019
-Revises: 0017
+Revises: 0018
 Create Date: 2026-12-06 05:40:00
 """
 
@@ -19,7 +19,7 @@ from alembic import op
 import tilsvar.models.base
 
 revision = "0019"
-down_revision = "0017"
+down_revision = "0018"
 branch_labels = None
 depends_on = None
 
