@@ -43,7 +43,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         stop = threading.Event()
         thread: threading.Thread | None = None
-        if settings.run_worker_in_process and app.state.start_worker:
+        if settings.serve_worker == "thread" and app.state.start_worker:
             from tilsvar.jobs.worker import Worker
 
             worker = Worker(database)
