@@ -124,6 +124,9 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
 
     app.include_router(faq_api_router)
     app.include_router(trends_api_router)
+    from tilsvar.api.listening_routes import router as listening_api_router
+
+    app.include_router(listening_api_router)
     from tilsvar.api.webhooks import router as webhooks_router
 
     app.include_router(webhooks_router)
@@ -161,6 +164,9 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         from tilsvar.web.knowledge_routes import router as knowledge_web_router
 
         app.include_router(knowledge_web_router)
+        from tilsvar.web.listening_routes import router as listening_web_router
+
+        app.include_router(listening_web_router)
         from tilsvar.web.dashboard_routes import router as dashboard_web_router
 
         app.include_router(dashboard_web_router)

@@ -78,6 +78,9 @@ def tick(database: Database) -> None:
                     )
     except Exception:  # a maintenance hiccup must never stop the worker loop
         log.exception("channel jobs tick failed")
+    from tilsvar.jobs.listening_jobs import tick as listening_tick
+
+    listening_tick(database)  # listening monitors' polls stay scheduled
 
 
 @handler(HEALTH_JOB)
