@@ -197,7 +197,7 @@ def profiled(pid: int, output: str) -> Iterator[None]:
         yield
         return
     spy = subprocess.Popen(
-        ["py-spy", "record", "--pid", str(pid), "--rate", "200", "--format", "raw", "--output", output],
+        ["py-spy", "record", "--nonblocking", "--pid", str(pid), "--rate", "100", "--format", "raw", "--output", output],
         stdout=subprocess.DEVNULL,
     )
     try:

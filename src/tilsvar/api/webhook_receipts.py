@@ -57,6 +57,8 @@ log = logging.getLogger(__name__)
 MAX_BATCH = 500
 # How long a receipt batch waits for SQLite's write lock before it goes to the spool instead.
 LOCK_WAIT_MS = 10
+# After the lock was found busy, receipts go to the spool without trying it for this long.
+SPOOL_SECONDS = 1.0
 # Spooled deliveries moved into the database per transaction.
 MOVE_BATCH = 200
 
@@ -113,6 +115,7 @@ class ReceiptWriter:
         self.started = False
         self.lock = threading.Lock()
         self.spool = spool_for(database)
+        self.spool_until = 0.0  # monotonic time until which receipts go to the spool directly
         self.spooled = threading.Event()  # set when the mover has work
         if self.spool is not None:
             self.spooled.set()  # rows a stopped server left behind
@@ -144,20 +147,36 @@ class ReceiptWriter:
                 except queue.Empty:
                     break
             try:
-                outcomes = self._store(batch, quick=spool is not None)
+                if spool is not None and time.monotonic() < self.spool_until:
+                    outcomes = self._to_spool(spool, batch)  # busy lately: don't wait for the lock again
+                else:
+                    outcomes = self._store(batch, quick=spool is not None)
             except LockBusy:
                 assert spool is not None
+                self.spool_until = time.monotonic() + SPOOL_SECONDS
                 outcomes = self._to_spool(spool, batch)
             except Exception:
                 log.exception(
                     "storing %d webhook receipts together failed; storing them one by one", len(batch)
                 )
                 outcomes = [self._store_one(receipt) for receipt in batch]
-            for receipt, outcome in zip(batch, outcomes, strict=True):
-                _answer(receipt, outcome)
+            _answer_all(batch, outcomes)
+
+    def _checked(self, batch: list[Receipt]) -> list[tuple[list[WebhookChannel], WebhookOutcome]]:
+        """Each receipt's channels and what checking it against them says."""
+        channels = self._channels(batch)
+        checked = []
+        for receipt in batch:
+            found = channels[receipt.source]
+            outcome = check_webhook(
+                source=receipt.source, body=receipt.body, headers=receipt.headers, channels=found
+            )
+            checked.append((found, outcome))
+        return checked
 
     def _channels(self, receipts: list[Receipt]) -> dict[str, list[WebhookChannel]]:
-        """The channels each source needs, read once per batch without the write lock."""
+        """The channels each source needs, read once per batch without the write lock (never cached
+        longer: a changed secret, signature mode or a new channel counts for the next delivery)."""
         with self.database.reader() as session:
             return {
                 source: webhook_channels(session, platforms=FAMILIES[source].platforms)
@@ -165,7 +184,7 @@ class ReceiptWriter:
             }
 
     def _store(self, batch: list[Receipt], *, quick: bool = False) -> list[WebhookOutcome | BaseException]:
-        channels = self._channels(batch)
+        checked = self._checked(batch)
         started = time.monotonic()
         with self._session(quick=quick) as session:
             outcomes: list[WebhookOutcome | BaseException] = [
@@ -174,9 +193,9 @@ class ReceiptWriter:
                     source=receipt.source,
                     body=receipt.body,
                     headers=receipt.headers,
-                    channels=channels[receipt.source],
+                    channels=found,
                 )
-                for receipt in batch
+                for receipt, (found, _) in zip(batch, checked, strict=True)
             ]
         log.debug("stored %d webhook receipts in %.1f ms", len(batch), (time.monotonic() - started) * 1000)
         return outcomes
@@ -209,16 +228,9 @@ class ReceiptWriter:
         self, spool: sqlite3.Connection, batch: list[Receipt]
     ) -> list[WebhookOutcome | BaseException]:
         """Check each receipt without the database's write lock; keep those to be stored in the spool."""
-        channels = self._channels(batch)
         outcomes: list[WebhookOutcome | BaseException] = []
         rows = []
-        for receipt in batch:
-            outcome = check_webhook(
-                source=receipt.source,
-                body=receipt.body,
-                headers=receipt.headers,
-                channels=channels[receipt.source],
-            )
+        for receipt, (_, outcome) in zip(batch, self._checked(batch), strict=True):
             if outcome.status_code != 403:  # forged: nothing is kept
                 rows.append((receipt.source, json.dumps(receipt.headers), receipt.body))
                 outcome.spooled = True
@@ -252,7 +264,7 @@ class ReceiptWriter:
         if not rows:
             return 0
         sources = {source for _, source, _, _ in rows}
-        with self.database.reader() as session:
+        with self.database.reader() as session:  # fresh: the mover is not on the acknowledgement path
             channels = {s: webhook_channels(session, platforms=FAMILIES[s].platforms) for s in sources}
         with self.database.session() as session:
             for _, source, headers, body in rows:
@@ -271,17 +283,24 @@ class ReceiptWriter:
             return error
 
 
-def _answer(receipt: Receipt, outcome: WebhookOutcome | BaseException) -> None:
-    def settle() -> None:
-        if receipt.future.done():  # the client went away and the request was cancelled
-            return
-        if isinstance(outcome, BaseException):
-            receipt.future.set_exception(outcome)
-        else:
-            receipt.future.set_result(outcome)
+def _answer_all(batch: list[Receipt], outcomes: list[WebhookOutcome | BaseException]) -> None:
+    """Settle each receipt's future in its own event loop: one wake-up per loop for the batch."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[Receipt, WebhookOutcome | BaseException]]] = {}
+    for receipt, outcome in zip(batch, outcomes, strict=True):
+        by_loop.setdefault(receipt.loop, []).append((receipt, outcome))
 
-    with contextlib.suppress(RuntimeError):  # that event loop has closed (a test client that is gone)
-        receipt.loop.call_soon_threadsafe(settle)
+    def settle(pairs: list[tuple[Receipt, WebhookOutcome | BaseException]]) -> None:
+        for receipt, outcome in pairs:
+            if receipt.future.done():  # the client went away and the request was cancelled
+                continue
+            if isinstance(outcome, BaseException):
+                receipt.future.set_exception(outcome)
+            else:
+                receipt.future.set_result(outcome)
+
+    for loop, pairs in by_loop.items():
+        with contextlib.suppress(RuntimeError):  # that event loop has closed (a test client that is gone)
+            loop.call_soon_threadsafe(settle, pairs)
 
 
 _writers: dict[int, ReceiptWriter] = {}
