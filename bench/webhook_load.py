@@ -289,10 +289,11 @@ def main() -> None:
     with temporary_database("sqlite") as (data_dir, url):
         targets = setup()
         env = {"TILSVAR_PIPELINE_ENABLED": "true" if args.pipeline else "false"}
-        env["TILSVAR_WORKER_IN_PROCESS"] = "no" if args.worker == "separate" else "thread"
+        # `separate`: the default of `tilsvar serve` on SQLite, a `tilsvar worker` child process.
+        env["TILSVAR_WORKER_IN_PROCESS"] = "process" if args.worker == "separate" else "thread"
         with (
             server(data_dir, url, **env) as (base, server_process),
-            worker_process(data_dir, url, env, run=args.worker == "separate"),
+            worker_process(data_dir, url, env, run=False),
         ):
             assert base.startswith("http://127.0.0.1:"), "loopback only"
             live = LiveStream(base)

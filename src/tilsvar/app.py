@@ -79,6 +79,10 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.settings = settings
     app.state.start_worker = True
 
+    # Webhook deliveries skip routing and dependencies (inside the security middleware below).
+    from tilsvar.api.webhooks import WebhookFastPath
+
+    app.add_middleware(WebhookFastPath)
     # Security headers, body size limits and the same-origin check (tilsvar.web_security).
     app.add_middleware(SecurityMiddleware, settings=settings)
 

@@ -121,7 +121,7 @@ def serve(
         if child is not None:
             child.terminate()
             try:
-                child.wait(20)
+                child.wait(10)
             except subprocess.TimeoutExpired:
                 child.kill()
 

@@ -59,6 +59,8 @@ MAX_BATCH = 500
 LOCK_WAIT_MS = 10
 # After the lock was found busy, receipts go to the spool without trying it for this long.
 SPOOL_SECONDS = 1.0
+# How often a mover looks for deliveries another process spooled.
+MOVER_POLL_SECONDS = 0.1
 # Spooled deliveries moved into the database per transaction.
 MOVE_BATCH = 200
 
@@ -108,7 +110,7 @@ class Receipt:
 class ReceiptWriter:
     """The writer thread of one database; started on first use, a daemon that lives with the process."""
 
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Database, *, move: bool = True) -> None:
         self.database = database
         self.pending: queue.SimpleQueue[Receipt] = queue.SimpleQueue()
         self.thread = threading.Thread(target=self._run, name="tilsvar-webhook-receipts", daemon=True)
@@ -116,12 +118,7 @@ class ReceiptWriter:
         self.lock = threading.Lock()
         self.spool = spool_for(database)
         self.spool_until = 0.0  # monotonic time until which receipts go to the spool directly
-        self.spooled = threading.Event()  # set when the mover has work
-        if self.spool is not None:
-            self.spooled.set()  # rows a stopped server left behind
-            self.mover = threading.Thread(
-                target=self._move_forever, name="tilsvar-webhook-spool", daemon=True
-            )
+        self.move = move
 
     async def receive(self, *, source: str, body: bytes, headers: dict[str, str]) -> WebhookOutcome:
         """Verify and store one delivery (with whatever else is waiting); its outcome after commit."""
@@ -129,8 +126,8 @@ class ReceiptWriter:
             with self.lock:
                 if not self.started:
                     self.thread.start()
-                    if self.spool is not None:
-                        self.mover.start()
+                    if self.spool is not None and self.move:
+                        start_spool_mover(self.database)
                     self.started = True
         loop = asyncio.get_running_loop()
         future: asyncio.Future[WebhookOutcome] = loop.create_future()
@@ -239,48 +236,91 @@ class ReceiptWriter:
             with spool:
                 spool.execute("BEGIN IMMEDIATE")
                 spool.executemany("INSERT INTO spooled (source, headers, body) VALUES (?, ?, ?)", rows)
-            self.spooled.set()
+            _wake_mover(self.database)
         return outcomes
-
-    def _move_forever(self) -> None:
-        assert self.spool is not None
-        spool = self.spool.connect()
-        while True:
-            self.spooled.wait()
-            self.spooled.clear()
-            try:
-                while self._move(spool):
-                    pass
-            except Exception:
-                log.exception("moving spooled webhook deliveries failed; trying again")
-                time.sleep(1.0)
-                self.spooled.set()
-
-    def _move(self, spool: sqlite3.Connection) -> int:
-        """Move up to ``MOVE_BATCH`` spooled deliveries into the database; how many were moved."""
-        rows = spool.execute(
-            "SELECT id, source, headers, body FROM spooled ORDER BY id LIMIT ?", (MOVE_BATCH,)
-        ).fetchall()
-        if not rows:
-            return 0
-        sources = {source for _, source, _, _ in rows}
-        with self.database.reader() as session:  # fresh: the mover is not on the acknowledgement path
-            channels = {s: webhook_channels(session, platforms=FAMILIES[s].platforms) for s in sources}
-        with self.database.session() as session:
-            for _, source, headers, body in rows:
-                do_receive_webhook(
-                    session, source=source, body=body, headers=json.loads(headers), channels=channels[source]
-                )
-        with spool:
-            spool.execute("BEGIN IMMEDIATE")
-            spool.executemany("DELETE FROM spooled WHERE id = ?", [(row[0],) for row in rows])
-        return len(rows)
 
     def _store_one(self, receipt: Receipt) -> WebhookOutcome | BaseException:
         try:
             return self._store([receipt])[0]
         except Exception as error:
             return error
+
+
+class SpoolMover:
+    """Moves spooled deliveries into ``raw_events`` (with their jobs) whenever there are any: woken
+    by this process's receipt writer, and looking every ``MOVER_POLL_SECONDS`` for rows another
+    process spooled (the job worker moves them when the server runs it as its own process, so the
+    server's interpreter stays free for acknowledgements)."""
+
+    def __init__(self, database: Database, spool: Spool) -> None:
+        self.database = database
+        self.spool = spool
+        self.wake = threading.Event()
+        self.thread = threading.Thread(target=self._run, name="tilsvar-webhook-spool", daemon=True)
+
+    def _run(self) -> None:
+        connection = self.spool.connect()
+        while True:
+            self.wake.wait(MOVER_POLL_SECONDS)
+            self.wake.clear()
+            try:
+                while move_spooled(self.database, connection):
+                    pass
+            except Exception:
+                log.exception("moving spooled webhook deliveries failed; trying again")
+                time.sleep(1.0)
+
+
+def move_spooled(database: Database, connection: sqlite3.Connection | None = None) -> int:
+    """Move up to ``MOVE_BATCH`` spooled deliveries into the database; how many were moved."""
+    spool = spool_for(database)
+    if spool is None:
+        return 0
+    own = connection is None
+    connection = connection or spool.connect()
+    try:
+        rows = connection.execute(
+            "SELECT id, source, headers, body FROM spooled ORDER BY id LIMIT ?", (MOVE_BATCH,)
+        ).fetchall()
+        if not rows:
+            return 0
+        sources = {source for _, source, _, _ in rows}
+        with database.reader() as session:
+            channels = {s: webhook_channels(session, platforms=FAMILIES[s].platforms) for s in sources}
+        with database.session() as session:
+            for _, source, headers, body in rows:
+                do_receive_webhook(
+                    session, source=source, body=body, headers=json.loads(headers), channels=channels[source]
+                )
+        with connection:
+            connection.execute("BEGIN IMMEDIATE")
+            connection.executemany("DELETE FROM spooled WHERE id = ?", [(row[0],) for row in rows])
+        return len(rows)
+    finally:
+        if own:
+            connection.close()
+
+
+_movers: dict[str, SpoolMover] = {}
+_movers_lock = threading.Lock()
+
+
+def start_spool_mover(database: Database) -> None:
+    """This process's mover for ``database``'s spool (once; nothing for PostgreSQL)."""
+    spool = spool_for(database)
+    if spool is None:
+        return
+    with _movers_lock:
+        if str(spool.path) not in _movers:
+            mover = _movers[str(spool.path)] = SpoolMover(database, spool)
+            mover.thread.start()
+
+
+def _wake_mover(database: Database) -> None:
+    spool = spool_for(database)
+    mover = _movers.get(str(spool.path)) if spool is not None else None
+    if mover is not None:
+        mover.wake.set()
 
 
 def _answer_all(batch: list[Receipt], outcomes: list[WebhookOutcome | BaseException]) -> None:
@@ -307,10 +347,11 @@ _writers: dict[int, ReceiptWriter] = {}
 _writers_lock = threading.Lock()
 
 
-def writer_for(database: Database) -> ReceiptWriter:
-    """The one writer of ``database`` in this process."""
+def writer_for(database: Database, *, move: bool = True) -> ReceiptWriter:
+    """The one writer of ``database`` in this process; ``move``: this process also moves the spool
+    (not when `tilsvar serve` runs its worker as a child process, which does it)."""
     with _writers_lock:
         writer = _writers.get(id(database))
         if writer is None or writer.database is not database:
-            writer = _writers[id(database)] = ReceiptWriter(database)
+            writer = _writers[id(database)] = ReceiptWriter(database, move=move)
         return writer

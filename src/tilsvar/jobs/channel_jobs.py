@@ -52,6 +52,9 @@ def _schedule(database: Database, *, kind: str, payload: dict[str, Any], run_at:
 def tick(database: Database) -> None:
     """Queue the repeating channel jobs that are missing (at most once a minute per process)."""
     global _last_tick
+    from tilsvar.api.webhook_receipts import start_spool_mover
+
+    start_spool_mover(database)  # webhook deliveries the server spooled while the database was busy
     if time.monotonic() - _last_tick < TICK_SECONDS:
         return
     _last_tick = time.monotonic()
