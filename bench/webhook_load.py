@@ -1,11 +1,13 @@
 """Webhook load: signed deliveries at a fixed rate against `tilsvar serve` on loopback (SQLite).
 
-Starts `tilsvar serve` (with its in-process worker) on a fresh SQLite database with a Facebook Page,
-an Instagram account, an X handle and a LinkedIn organisation connected, signs in as an agent and
-follows the live stream (`/events`, server-sent events, as the inbox page does), then sends the
-simulator's `burst`/`steady` traffic at `--rate` requests per second for `--seconds` seconds with an
-`httpx.AsyncClient` and a fixed-rate scheduler (latency counted from when a request was due). A share
-of the requests (`--redeliver`) repeat an earlier delivery byte for byte, as platforms do.
+Starts `tilsvar serve` (with its worker as a child process, or `--worker in-process` as a thread) on a
+fresh SQLite database with a Facebook Page, an Instagram account, an X handle and a LinkedIn
+organisation connected, signs in as an agent and follows the live stream (`/events`, server-sent
+events, as the inbox page does), then has `bench/webhook_sender.py` -- its own process, raw kept-alive
+sockets, requests built and signed beforehand -- send the simulator's traffic at `--rate` requests
+per second for `--seconds` seconds with a fixed-rate scheduler (latency counted from when a request
+was due). A share of the requests (`--redeliver`) repeat an earlier delivery byte for byte, as
+platforms do.
 
 Measures:
 - acknowledgement latency of `POST /webhooks/*` (p50/p95/p99); goal p99 ≤ 50 ms;
