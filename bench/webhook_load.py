@@ -199,7 +199,19 @@ def profiled(pid: int, output: str) -> Iterator[None]:
         yield
         return
     spy = subprocess.Popen(
-        ["py-spy", "record", "--nonblocking", "--pid", str(pid), "--rate", "100", "--format", "raw", "--output", output],
+        [
+            "py-spy",
+            "record",
+            "--nonblocking",
+            "--pid",
+            str(pid),
+            "--rate",
+            "100",
+            "--format",
+            "raw",
+            "--output",
+            output,
+        ],
         stdout=subprocess.DEVNULL,
     )
     try:
