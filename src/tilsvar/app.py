@@ -43,7 +43,12 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         stop = threading.Event()
         thread: threading.Thread | None = None
-        if settings.serve_worker == "thread" and app.state.start_worker:
+        # A worker thread when configured, or when `process` was asked for but no one started the
+        # child process (the app embedded elsewhere, e.g. a test server): jobs must still run.
+        wanted = settings.serve_worker == "thread" or (
+            settings.serve_worker == "process" and not app.state.worker_process
+        )
+        if wanted and app.state.start_worker:
             from tilsvar.jobs.worker import Worker
 
             worker = Worker(database)
@@ -78,6 +83,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.database = database
     app.state.settings = settings
     app.state.start_worker = True
+    app.state.worker_process = False  # `tilsvar serve` sets it when it started a worker child process
 
     # Webhook deliveries skip routing and dependencies (inside the security middleware below).
     from tilsvar.api.webhooks import WebhookFastPath

@@ -109,9 +109,11 @@ def serve(
     settings = get_settings()
     database = ready_database()
     child = _start_worker_process() if settings.serve_worker == "process" else None
+    application = create_app(settings, database)
+    application.state.worker_process = child is not None
     try:
         uvicorn.run(
-            create_app(settings, database),
+            application,
             host=host or settings.host,
             port=port or settings.port,
             log_level=settings.log_level.lower(),

@@ -34,7 +34,7 @@ async def _receive(source: str, request: Request) -> Response:
     body = await request.body()
     headers = {name.lower(): value for name, value in request.headers.items()}
     database: Database = request.app.state.database
-    writer = writer_for(database, move=request.app.state.settings.serve_worker != "process")
+    writer = writer_for(database, move=not request.app.state.worker_process)
     outcome = await writer.receive(source=source, body=body, headers=headers)
     if outcome.status_code != 200:
         return JSONResponse({"detail": outcome.detail}, status_code=outcome.status_code)
@@ -164,7 +164,7 @@ class WebhookFastPath:
         }
         app_state = scope["app"].state
         database: Database = app_state.database
-        writer = writer_for(database, move=app_state.settings.serve_worker != "process")
+        writer = writer_for(database, move=not app_state.worker_process)
         outcome = await writer.receive(source=source, body=b"".join(chunks), headers=headers)
         if outcome.status_code != 200:
             await _send_json(send, outcome.status_code, {"detail": outcome.detail})
