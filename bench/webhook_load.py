@@ -1,11 +1,13 @@
 """Webhook load: signed deliveries at a fixed rate against `tilsvar serve` on loopback (SQLite).
 
-Starts `tilsvar serve` (with its in-process worker) on a fresh SQLite database with a Facebook Page,
-an Instagram account, an X handle and a LinkedIn organisation connected, signs in as an agent and
-follows the live stream (`/events`, server-sent events, as the inbox page does), then sends the
-simulator's `burst`/`steady` traffic at `--rate` requests per second for `--seconds` seconds with an
-`httpx.AsyncClient` and a fixed-rate scheduler (latency counted from when a request was due). A share
-of the requests (`--redeliver`) repeat an earlier delivery byte for byte, as platforms do.
+Starts `tilsvar serve` (with its worker as a child process, or `--worker in-process` as a thread) on a
+fresh SQLite database with a Facebook Page, an Instagram account, an X handle and a LinkedIn
+organisation connected, signs in as an agent and follows the live stream (`/events`, server-sent
+events, as the inbox page does), then has `bench/webhook_sender.py` -- its own process, raw kept-alive
+sockets, requests built and signed beforehand -- send the simulator's traffic at `--rate` requests
+per second for `--seconds` seconds with a fixed-rate scheduler (latency counted from when a request
+was due). A share of the requests (`--redeliver`) repeat an earlier delivery byte for byte, as
+platforms do.
 
 Measures:
 - acknowledgement latency of `POST /webhooks/*` (p50/p95/p99); goal p99 ≤ 50 ms;
@@ -20,13 +22,14 @@ Only loopback; bounded in count (rate × seconds) and time. Prints one JSON obje
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import json
 import os
+import pickle
 import random
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -133,7 +136,11 @@ def worker_process(data_dir: Path, url: str, env: dict[str, str], *, run: bool) 
         yield
     finally:
         process.terminate()
-        process.wait(20)
+        try:
+            process.wait(60)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(10)
 
 
 def wait_processed(seconds: float) -> dict[str, int]:
@@ -185,6 +192,88 @@ def count_messages(expected: set[tuple[str, str]]) -> dict[str, Any]:
     }
 
 
+@contextlib.contextmanager
+def profiled(pid: int, output: str) -> Iterator[None]:
+    """Sample the server with py-spy (if ``output`` is given and py-spy is installed) while sending."""
+    if not output:
+        yield
+        return
+    spy = subprocess.Popen(
+        [
+            "py-spy",
+            "record",
+            "--nonblocking",
+            "--pid",
+            str(pid),
+            "--rate",
+            "100",
+            "--format",
+            "raw",
+            "--output",
+            output,
+        ],
+        stdout=subprocess.DEVNULL,
+    )
+    try:
+        yield
+    finally:
+        spy.send_signal(2)
+        spy.wait(60)
+
+
+def build_deliveries(generator: Any, total: int, redeliver_share: float) -> list[Any]:
+    """Every request of the run, built and signed before the clock starts (as the simulator would
+    send them: a share repeat an earlier delivery byte for byte)."""
+    from tilsvar.demo.traffic import redelivery
+
+    rng = random.Random(5)
+    sent: list[Any] = []
+    deliveries = []
+    for _ in range(total):
+        if sent and rng.random() < redeliver_share:
+            deliveries.append(redelivery(rng.choice(sent[-200:])))
+        else:
+            delivery = generator.next()
+            sent.append(delivery)
+            deliveries.append(delivery)
+    return deliveries
+
+
+def send_from_own_process(base: str, deliveries: list[Any], *, rate: float, connections: int) -> Any:
+    """Run ``bench/webhook_sender.py`` (raw kept-alive sockets, its own interpreter) and read back
+    when each request was due and answered, as a ``SimulationReport``."""
+    from tilsvar.demo.webhook_simulator import SendRecord, SimulationReport
+
+    with tempfile.TemporaryDirectory(prefix="tilsvar-sender-") as folder:
+        requests_file, results_file = Path(folder) / "requests", Path(folder) / "results"
+        requests_file.write_bytes(
+            pickle.dumps([(delivery.path, delivery.headers, delivery.body) for delivery in deliveries])
+        )
+        started = time.monotonic()
+        subprocess.run(
+            [
+                sys.executable,
+                str(Path(__file__).with_name("webhook_sender.py")),
+                f"--url={base}",
+                f"--rate={rate}",
+                f"--input={requests_file}",
+                f"--output={results_file}",
+                f"--connections={connections}",
+            ],
+            check=True,
+        )
+        results = pickle.loads(results_file.read_bytes())  # noqa: S301  (written by our own sender)
+    report = SimulationReport()
+    for delivery, (due, answered, status) in zip(deliveries, results, strict=True):
+        record = SendRecord(delivery=delivery, due=due, sent_at_wall=0.0, answered=answered, status=status)
+        if status != 200:
+            record.error = f"status {status}"
+        report.records.append(record)
+    dues = [record.due for record in report.records if record.due]
+    report.seconds = (max(dues) - min(dues) + 1 / rate) if dues else time.monotonic() - started
+    return report
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rate", type=float, default=300.0, help="requests per second")
@@ -192,6 +281,8 @@ def main() -> None:
     parser.add_argument(
         "--redeliver", type=float, default=0.02, help="share of requests that are redeliveries"
     )
+    parser.add_argument("--connections", type=int, default=16, help="kept-alive connections of the sender")
+    parser.add_argument("--profile", default="", help="write a py-spy profile of the server here")
     parser.add_argument("--scenario", default="steady", choices=["steady", "burst", "chorus", "abuse"])
     parser.add_argument("--settle", type=float, default=120.0, help="longest wait for processing afterwards")
     parser.add_argument(
@@ -200,24 +291,23 @@ def main() -> None:
     parser.add_argument(
         "--worker",
         choices=["in-process", "separate"],
-        default="in-process",
-        help="the job worker inside `tilsvar serve` (the SQLite default) or a `tilsvar worker` process",
+        default="separate",
+        help="a `tilsvar worker` process beside the server (default) or a thread inside `tilsvar serve`",
     )
     args = parser.parse_args()
     if args.rate * args.seconds > 100_000:
         parser.error("bounded: at most 100000 requests")
 
     from tilsvar.demo.traffic import TrafficGenerator
-    from tilsvar.demo.webhook_simulator import simulate
 
     with temporary_database("sqlite") as (data_dir, url):
         targets = setup()
         env = {"TILSVAR_PIPELINE_ENABLED": "true" if args.pipeline else "false"}
-        if args.worker == "separate":
-            env["TILSVAR_WORKER_IN_PROCESS"] = "no"
+        # `separate`: the default of `tilsvar serve` on SQLite, a `tilsvar worker` child process.
+        env["TILSVAR_WORKER_IN_PROCESS"] = "process" if args.worker == "separate" else "thread"
         with (
-            server(data_dir, url, **env) as (base, _process),
-            worker_process(data_dir, url, env, run=args.worker == "separate"),
+            server(data_dir, url, **env) as (base, server_process),
+            worker_process(data_dir, url, env, run=False),
         ):
             assert base.startswith("http://127.0.0.1:"), "loopback only"
             live = LiveStream(base)
@@ -225,17 +315,10 @@ def main() -> None:
             live.ready.wait(30)
             time.sleep(0.5)
             generator = TrafficGenerator(targets, scenario=args.scenario, rng=random.Random(4))
-            log(f"sending {int(args.rate * args.seconds)} requests at {args.rate}/s to {base}")
-            report = asyncio.run(
-                simulate(
-                    base,
-                    generator,
-                    rate=args.rate,
-                    duration=args.seconds,
-                    redeliver_share=args.redeliver,
-                    rng=random.Random(5),
-                )
-            )
+            deliveries = build_deliveries(generator, int(args.rate * args.seconds), args.redeliver)
+            log(f"sending {len(deliveries)} requests at {args.rate}/s to {base} (sender process)")
+            with profiled(server_process.pid, args.profile):
+                report = send_from_own_process(base, deliveries, rate=args.rate, connections=args.connections)
             log(f"sent: {report.summary()['statuses']}; waiting for processing")
             raw = wait_processed(args.settle)
             # Requests that timed out on our side (status 0) may still have been stored: they count

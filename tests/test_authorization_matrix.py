@@ -306,6 +306,20 @@ EXPECTATIONS: dict[tuple[str, str], Expect] = {
     ("POST", "/api/v1/trends/{alert_id}/reply"): E(REPLY),
     ("POST", "/api/v1/trends/{alert_id}/escalate"): E(REPLY),
     ("GET", "/api/v1/insights/topics"): E(REPORT, query={"from": "2026-01-01", "to": "2026-01-07"}),
+    # social listening (monitors and their mention stream)
+    ("GET", "/api/v1/listening/monitors"): E(ALL),
+    ("POST", "/api/v1/listening/monitors"): E(LEADS, json={"channel_id": 1, "name": "m", "query": "tog"}),
+    ("PATCH", "/api/v1/listening/monitors/{monitor_id}"): E(LEADS, json={"active": False}),
+    ("GET", "/api/v1/listening/mentions"): E(ALL),
+    ("POST", "/api/v1/listening/mentions/{mention_id}/convert"): E(REPLY),
+    ("POST", "/api/v1/listening/mentions/{mention_id}/dismiss"): E(REPLY),
+    ("GET", "/listening"): E(ALL),
+    ("POST", "/listening/monitors"): E(
+        LEADS, form={"channel_id": "{channel_id}", "name": "m", "query": "tog"}
+    ),
+    ("POST", "/listening/monitors/{monitor_id}/toggle"): E(LEADS),
+    ("POST", "/listening/mentions/{mention_id}/convert"): E(REPLY),
+    ("POST", "/listening/mentions/{mention_id}/dismiss"): E(REPLY),
     ("GET", "/trends"): E(ALL),
     ("GET", "/trends/{alert_id}"): E(ALL),
     ("POST", "/trends/{alert_id}/action"): E(REPLY),

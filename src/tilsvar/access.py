@@ -8,6 +8,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from tilsvar.models import ApiToken, Brand, Channel, Conversation, Message, Team, User, UserBrand
+from tilsvar.models.listening import Mention, Monitor
 
 PERMISSIONS: dict[str, frozenset[str]] = {
     "admin": frozenset(
@@ -169,3 +170,19 @@ def visible_channels(session: Session, user: User) -> list[Channel]:
             select(Channel).where(Channel.brand_id.in_(brand_ids(session, user))).order_by(Channel.name)
         )
     )
+
+
+def access_monitor(session: Session, user: User, monitor_id: int) -> Monitor:
+    """A listening monitor of a brand ``user`` may see (else NotFound, as for any other brand)."""
+    monitor = session.get(Monitor, monitor_id)
+    if monitor is None or monitor.brand_id not in brand_ids(session, user):
+        raise NotFound(f"monitor {monitor_id}")
+    return monitor
+
+
+def access_mention(session: Session, user: User, mention_id: int) -> Mention:
+    """A mention found by listening, in a brand ``user`` may see."""
+    mention = session.get(Mention, mention_id)
+    if mention is None or mention.brand_id not in brand_ids(session, user):
+        raise NotFound(f"mention {mention_id}")
+    return mention

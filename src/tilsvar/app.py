@@ -43,7 +43,12 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         stop = threading.Event()
         thread: threading.Thread | None = None
-        if settings.run_worker_in_process and app.state.start_worker:
+        # A worker thread when configured, or when `process` was asked for but no one started the
+        # child process (the app embedded elsewhere, e.g. a test server): jobs must still run.
+        wanted = settings.serve_worker == "thread" or (
+            settings.serve_worker == "process" and not app.state.worker_process
+        )
+        if wanted and app.state.start_worker:
             from tilsvar.jobs.worker import Worker
 
             worker = Worker(database)
@@ -78,7 +83,12 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.database = database
     app.state.settings = settings
     app.state.start_worker = True
+    app.state.worker_process = False  # `tilsvar serve` sets it when it started a worker child process
 
+    # Webhook deliveries skip routing and dependencies (inside the security middleware below).
+    from tilsvar.api.webhooks import WebhookFastPath
+
+    app.add_middleware(WebhookFastPath)
     # Security headers, body size limits and the same-origin check (tilsvar.web_security).
     app.add_middleware(SecurityMiddleware, settings=settings)
 
@@ -124,6 +134,9 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
 
     app.include_router(faq_api_router)
     app.include_router(trends_api_router)
+    from tilsvar.api.listening_routes import router as listening_api_router
+
+    app.include_router(listening_api_router)
     from tilsvar.api.webhooks import router as webhooks_router
 
     app.include_router(webhooks_router)
@@ -165,6 +178,9 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         from tilsvar.web.knowledge_routes import router as knowledge_web_router
 
         app.include_router(knowledge_web_router)
+        from tilsvar.web.listening_routes import router as listening_web_router
+
+        app.include_router(listening_web_router)
         from tilsvar.web.dashboard_routes import router as dashboard_web_router
 
         app.include_router(dashboard_web_router)

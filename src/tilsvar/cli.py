@@ -14,6 +14,7 @@ if sys.argv[1:2] in (["analyze"], ["eval"]):  # these need no database: start th
 import json
 import logging
 import signal
+import subprocess
 import threading
 from datetime import date
 from enum import StrEnum
@@ -100,7 +101,8 @@ def serve(
     host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
     port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
 ) -> None:
-    """Run the web UI and API (with an in-process worker on SQLite)."""
+    """Run the web UI and API (on SQLite with a `tilsvar worker` child process; see
+    TILSVAR_WORKER_IN_PROCESS)."""
     import uvicorn
 
     from tilsvar.app import create_app
@@ -108,12 +110,42 @@ def serve(
     _setup_logging()
     settings = get_settings()
     database = ready_database()
-    uvicorn.run(
-        create_app(settings, database),
-        host=host or settings.host,
-        port=port or settings.port,
-        log_level=settings.log_level.lower(),
-        proxy_headers=True,
+    child = _start_worker_process() if settings.serve_worker == "process" else None
+    application = create_app(settings, database)
+    application.state.worker_process = child is not None
+    try:
+        uvicorn.run(
+            application,
+            host=host or settings.host,
+            port=port or settings.port,
+            log_level=settings.log_level.lower(),
+            proxy_headers=True,
+        )
+    finally:
+        if child is not None:
+            child.terminate()
+            try:
+                child.wait(10)
+            except subprocess.TimeoutExpired:
+                child.kill()
+
+
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
+    """Linux: the worker gets SIGTERM if the server dies without stopping it."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+def _start_worker_process() -> subprocess.Popen[bytes]:
+    """`tilsvar worker` beside the server, with the same environment and working directory. Its own
+    interpreter, so the CPU-bound pipeline never holds the lock the server answers requests with."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "tilsvar", "worker"],
+        preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,  # noqa: PLW1509
     )
 
 

@@ -61,9 +61,11 @@ class Settings(BaseSettings):
     base_url: str = Field(
         default="", description="Public URL of this installation (for links); empty means http://host:port."
     )
-    worker_in_process: Literal["auto", "yes", "no"] = Field(
+    worker_in_process: Literal["auto", "process", "thread", "yes", "no"] = Field(
         default="auto",
-        description="Run a job worker inside `tilsvar serve`; `auto` does so on SQLite only.",
+        description="The job worker of `tilsvar serve`: `process` starts a `tilsvar worker` child process,"
+        " `thread` (or `yes`) runs one inside the server, `no` none; `auto` is `process` on SQLite, `no`"
+        " on PostgreSQL.",
     )
     worker_poll_seconds: float = Field(default=0.5, description="How often an idle worker looks for jobs.")
     worker_batch_size: int = Field(default=20, description="Jobs a worker claims at a time.")
@@ -236,9 +238,19 @@ class Settings(BaseSettings):
 
     @property
     def run_worker_in_process(self) -> bool:
+        """Whether `tilsvar serve` runs a job worker (as a child process or a thread)."""
+        return self.serve_worker != "none"
+
+    @property
+    def serve_worker(self) -> Literal["process", "thread", "none"]:
+        """How `tilsvar serve` runs its job worker. A thread shares the server's interpreter lock with
+        the CPU-bound pipeline (webhook acknowledgements waited seconds under load), so the SQLite
+        default is a child process."""
         if self.worker_in_process == "auto":
-            return self.is_sqlite
-        return self.worker_in_process == "yes"
+            return "process" if self.is_sqlite else "none"
+        if self.worker_in_process in {"yes", "thread"}:
+            return "thread"
+        return "process" if self.worker_in_process == "process" else "none"
 
     @property
     def secure_cookies(self) -> bool:

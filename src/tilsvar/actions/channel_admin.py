@@ -25,6 +25,7 @@ from tilsvar.models import Brand, Channel, Job, Message, RawEvent, User, utcnow
 from tilsvar.models.channel_state import ChannelState
 
 WEBHOOK_PLATFORMS = ("facebook", "instagram", "x", "linkedin")
+SUBSCRIPTION_KEY = "subscription"  # in channel_state.poll_state: the last subscription check
 HOW_IT_HEARS = {
     "facebook": "webhook",
     "instagram": "webhook",
@@ -214,6 +215,10 @@ class ChannelHealth:
     last_poll_at: datetime | None
     quota_used: int
     last_error: str
+    # What the platform said when last asked whether the app is still subscribed (webhooks).
+    subscription_state: str = "unknown"
+    subscription_detail: str = ""
+    subscription_checked_at: datetime | None = None
 
     @property
     def token_state(self) -> str:
@@ -288,9 +293,85 @@ def channel_health(session: Session, *, brand_ids: list[int] | None = None) -> l
                 last_poll_at=state.last_poll_at if state else None,
                 quota_used=state.quota_used if state else 0,
                 last_error=state.last_error if state else "",
+                **_subscription(state),
             )
         )
     return found
+
+
+def _subscription(state: ChannelState | None) -> dict[str, Any]:
+    stored = dict((state.poll_state or {}).get(SUBSCRIPTION_KEY) or {}) if state else {}
+    checked = stored.get("checked_at")
+    return {
+        "subscription_state": str(stored.get("state") or "unknown"),
+        "subscription_detail": str(stored.get("detail") or ""),
+        "subscription_checked_at": datetime.fromisoformat(checked) if checked else None,
+    }
+
+
+def subscription_check_due(state: ChannelState | None, *, now: datetime, every: timedelta) -> bool:
+    checked = _subscription(state)["subscription_checked_at"]
+    return checked is None or now - checked >= every
+
+
+def do_record_subscription_state(
+    session: Session, *, channel_id: int, state: str, detail: str, now: datetime | None = None
+) -> None:
+    """Keep what the platform said about the webhook subscription; when it says the app is no longer
+    subscribed, alert once (event, notification to administrators, audit row); clear it when it is
+    subscribed again."""
+    now = now or utcnow()
+    channel = session.get(Channel, channel_id)
+    if channel is None:
+        return
+    row = channel_state(session, channel_id)
+    before = _subscription(row)["subscription_state"]
+    row.poll_state = {
+        **dict(row.poll_state or {}),
+        SUBSCRIPTION_KEY: {"state": state, "detail": detail[:500], "checked_at": now.isoformat()},
+    }
+    row.updated_at = now
+    organization_id = _organization_id(session, channel)
+    if state == "not_subscribed" and before != "not_subscribed":
+        reason = f"the platform no longer sends this channel's webhooks: {detail}"[:500]
+        record_events(
+            session,
+            [
+                ChannelStatusChanged(
+                    organization_id=organization_id,
+                    brand_id=channel.brand_id,
+                    channel_id=channel.id,
+                    status="unsubscribed",
+                    reason=reason,
+                )
+            ],
+        )
+        admins = session.scalars(
+            select(User.id).where(User.organization_id == organization_id, User.role == "admin")
+        )
+        notify(session, user_ids=list(admins), kind=QUIET_KIND, text=f"{channel.name}: {reason}")
+        audit(
+            session,
+            action="channel.unsubscribed",
+            actor="worker",
+            organization_id=organization_id,
+            target_type="channel",
+            target_id=channel.id,
+            details={"detail": detail[:500]},
+        )
+    elif state == "subscribed" and before == "not_subscribed":
+        record_events(
+            session,
+            [
+                ChannelStatusChanged(
+                    organization_id=organization_id,
+                    brand_id=channel.brand_id,
+                    channel_id=channel.id,
+                    status=channel.status,
+                    reason="webhook subscription restored",
+                )
+            ],
+        )
 
 
 def usual_gap(received: list[datetime]) -> float | None:

@@ -106,10 +106,19 @@ class WebhookOutcome:
     detail: str = ""
     stored: list[int] = field(default_factory=list)
     duplicates: int = 0
+    spooled: bool = False  # accepted into the receipt spool, stored in the database shortly
+
+
+def check_webhook(
+    *, source: str, body: bytes, headers: dict[str, str], channels: list[WebhookChannel]
+) -> WebhookOutcome:
+    """What ``do_receive_webhook`` would answer, without storing anything (a delivery that passes is
+    spooled first when the database is busy, see ``api/webhook_receipts.py``)."""
+    return do_receive_webhook(None, source=source, body=body, headers=headers, channels=channels)
 
 
 def do_receive_webhook(
-    session: Session,
+    session: Session | None,
     *,
     source: str,
     body: bytes,
@@ -129,6 +138,7 @@ def do_receive_webhook(
     family = FAMILIES[source]
     signature = headers.get(family.signature_header.lower())
     if channels is None:
+        assert session is not None, "channels are needed to check without a session"
         channels = webhook_channels(session, platforms=family.platforms)
     try:
         payload: Any = json.loads(body)
@@ -199,7 +209,7 @@ def _signer(
 
 
 def _store(
-    session: Session,
+    session: Session | None,
     *,
     source: str,
     rows: list[tuple[int | None, str]],
@@ -209,6 +219,8 @@ def _store(
     error: str = "",
 ) -> tuple[list[int], int]:
     """Insert raw events, skipping (source, key) pairs already stored; enqueue processing of new ones."""
+    if session is None:  # only checking (``check_webhook``)
+        return [], 0
     kept_headers = {name: headers[name] for name in KEPT_HEADERS if name in headers}
     table = table_of(RawEvent)
     dialect = session.get_bind().dialect.name

@@ -16,12 +16,17 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from tilsvar.actions.channel_admin import do_check_quiet_webhooks, do_record_youtube_poll
+from tilsvar.actions.channel_admin import (
+    do_check_quiet_webhooks,
+    do_record_subscription_state,
+    do_record_youtube_poll,
+    subscription_check_due,
+)
 from tilsvar.actions.ingest import do_ingest_messages
 from tilsvar.actions.mail import do_restore_channel
 from tilsvar.actions.org import channel_credentials
 from tilsvar.actions.webhooks import do_mark_channel_needs_reconnect
-from tilsvar.channels import DeliveryError, InboundMessage, youtube
+from tilsvar.channels import DeliveryError, InboundMessage, subscriptions, youtube
 from tilsvar.db import Database
 from tilsvar.jobs.queue import ClaimedJob, enqueue
 from tilsvar.jobs.worker import handler
@@ -35,6 +40,7 @@ HEALTH_SECONDS = 300.0
 TICK_SECONDS = 60.0
 RECONNECT_CHECK = timedelta(minutes=15)
 ERROR_RETRY = timedelta(minutes=5)
+SUBSCRIPTION_EVERY = timedelta(hours=1)
 _last_tick = 0.0
 
 
@@ -46,6 +52,9 @@ def _schedule(database: Database, *, kind: str, payload: dict[str, Any], run_at:
 def tick(database: Database) -> None:
     """Queue the repeating channel jobs that are missing (at most once a minute per process)."""
     global _last_tick
+    from tilsvar.api.webhook_receipts import start_spool_mover
+
+    start_spool_mover(database)  # webhook deliveries the server spooled while the database was busy
     if time.monotonic() - _last_tick < TICK_SECONDS:
         return
     _last_tick = time.monotonic()
@@ -78,6 +87,9 @@ def tick(database: Database) -> None:
                     )
     except Exception:  # a maintenance hiccup must never stop the worker loop
         log.exception("channel jobs tick failed")
+    from tilsvar.jobs.listening_jobs import tick as listening_tick
+
+    listening_tick(database)  # listening monitors' polls stay scheduled
 
 
 @handler(HEALTH_JOB)
@@ -87,7 +99,39 @@ def check_health(database: Database, job: ClaimedJob) -> None:
         alerted = do_check_quiet_webhooks(session)
     if alerted:
         log.warning("webhooks went quiet on channels %s", alerted)
+    check_subscriptions(database)
     _schedule(database, kind=HEALTH_JOB, payload={}, run_at=utcnow() + timedelta(seconds=HEALTH_SECONDS))
+
+
+def check_subscriptions(database: Database, *, now: datetime | None = None) -> int:
+    """Ask Meta and X whether each live webhook channel is still subscribed (at most once per
+    ``SUBSCRIPTION_EVERY`` per channel); the platform calls run outside any transaction."""
+    now = now or utcnow()
+    with database.reader() as session:
+        due = []
+        for channel in session.scalars(
+            select(Channel).where(
+                Channel.platform.in_(("facebook", "instagram", "x")),
+                Channel.mode == "live",
+                Channel.status != "removed",
+            )
+        ):
+            config = dict(channel.config or {})
+            if not config.get("account_id"):
+                continue
+            if subscription_check_due(
+                session.get(ChannelState, channel.id), now=now, every=SUBSCRIPTION_EVERY
+            ):
+                due.append((channel.id, channel.platform, config, channel_credentials(channel)))
+    for channel_id, platform, config, credentials in due:
+        found = subscriptions.check(
+            platform, account_id=str(config["account_id"]), credentials=credentials, config=config
+        )
+        with database.session() as session:
+            do_record_subscription_state(
+                session, channel_id=channel_id, state=found.state, detail=found.detail
+            )
+    return len(due)
 
 
 def _config_int(config: dict[str, Any], key: str, default: int) -> int:

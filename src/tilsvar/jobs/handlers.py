@@ -212,6 +212,7 @@ def send_reply(database: Database, job: ClaimedJob) -> None:
 from tilsvar.jobs import (  # noqa: E402, F401  (register their kinds)
     channel_jobs,
     email_handlers,
+    listening_jobs,
     privacy_handlers,
     trends_handlers,
     webhook_handlers,

@@ -60,6 +60,7 @@ __all__ = [
 from tilsvar.models import (  # noqa: F401  (register the FAQ, trends, workflow, channel health and privacy tables)
     channel_state,
     knowledge,
+    listening,
     privacy,
     workflow,
 )

@@ -8,7 +8,7 @@ holds an e-mail identity's address encrypted, ``external_id`` then its blind ind
 (``tilsvar.privacy.blind``); existing e-mail identities are converted by ``tilsvar keys reencrypt``.
 
 Revision ID: 0017
-Revises: 0015
+Revises: 0016
 Create Date: 2026-12-06 05:40:00
 """
 
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0017"
-down_revision = "0015"
+down_revision = "0016"
 branch_labels = None
 depends_on = None
 
