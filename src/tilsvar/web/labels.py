@@ -40,6 +40,18 @@ ACTION_ERRORS = (
     N_("give a reason for seeing the personal data (it is kept in the audit log)"),
     N_("someone else has to approve your own request"),
     N_("ask to reveal first (a supervisor may have to approve)"),
+    # team, agent and channel settings, canned responses, customer tags and merges, listening
+    N_("capacity cannot be negative"),
+    N_("csat_mode is message or link"),
+    N_("a shortcut is 1-100 letters, digits, '-', '_' or '.'"),
+    N_("a canned response needs text"),
+    N_("a tag cannot be added and removed at once"),
+    N_("a contact cannot be merged into itself"),
+    N_("that contact has nothing left to merge"),
+    N_("this merge was already undone"),
+    N_("a contact of this merge was deleted; it cannot be undone"),
+    N_("a monitor needs a name"),
+    N_("this mention is already a conversation"),
 )
 JOB_STATES = (N_("done"), N_("dead"))
 SEARCH_FACETS = (N_("(none)"),)

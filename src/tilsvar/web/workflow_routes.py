@@ -216,7 +216,7 @@ def set_customer_tags(
         with database.session() as session:
             conversation = access.access_conversation(session, context.user, conversation_id)
             if conversation.contact_id is None:
-                raise ActionError("this conversation has no known customer", status=422)
+                raise ActionError(N_("this conversation has no known customer"), status=422)
             do_set_contact_tags(
                 session,
                 user=context.user,
@@ -256,9 +256,9 @@ def merge_contact(
             if undo_merge_id.isdigit():
                 do_undo_merge(session, user=context.user, merge_id=int(undo_merge_id))
             elif conversation.contact_id is None:
-                raise ActionError("this conversation has no known customer", status=422)
+                raise ActionError(N_("this conversation has no known customer"), status=422)
             elif not source_contact_id.strip().isdigit():
-                raise ActionError("give the number of the customer to merge into this one", status=422)
+                raise ActionError(N_("give the number of the customer to merge into this one"), status=422)
             else:
                 do_merge_contacts(
                     session,
@@ -363,6 +363,7 @@ def _config_values(database: Any, context: WebContext) -> dict[str, Any]:
         "can_edit": access.can(context.user, "workflow"),
         "error": "",
         "saved": "",
+        "saved_values": {},
     }
 
 
@@ -504,14 +505,22 @@ def _team_values(database: Any, context: WebContext) -> dict[str, Any]:
         "strategies": STRATEGIES,
         "error": "",
         "saved": "",
+        "saved_values": {},
     }
 
 
 def _teams_page(
-    request: Request, database: Any, context: WebContext, *, error: str = "", saved: str = ""
+    request: Request,
+    database: Any,
+    context: WebContext,
+    *,
+    error: str = "",
+    saved: str = "",
+    **saved_values: str,
 ) -> HTMLResponse:
+    """``saved`` is marked with ``N_``; its ``%(name)s`` values are filled in after translation."""
     values = _team_values(database, context)
-    values.update(error=error, saved=saved)
+    values.update(error=error, saved=saved, saved_values=saved_values)
     return render(request, "workflow_teams.html", context, status_code=422 if error else 200, **values)
 
 
@@ -559,7 +568,7 @@ def save_team(
         return not_found(request, context)
     except ActionError as error:
         return _teams_page(request, database, context, error=error.reason)
-    return _teams_page(request, database, context, saved=f"{name}: saved")
+    return _teams_page(request, database, context, saved=N_("%(name)s: saved"), name=name)
 
 
 @router.post("/workflow/teams/{team_id}/members")
@@ -574,15 +583,22 @@ def add_member(
         with database.session() as session:
             team = access.access_team(session, context.user, team_id)
             if not user_id.isdigit():
-                raise ActionError("choose a colleague to add", status=422)
+                raise ActionError(N_("choose a colleague to add"), status=422)
             member = access.access_agent(session, context.user, int(user_id))
             do_add_team_member(session, team=team, user=member, actor_user=context.user)
-            saved = f"{member.name} added to {team.name}"
+            member_name, team_name = member.name, team.name
     except access.NotFound:
         return not_found(request, context)
     except ActionError as error:
         return _teams_page(request, database, context, error=error.reason)
-    return _teams_page(request, database, context, saved=saved)
+    return _teams_page(
+        request,
+        database,
+        context,
+        saved=N_("%(member)s added to %(team)s"),
+        member=member_name,
+        team=team_name,
+    )
 
 
 @router.post("/workflow/teams/{team_id}/members/remove")
@@ -597,15 +613,22 @@ def remove_member(
         with database.session() as session:
             team = access.access_team(session, context.user, team_id)
             if not user_id.isdigit():
-                raise ActionError("choose a member to remove", status=422)
+                raise ActionError(N_("choose a member to remove"), status=422)
             member = access.access_agent(session, context.user, int(user_id))
             do_remove_team_member(session, team=team, user=member, actor_user=context.user)
-            saved = f"{member.name} removed from {team.name}"
+            member_name, team_name = member.name, team.name
     except access.NotFound:
         return not_found(request, context)
     except ActionError as error:
         return _teams_page(request, database, context, error=error.reason)
-    return _teams_page(request, database, context, saved=saved)
+    return _teams_page(
+        request,
+        database,
+        context,
+        saved=N_("%(member)s removed from %(team)s"),
+        member=member_name,
+        team=team_name,
+    )
 
 
 @router.post("/workflow/channels/{channel_id}")
@@ -644,7 +667,7 @@ def save_channel(
         return not_found(request, context)
     except ActionError as error:
         return _teams_page(request, database, context, error=error.reason)
-    return _teams_page(request, database, context, saved=f"{name}: saved")
+    return _teams_page(request, database, context, saved=N_("%(name)s: saved"), name=name)
 
 
 @router.post("/workflow/agents/{user_id}")
@@ -690,15 +713,23 @@ def save_agent(
         return not_found(request, context)
     except ActionError as error:
         return _teams_page(request, database, context, error=error.reason)
-    return _teams_page(request, database, context, saved=f"{name}: saved")
+    return _teams_page(request, database, context, saved=N_("%(name)s: saved"), name=name)
 
 
 # canned responses ----------------------------------------------------------------------------------
 
 
 def _canned_page(
-    request: Request, database: Any, context: WebContext, *, error: str = "", saved: str = "", **form: str
+    request: Request,
+    database: Any,
+    context: WebContext,
+    *,
+    error: str = "",
+    saved: str = "",
+    saved_values: dict[str, str] | None = None,
+    **form: str,
 ) -> HTMLResponse:
+    """``saved`` is marked with ``N_``; ``saved_values`` fill its ``%(name)s`` after translation."""
     with database.reader() as session:
         brands = access.brands(session, context.user)
         visible = [brand.id for brand in brands]
@@ -733,6 +764,7 @@ def _canned_page(
         can_edit=access.can(context.user, "reply"),
         error=error,
         saved=saved,
+        saved_values=saved_values or {},
         form=form,
     )
 
@@ -771,7 +803,9 @@ def save_canned(
         return _canned_page(
             request, database, context, error=error.reason, shortcut=shortcut, title=title, text=text
         )
-    return _canned_page(request, database, context, saved=f"{shortcut.strip()}: saved")
+    return _canned_page(
+        request, database, context, saved=N_("%(name)s: saved"), saved_values={"name": shortcut.strip()}
+    )
 
 
 @router.post("/workflow/canned/{canned_id}/delete")
@@ -782,7 +816,7 @@ def delete_canned(request: Request, database: DatabaseDep, context: CsrfUser, ca
             do_delete_canned(session, user=context.user, canned_id=canned_id)
     except ActionError as error:
         return _canned_page(request, database, context, error=error.reason)
-    return _canned_page(request, database, context, saved="deleted")
+    return _canned_page(request, database, context, saved=N_("deleted"))
 
 
 # approvals and notifications -----------------------------------------------------------------------
