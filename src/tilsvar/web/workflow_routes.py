@@ -571,6 +571,34 @@ def save_team(
     return _teams_page(request, database, context, saved=N_("%(name)s: saved"), name=name)
 
 
+def _change_member(
+    request: Request,
+    database: DatabaseDep,
+    context: WebContext,
+    team_id: int,
+    user_id: str,
+    *,
+    add: bool,
+) -> Response:
+    """Add a colleague to a team or remove one, then show the teams page with what happened."""
+    try:
+        with database.session() as session:
+            team = access.access_team(session, context.user, team_id)
+            if not user_id.isdigit():
+                missing = N_("choose a colleague to add") if add else N_("choose a member to remove")
+                raise ActionError(missing, status=422)
+            member = access.access_agent(session, context.user, int(user_id))
+            change = do_add_team_member if add else do_remove_team_member
+            change(session, team=team, user=member, actor_user=context.user)
+            member_name, team_name = member.name, team.name
+    except access.NotFound:
+        return not_found(request, context)
+    except ActionError as error:
+        return _teams_page(request, database, context, error=error.reason)
+    done = N_("%(member)s added to %(team)s") if add else N_("%(member)s removed from %(team)s")
+    return _teams_page(request, database, context, saved=done, member=member_name, team=team_name)
+
+
 @router.post("/workflow/teams/{team_id}/members")
 def add_member(
     request: Request,
@@ -579,26 +607,7 @@ def add_member(
     team_id: int,
     user_id: Annotated[str, Form()] = "",
 ) -> Response:
-    try:
-        with database.session() as session:
-            team = access.access_team(session, context.user, team_id)
-            if not user_id.isdigit():
-                raise ActionError(N_("choose a colleague to add"), status=422)
-            member = access.access_agent(session, context.user, int(user_id))
-            do_add_team_member(session, team=team, user=member, actor_user=context.user)
-            member_name, team_name = member.name, team.name
-    except access.NotFound:
-        return not_found(request, context)
-    except ActionError as error:
-        return _teams_page(request, database, context, error=error.reason)
-    return _teams_page(
-        request,
-        database,
-        context,
-        saved=N_("%(member)s added to %(team)s"),
-        member=member_name,
-        team=team_name,
-    )
+    return _change_member(request, database, context, team_id, user_id, add=True)
 
 
 @router.post("/workflow/teams/{team_id}/members/remove")
@@ -609,26 +618,7 @@ def remove_member(
     team_id: int,
     user_id: Annotated[str, Form()] = "",
 ) -> Response:
-    try:
-        with database.session() as session:
-            team = access.access_team(session, context.user, team_id)
-            if not user_id.isdigit():
-                raise ActionError(N_("choose a member to remove"), status=422)
-            member = access.access_agent(session, context.user, int(user_id))
-            do_remove_team_member(session, team=team, user=member, actor_user=context.user)
-            member_name, team_name = member.name, team.name
-    except access.NotFound:
-        return not_found(request, context)
-    except ActionError as error:
-        return _teams_page(request, database, context, error=error.reason)
-    return _teams_page(
-        request,
-        database,
-        context,
-        saved=N_("%(member)s removed from %(team)s"),
-        member=member_name,
-        team=team_name,
-    )
+    return _change_member(request, database, context, team_id, user_id, add=False)
 
 
 @router.post("/workflow/channels/{channel_id}")
