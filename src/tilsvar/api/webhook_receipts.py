@@ -76,15 +76,22 @@ class Spool:
         self.path = path
 
     def connect(self) -> sqlite3.Connection:
-        connection = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
-        connection.execute("PRAGMA journal_mode=WAL")
-        connection.execute("PRAGMA synchronous=NORMAL")
-        connection.execute("PRAGMA secure_delete=ON")  # moved bodies leave no trace in the file
-        connection.execute(
-            "CREATE TABLE IF NOT EXISTS spooled (id INTEGER PRIMARY KEY, source TEXT NOT NULL,"
-            " headers TEXT NOT NULL, body BLOB NOT NULL)"
-        )
-        return connection
+        # The writer and the mover open a new spool at the same moment: creating the file, switching
+        # it to WAL and creating the table race, and SQLite answers such a race with "database is
+        # locked" at once instead of waiting, so this process opens spools one at a time.
+        with _connect_lock:
+            connection = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+            connection.execute("PRAGMA journal_mode=WAL")
+            connection.execute("PRAGMA synchronous=NORMAL")
+            connection.execute("PRAGMA secure_delete=ON")  # moved bodies leave no trace in the file
+            connection.execute(
+                "CREATE TABLE IF NOT EXISTS spooled (id INTEGER PRIMARY KEY, source TEXT NOT NULL,"
+                " headers TEXT NOT NULL, body BLOB NOT NULL)"
+            )
+            return connection
+
+
+_connect_lock = threading.Lock()
 
 
 def spool_for(database: Database) -> Spool | None:
@@ -135,7 +142,7 @@ class ReceiptWriter:
         return await future
 
     def _run(self) -> None:
-        spool = self.spool.connect() if self.spool is not None else None
+        spool: sqlite3.Connection | None = None
         while True:
             batch = [self.pending.get()]
             while len(batch) < MAX_BATCH:
@@ -144,20 +151,31 @@ class ReceiptWriter:
                 except queue.Empty:
                     break
             try:
-                if spool is not None and time.monotonic() < self.spool_until:
-                    outcomes = self._to_spool(spool, batch)  # busy lately: don't wait for the lock again
-                else:
-                    outcomes = self._store(batch, quick=spool is not None)
-            except LockBusy:
-                assert spool is not None
-                self.spool_until = time.monotonic() + SPOOL_SECONDS
-                outcomes = self._to_spool(spool, batch)
-            except Exception:
-                log.exception(
-                    "storing %d webhook receipts together failed; storing them one by one", len(batch)
-                )
-                outcomes = [self._store_one(receipt) for receipt in batch]
+                if spool is None and self.spool is not None:
+                    spool = self.spool.connect()
+                outcomes = self._settle(spool, batch)
+            except Exception as error:
+                # Never leave a request waiting: whatever went wrong is that batch's answer (a 500
+                # the platform retries), and the next batch starts afresh.
+                log.exception("webhook receipts could not be stored")
+                outcomes = [error] * len(batch)
             _answer_all(batch, outcomes)
+
+    def _settle(
+        self, spool: sqlite3.Connection | None, batch: list[Receipt]
+    ) -> list[WebhookOutcome | BaseException]:
+        """Store a batch, or spool it when the database is busy; each receipt's outcome."""
+        try:
+            if spool is not None and time.monotonic() < self.spool_until:
+                return self._to_spool(spool, batch)  # busy lately: don't wait for the lock again
+            return self._store(batch, quick=spool is not None)
+        except LockBusy:
+            assert spool is not None
+            self.spool_until = time.monotonic() + SPOOL_SECONDS
+            return self._to_spool(spool, batch)
+        except Exception:
+            log.exception("storing %d webhook receipts together failed; storing them one by one", len(batch))
+            return [self._store_one(receipt) for receipt in batch]
 
     def _checked(self, batch: list[Receipt]) -> list[tuple[list[WebhookChannel], WebhookOutcome]]:
         """Each receipt's channels and what checking it against them says."""
@@ -259,11 +277,12 @@ class SpoolMover:
         self.thread = threading.Thread(target=self._run, name="tilsvar-webhook-spool", daemon=True)
 
     def _run(self) -> None:
-        connection = self.spool.connect()
+        connection: sqlite3.Connection | None = None
         while True:
             self.wake.wait(MOVER_POLL_SECONDS)
             self.wake.clear()
             try:
+                connection = connection or self.spool.connect()
                 while move_spooled(self.database, connection):
                     pass
             except Exception:
