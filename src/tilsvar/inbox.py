@@ -471,6 +471,8 @@ class ConversationDetail:
     row: ConversationRow
     thread_key: str
     messages: list[MessageView]
+    # The post the conversation's first comment was written under (tilsvar.channels.context), if any.
+    context: dict[str, Any] | None = None
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -556,4 +558,19 @@ def read_conversation(session: Session, user: User, conversation_id: int) -> Con
             .order_by(Message.created_at, Message.id)
         )
     ]
-    return ConversationDetail(row=row, thread_key=conversation.thread_key, messages=messages)
+    # A JSON column keeps Python None as JSON null, so the first real context is picked here.
+    context = next(
+        (
+            found
+            for found in session.scalars(
+                select(Message.context)
+                .where(Message.conversation_id == conversation.id, Message.kind == "comment")
+                .order_by(Message.created_at, Message.id)
+            )
+            if found
+        ),
+        None,
+    )
+    return ConversationDetail(
+        row=row, thread_key=conversation.thread_key, messages=messages, context=context or None
+    )

@@ -4,6 +4,7 @@ live event stream and the offline API docs. Thin: parse, authorize via ``access`
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, cast
 from urllib.parse import urlencode
@@ -324,6 +325,18 @@ def inbox_rows(
     return render(request, "_inbox_rows.html", context, **values)
 
 
+def post_context_view(context: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The stored post context (tilsvar.channels.context) with its time as a datetime for |clock."""
+    if not context:
+        return None
+    view = dict(context)
+    try:
+        view["created_at"] = datetime.fromisoformat(str(context.get("created_at") or ""))
+    except ValueError:
+        view["created_at"] = None
+    return view
+
+
 def _conversation_values(database: Any, context: WebContext, conversation_id: int) -> dict[str, Any]:
     with database.reader() as session:
         detail = inbox.read_conversation(session, context.user, conversation_id)
@@ -331,6 +344,7 @@ def _conversation_values(database: Any, context: WebContext, conversation_id: in
     return {
         "c": detail.row,
         "messages": detail.messages,
+        "platform_context": post_context_view(detail.context),
         "now": utcnow(),
         "limit": limit,
         "can_reply": access.can(context.user, "reply"),
