@@ -121,7 +121,7 @@ def test_an_agent_of_another_brand_cannot_download_the_file(
     client.post(
         f"/conversations/{conversation_id}/reply",
         data={"text": "Se vedhæftet.", "csrf_token": csrf},
-        files=[("files", ("note.txt", "Afgang 07:12".encode(), "text/plain"))],
+        files=[("files", ("note.txt", b"Afgang 07:12", "text/plain"))],
     )
     with database.session() as session:
         attachment_id = session.scalars(select(MessageAttachment.id)).one()
@@ -211,9 +211,9 @@ def test_platforms_that_cannot_send_files_disable_the_input_and_refuse(
     # empty file name, which is skipped.
     boundary = "tilsvar-test-boundary"
     body = (
-        f"--{boundary}\r\nContent-Disposition: form-data; name=\"csrf_token\"\r\n\r\n{csrf}\r\n"
-        f"--{boundary}\r\nContent-Disposition: form-data; name=\"text\"\r\n\r\nSe her\r\n"
-        f"--{boundary}\r\nContent-Disposition: form-data; name=\"files\"; filename=\"\"\r\n"
+        f'--{boundary}\r\nContent-Disposition: form-data; name="csrf_token"\r\n\r\n{csrf}\r\n'
+        f'--{boundary}\r\nContent-Disposition: form-data; name="text"\r\n\r\nSe her\r\n'
+        f'--{boundary}\r\nContent-Disposition: form-data; name="files"; filename=""\r\n'
         f"Content-Type: application/octet-stream\r\n\r\n\r\n--{boundary}--\r\n"
     )
     plain = client.post(
