@@ -223,3 +223,43 @@ def test_platforms_that_cannot_send_files_disable_the_input_and_refuse(
         follow_redirects=False,
     )
     assert plain.status_code == 303, plain.text
+
+
+def test_the_api_channel_callback_carries_the_files_links() -> None:
+    import json
+
+    import httpx
+
+    from tilsvar.channels.base import OutboundFile, OutboundReply
+    from tilsvar.channels.generic_api import GenericApiConnector
+
+    seen: list[dict[str, Any]] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(json.loads(request.content))
+        return httpx.Response(200, json={"id": "remote-1"})
+
+    connector = GenericApiConnector(httpx.Client(transport=httpx.MockTransport(answer)))
+    reply = OutboundReply(
+        platform="api",
+        account="crm",
+        kind="dm",
+        text="Se filen",
+        thread_key="t1",
+        in_reply_to=None,
+        recipient_id="c1",
+        last_inbound_at=None,
+        idempotency_key="k1",
+        credentials={},
+        config={"callback_url": "https://crm.example/hook"},
+        files=(OutboundFile("a.pdf", "application/pdf", b"%PDF-1", "https://tilsvar.example/files/1/abc"),),
+    )
+    assert connector.send_reply(reply).external_id == "remote-1"
+    assert seen[0]["attachments"] == [
+        {
+            "filename": "a.pdf",
+            "content_type": "application/pdf",
+            "size": 6,
+            "url": "https://tilsvar.example/files/1/abc",
+        }
+    ]
