@@ -17,6 +17,8 @@ from sqlalchemy import select
 
 from tilsvar.actions.org import do_create_user
 from tilsvar.actions.webchat import do_connect_webchat_channel
+from tilsvar.api import webchat as webchat_api
+from tilsvar.channels.webchat import RateLimiter
 from tilsvar.db import Database
 from tilsvar.models import AuditEntry, Brand, Message, MessageAttachment
 
@@ -37,8 +39,13 @@ def sign_in(client: TestClient, email: str) -> str:
 
 
 @pytest.fixture
-def chat(client: TestClient, database: Database, seeded: Seeded) -> tuple[str, dict[str, str], int]:
-    """A web chat channel on the rail brand with one visitor's conversation."""
+def chat(
+    client: TestClient, database: Database, seeded: Seeded, monkeypatch: pytest.MonkeyPatch
+) -> tuple[str, dict[str, str], int]:
+    """A web chat channel on the rail brand with one visitor's conversation. The widget's post limiter
+    is per process and keyed by channel id, which repeats across test databases: these tests get their
+    own, so they never eat into the web chat tests' bucket."""
+    monkeypatch.setattr(webchat_api, "POSTS", RateLimiter(per_minute=20, burst=10))
     with database.session() as session:
         channel = do_connect_webchat_channel(
             session, brand=session.get_one(Brand, seeded.rail.id), account="rail-web", allowed_origins=[SITE]
