@@ -270,3 +270,20 @@ def test_the_api_channel_callback_carries_the_files_links() -> None:
             "url": "https://tilsvar.example/files/1/abc",
         }
     ]
+
+
+def test_asking_for_approval_with_files_is_refused_rather_than_dropping_them(
+    client: TestClient, chat: tuple[str, dict[str, str], int], database: Database, seeded: Seeded
+) -> None:
+    _, _, conversation_id = chat
+    csrf = sign_in(client, seeded.agent.email)
+    answer = client.post(
+        f"/conversations/{conversation_id}/draft",
+        data={"text": "Udkast", "csrf_token": csrf},
+        files=[("files", ("a.png", PNG, "image/png"))],
+        headers={"HX-Request": "true"},
+    )
+    assert answer.status_code == 422
+    assert "a draft for approval cannot carry files yet" in answer.text
+    with database.reader() as session:
+        assert session.scalars(select(MessageAttachment)).all() == []

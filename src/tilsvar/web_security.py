@@ -50,7 +50,7 @@ def _header(scope: Scope, name: bytes) -> str:
     return ""
 
 
-REPLY_UPLOAD_PATH = re.compile(r"^/conversations/[0-9]+/reply$")
+REPLY_UPLOAD_PATH = re.compile(r"^/conversations/[0-9]+/(reply|draft)$")
 
 
 class SecurityMiddleware:
