@@ -161,6 +161,7 @@ EXPECTATIONS: dict[tuple[str, str], Expect] = {
     ("GET", "/api/v1/csat"): E(REPORT),
     # web chat widget and the customer-facing CSAT survey and wall-screen kiosk: public, by key/token
     ("GET", "/widget/{public_key}.js"): E(PUBLIC),
+    ("GET", "/files/{attachment_id}/{token}"): E(PUBLIC),  # the token is the permission (reply files)
     ("OPTIONS", "/api/widget/{public_key}/messages"): E(PUBLIC),
     ("GET", "/api/widget/{public_key}/messages"): E(PUBLIC),
     ("POST", "/api/widget/{public_key}/messages"): E(PUBLIC),
@@ -241,6 +242,7 @@ EXPECTATIONS: dict[tuple[str, str], Expect] = {
     ("GET", "/conversations/{conversation_id}/thread"): E(ALL, scoped=True),
     ("POST", "/conversations/{conversation_id}/reply"): E(REPLY, scoped=True, form={"text": "Hej!"}),
     ("POST", "/messages/{message_id}/retry"): E(REPLY, scoped=True),
+    ("GET", "/attachments/{attachment_id}"): E(ALL),  # brand isolation: tests/test_reply_attachments.py
     ("POST", "/messages/{message_id}/moderation"): E(
         MODERATE, scoped=True, form={"action": "hide", "reason": "abuse"}
     ),

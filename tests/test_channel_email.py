@@ -915,3 +915,46 @@ def test_a_mail_without_message_id_gets_a_stable_id() -> None:
     assert first.message_id == again.message_id
     assert first.message.external_id.startswith("<sha256.")
     assert first.skip_reason == ""
+
+
+@needs_dovecot
+def test_a_file_attached_in_the_reply_box_goes_out_as_a_mime_attachment(
+    database: Database,
+    seeded: Seeded,
+    dovecot: Dovecot,
+    smtp_server: SmtpServer,
+    client: TestClient,
+    run_jobs: RunJobs,
+) -> None:
+    box = _connect_mailbox(database, seeded, dovecot, smtp_port=smtp_server.port)
+    conversation_id = _customer_conversation(database, box, run_jobs)
+    signed_in = client.post(
+        "/login",
+        data={"email": seeded.agent.email, "password": seeded.password, "next": "/inbox"},
+        follow_redirects=False,
+    )
+    assert signed_in.status_code == 303
+    page = client.get(f"/conversations/{conversation_id}").text
+    csrf = page.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+    pdf = b"%PDF-1.4\n% refusion\n%%EOF\n"
+    sent = client.post(
+        f"/conversations/{conversation_id}/reply",
+        data={"text": "Kvitteringen er vedhæftet.", "csrf_token": csrf},
+        files=[("files", ("kvittering.pdf", pdf, "application/pdf"))],
+        follow_redirects=False,
+    )
+    assert sent.status_code == 303, sent.text
+    run_jobs()
+
+    assert len(smtp_server.received) == 1
+    mail = smtp_server.messages()[0]
+    body = mail.get_body(preferencelist=("plain",))
+    assert body is not None
+    assert body.get_content().strip() == "Kvitteringen er vedhæftet."
+    parts = list(mail.iter_attachments())
+    assert [(part.get_filename(), part.get_content_type()) for part in parts] == [
+        ("kvittering.pdf", "application/pdf")
+    ]
+    assert parts[0].get_content() == pdf
+    reply = next(row for row in messages(database, box.channel_id) if row.direction == "out")
+    assert reply.delivery_state == "sent"

@@ -143,6 +143,9 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     from tilsvar.api.webchat import router as webchat_router
 
     app.include_router(webchat_router)
+    from tilsvar.api.files import router as files_router
+
+    app.include_router(files_router)
     from tilsvar.api.security_routes import router as security_api_router
 
     app.include_router(security_api_router)
@@ -165,6 +168,9 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
 
         app.include_router(inbox_web_router)  # before web_router: /inbox/counts is not a conversation
         app.include_router(web_router)
+        from tilsvar.web.attachment_routes import router as attachment_web_router
+
+        app.include_router(attachment_web_router)
         app.include_router(account_web_router)
         app.include_router(oidc_web_router)
         from tilsvar.web.channel_routes import router as channel_web_router

@@ -7,6 +7,7 @@ customer text is never marked safe anywhere.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import heapq
 import json
 from dataclasses import dataclass, field
@@ -19,7 +20,17 @@ from sqlalchemy.orm import Session
 
 from tilsvar import access
 from tilsvar.actions.analysis import PRIORITY_RANK
-from tilsvar.models import Brand, Channel, Contact, Conversation, Identity, Message, User, utcnow
+from tilsvar.models import (
+    Brand,
+    Channel,
+    Contact,
+    Conversation,
+    Identity,
+    Message,
+    MessageAttachment,
+    User,
+    utcnow,
+)
 from tilsvar.models.workflow import ConversationWorkflowState
 
 View = Literal["unanswered", "all", "open", "resolved", "urgent", "personal_data", "flagged"]
@@ -410,6 +421,15 @@ def _decode_cursor(cursor: str) -> tuple[datetime, int]:
 
 
 @dataclass(frozen=True, slots=True)
+class AttachmentView:
+    id: int
+    filename: str
+    content_type: str
+    size: int
+    kept: bool  # False when the file was larger than the channel's limit and not stored
+
+
+@dataclass(frozen=True, slots=True)
 class MessageView:
     id: int
     external_id: str | None
@@ -431,6 +451,8 @@ class MessageView:
     moderation_action: str
     moderation_state: str
     moderation_reason: str
+    # Files that came with the message or were attached to the reply (message_attachments).
+    attachments: tuple[AttachmentView, ...] = ()
 
     @property
     def masked(self) -> bool:
@@ -471,6 +493,8 @@ class ConversationDetail:
     row: ConversationRow
     thread_key: str
     messages: list[MessageView]
+    # The post the conversation's first comment was written under (tilsvar.channels.context), if any.
+    context: dict[str, Any] | None = None
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -556,4 +580,32 @@ def read_conversation(session: Session, user: User, conversation_id: int) -> Con
             .order_by(Message.created_at, Message.id)
         )
     ]
-    return ConversationDetail(row=row, thread_key=conversation.thread_key, messages=messages)
+    files: dict[int, list[AttachmentView]] = {}
+    if messages:
+        for file in session.scalars(
+            select(MessageAttachment)
+            .where(MessageAttachment.message_id.in_([m.id for m in messages]))
+            .order_by(MessageAttachment.id)
+        ):
+            files.setdefault(file.message_id, []).append(
+                AttachmentView(file.id, file.filename, file.content_type, file.size, bool(file.storage_path))
+            )
+        messages = [
+            dataclasses.replace(m, attachments=tuple(files[m.id])) if m.id in files else m for m in messages
+        ]
+    # A JSON column keeps Python None as JSON null, so the first real context is picked here.
+    context = next(
+        (
+            found
+            for found in session.scalars(
+                select(Message.context)
+                .where(Message.conversation_id == conversation.id, Message.kind == "comment")
+                .order_by(Message.created_at, Message.id)
+            )
+            if found
+        ),
+        None,
+    )
+    return ConversationDetail(
+        row=row, thread_key=conversation.thread_key, messages=messages, context=context or None
+    )

@@ -214,6 +214,10 @@ class Settings(BaseSettings):
     max_request_bytes: int = Field(
         default=1_048_576, description="Largest request body accepted (413 above it), except webhooks."
     )
+    max_reply_upload_bytes: int = Field(
+        default=26_214_400,
+        description="Largest reply with attached files accepted by the conversation view (413 above it).",
+    )
     max_webhook_bytes: int = Field(
         default=10_485_760, description="Largest webhook delivery accepted from a platform (413 above it)."
     )

@@ -8,6 +8,7 @@ cookies, which also covers the sign-in form that has no session yet)."""
 from __future__ import annotations
 
 import json
+import re
 from urllib.parse import quote, urlsplit
 
 from starlette.exceptions import HTTPException
@@ -49,6 +50,9 @@ def _header(scope: Scope, name: bytes) -> str:
     return ""
 
 
+REPLY_UPLOAD_PATH = re.compile(r"^/conversations/[0-9]+/(reply|draft)$")
+
+
 class SecurityMiddleware:
     def __init__(self, app: ASGIApp, *, settings: Settings) -> None:
         self.app = app
@@ -58,6 +62,8 @@ class SecurityMiddleware:
     def limit_for(self, path: str) -> int:
         if path.startswith(WEBHOOK_PREFIX):
             return self.settings.max_webhook_bytes
+        if REPLY_UPLOAD_PATH.match(path):  # a reply with attached files (actions.reply_files)
+            return max(self.settings.max_reply_upload_bytes, self.settings.max_request_bytes)
         return self.settings.max_request_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -29,6 +29,7 @@ from tilsvar.actions.common import (
     audit,
 )
 from tilsvar.channels import InboundMessage, normalize_account
+from tilsvar.channels.context import comment_context
 from tilsvar.db import insert_returning_ids
 from tilsvar.events import ConversationCreated, Event, MessageReceived, record_events
 from tilsvar.jobs.queue import enqueue
@@ -179,6 +180,9 @@ def do_ingest_messages(
                     "received_at": now,
                     "is_automatic": message.is_automatic,
                     "delivery_state": "received" if message.direction == "in" else "sent",
+                    "context": comment_context(message.platform, message.extra)
+                    if message.kind == "comment"
+                    else None,
                 }
             )
             order.append(index)

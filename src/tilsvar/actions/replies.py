@@ -7,12 +7,14 @@ It only enters the conversation's timeline (answered, first response, waiting) o
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from tilsvar.actions.common import ActionError, aggregate_conversation, audit
 from tilsvar.actions.ingest import conversation_facts
+from tilsvar.actions.reply_files import ReplyFile, check_reply_files, store_reply_files
 from tilsvar.events import ConversationUpdated, DeliveryChanged, ReplyQueued, record_events
 from tilsvar.jobs.queue import enqueue
 from tilsvar.models import Channel, Conversation, Message, User, utcnow
@@ -40,12 +42,15 @@ def do_reply(
     text: str,
     idempotency_key: str | None = None,
     approved: bool = False,
+    attachments: Sequence[ReplyFile] = (),
 ) -> Message:
     """Queue a reply in ``conversation`` written by ``user``; repeating an idempotency key is a no-op.
     A conversation whose routing requires approval refuses replies (409) unless ``approved`` (an
-    approver sends a reviewed draft, ``actions.drafts``)."""
+    approver sends a reviewed draft, ``actions.drafts``). ``attachments`` are checked and stored with
+    the reply (``actions.reply_files``); a channel that cannot send files refuses them."""
     channel = session.get_one(Channel, conversation.channel_id)
     text = check_reply_text(platform=channel.platform, text=text)
+    files = check_reply_files(platform=channel.platform, files=attachments)
     if not approved:
         from tilsvar.actions.drafts import check_reply_allowed
 
@@ -76,6 +81,7 @@ def do_reply(
     )
     session.add(message)
     session.flush()
+    stored = store_reply_files(session, channel_id=channel.id, message_id=message.id, files=files)
     enqueue(session, queue="outbound", kind="outbound.send", payload={"message_id": message.id})
     if conversation.assignee_id is None:
         conversation.assignee_id = user.id
@@ -97,7 +103,15 @@ def do_reply(
         actor_user=user,
         target_type="conversation",
         target_id=conversation.id,
-        details={"message_id": message.id, "characters": len(text)},
+        details={
+            "message_id": message.id,
+            "characters": len(text),
+            **(
+                {"attachments": [{"id": row.id, "size": row.size, "sha256": row.sha256} for row in stored]}
+                if stored
+                else {}
+            ),
+        },
     )
     return message
 

@@ -15,9 +15,11 @@ from sqlalchemy.orm import Session
 from tilsvar.actions.common import ActionError
 from tilsvar.actions.ingest import do_ingest_messages
 from tilsvar.actions.org import do_create_channel
+from tilsvar.actions.reply_files import public_link
 from tilsvar.channels.webchat import chat_message, normalize_origin, thread_key
-from tilsvar.models import Brand, Channel, Conversation, Message, User, utcnow
+from tilsvar.models import Brand, Channel, Conversation, Message, MessageAttachment, User, utcnow
 from tilsvar.privacy.sealing import open_text
+from tilsvar.settings import get_settings
 
 
 def do_connect_webchat_channel(
@@ -99,12 +101,30 @@ def chat_transcript(
         .order_by(Message.id.desc())
         .limit(limit)
     ).all()
+    files: dict[int, list[dict[str, Any]]] = {}
+    out_ids = [row.id for row in rows if row.direction == "out"]
+    if out_ids:
+        base_url = get_settings().effective_base_url
+        for file in session.scalars(
+            select(MessageAttachment)
+            .where(MessageAttachment.message_id.in_(out_ids))
+            .order_by(MessageAttachment.id)
+        ):
+            files.setdefault(file.message_id, []).append(
+                {
+                    "filename": file.filename,
+                    "content_type": file.content_type,
+                    "size": file.size,
+                    "url": public_link(base_url, file.id, file.sha256),
+                }
+            )
     return [
         {
             "id": row.id,
             "direction": row.direction,
             "text": open_text(row.text, row.text_sealed),  # the visitor's own words
             "created_at": row.created_at.isoformat(),
+            **({"attachments": files[row.id]} if row.id in files else {}),
         }
         for row in reversed(rows)
     ]

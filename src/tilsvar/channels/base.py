@@ -49,6 +49,17 @@ class InboundMessage:
 
 
 @dataclass(frozen=True, slots=True)
+class OutboundFile:
+    """A file sent with a reply: its bytes (e-mail attaches them) and the customer's download link
+    (web chat and the API channel hand it on)."""
+
+    filename: str
+    content_type: str
+    data: bytes
+    url: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class OutboundReply:
     """What a connector needs to deliver one reply."""
 
@@ -65,6 +76,7 @@ class OutboundReply:
     config: dict[str, Any]
     # What a platform needs beyond the common fields (e-mail: subject, references, reply_to, is_automatic).
     extra: dict[str, Any] = field(default_factory=dict)
+    files: tuple[OutboundFile, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

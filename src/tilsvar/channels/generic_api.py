@@ -35,6 +35,15 @@ class GenericApiConnector:
                 "recipient_id": reply.recipient_id,
                 "text": reply.text,
                 "idempotency_key": reply.idempotency_key,
+                "attachments": [
+                    {
+                        "filename": file.filename,
+                        "content_type": file.content_type,
+                        "size": len(file.data),
+                        "url": file.url,
+                    }
+                    for file in reply.files
+                ],
             }
         ).encode()
         headers = {"Content-Type": "application/json", "Idempotency-Key": reply.idempotency_key}

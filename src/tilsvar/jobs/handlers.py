@@ -12,14 +12,17 @@ from tilsvar.actions.mail import reply_context
 from tilsvar.actions.moderation import PENDING, do_record_moderation_result
 from tilsvar.actions.org import channel_credentials
 from tilsvar.actions.replies import do_record_delivery, do_record_delivery_failure
+from tilsvar.actions.reply_files import files_allowed, public_link
 from tilsvar.actions.webhooks import do_mark_channel_needs_reconnect
 from tilsvar.channels import DeliveryError, ModerationRequest, OutboundReply, connector_for, moderator_for
+from tilsvar.channels.base import OutboundFile
 from tilsvar.db import Database
 from tilsvar.jobs.queue import ClaimedJob
 from tilsvar.jobs.worker import PermanentFailure, handler
-from tilsvar.models import Brand, Channel, Conversation, Identity, Message, utcnow
+from tilsvar.models import Brand, Channel, Conversation, Identity, Message, MessageAttachment, utcnow
 from tilsvar.pipeline import STAGES, TextItem, analyze
 from tilsvar.privacy.sealing import open_text
+from tilsvar.settings import get_settings
 
 
 @handler("pipeline.analyze")
@@ -157,6 +160,36 @@ def _delivery_failed(database: Database, job: ClaimedJob, error: str, dead: bool
         )
 
 
+def _reply_files(session: Session, *, message_id: int, platform: str) -> tuple[OutboundFile, ...]:
+    """The files attached to a reply (actions.reply_files), read from the data dir."""
+    rows = list(
+        session.scalars(
+            select(MessageAttachment)
+            .where(MessageAttachment.message_id == message_id)
+            .order_by(MessageAttachment.id)
+        )
+    )
+    if not rows:
+        return ()
+    if not files_allowed(platform):
+        raise PermanentFailure(f"files cannot be sent on {platform}")
+    settings = get_settings()
+    files = []
+    for row in rows:
+        path = settings.data_dir / row.storage_path
+        if not row.storage_path or not path.is_file():
+            raise PermanentFailure(f"the attached file {row.filename} is missing from the data directory")
+        files.append(
+            OutboundFile(
+                filename=row.filename,
+                content_type=row.content_type,
+                data=path.read_bytes(),
+                url=public_link(settings.effective_base_url, row.id, row.sha256),
+            )
+        )
+    return tuple(files)
+
+
 @handler("outbound.send", on_failure=_delivery_failed)
 def send_reply(database: Database, job: ClaimedJob) -> None:
     message_id = int(job.payload["message_id"])
@@ -194,6 +227,7 @@ def send_reply(database: Database, job: ClaimedJob) -> None:
                 message=message,
                 in_reply_to=last_inbound[0] if last_inbound else None,
             ),
+            files=_reply_files(session, message_id=message.id, platform=channel.platform),
         )
         connector = connector_for(channel.platform, channel.mode)
     try:

@@ -132,6 +132,9 @@ class Message(Base):
     moderation_action: Mapped[str] = mapped_column(String(8), default="", server_default="")
     moderation_state: Mapped[str] = mapped_column(String(16), default="", server_default="")
     moderation_reason: Mapped[str] = mapped_column(String(300), default="", server_default="")
+    # A comment's platform context, the post it was written under (tilsvar.channels.context): post id,
+    # text (personal data redacted), author, time, link; None for anything else.
+    context: Mapped[dict[str, Any] | None] = mapped_column(JsonType)
 
 
 class Tag(Base):

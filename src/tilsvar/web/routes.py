@@ -4,11 +4,12 @@ live event stream and the offline API docs. Thin: parse, authorize via ``access`
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, cast
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi import APIRouter, File, Form, HTTPException, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from jinja2 import pass_context
@@ -21,6 +22,14 @@ from tilsvar.actions.auth import do_sign_in, do_sign_out
 from tilsvar.actions.common import ActionError
 from tilsvar.actions.jobs import do_retry_job
 from tilsvar.actions.replies import DEFAULT_TEXT_LIMIT, TEXT_LIMITS, do_reply, do_retry_reply
+from tilsvar.actions.reply_files import (
+    ACCEPT,
+    MAX_FILE_BYTES,
+    MAX_FILES,
+    ReplyFile,
+    files_allowed,
+    safe_filename,
+)
 from tilsvar.api.deps import DatabaseDep
 from tilsvar.auth import SESSION_COOKIE
 from tilsvar.channels import PLATFORMS
@@ -324,6 +333,18 @@ def inbox_rows(
     return render(request, "_inbox_rows.html", context, **values)
 
 
+def post_context_view(context: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The stored post context (tilsvar.channels.context) with its time as a datetime for |clock."""
+    if not context:
+        return None
+    view = dict(context)
+    try:
+        view["created_at"] = datetime.fromisoformat(str(context.get("created_at") or ""))
+    except ValueError:
+        view["created_at"] = None
+    return view
+
+
 def _conversation_values(database: Any, context: WebContext, conversation_id: int) -> dict[str, Any]:
     with database.reader() as session:
         detail = inbox.read_conversation(session, context.user, conversation_id)
@@ -331,11 +352,16 @@ def _conversation_values(database: Any, context: WebContext, conversation_id: in
     return {
         "c": detail.row,
         "messages": detail.messages,
+        "platform_context": post_context_view(detail.context),
         "now": utcnow(),
         "limit": limit,
         "can_reply": access.can(context.user, "reply"),
         "can_moderate": access.can(context.user, "moderate"),
         "can_reveal": access.can(context.user, "reveal"),
+        "files_allowed": files_allowed(detail.row.platform),
+        "files_accept": ACCEPT,
+        "files_max": MAX_FILES,
+        "files_max_mb": MAX_FILE_BYTES // (1024 * 1024),
     }
 
 
@@ -361,6 +387,22 @@ def conversation_thread(
     return render(request, "_thread.html", context, **values)
 
 
+def _uploads(files: list[UploadFile]) -> list[ReplyFile]:
+    """The uploaded files (an empty file input sends one without a name: skipped); a file over the
+    size limit is refused before it is read whole."""
+    uploads = []
+    for upload in files:
+        if not upload.filename:
+            continue
+        data = upload.file.read(MAX_FILE_BYTES + 1)
+        if len(data) > MAX_FILE_BYTES:
+            raise ActionError(
+                f"{safe_filename(upload.filename)} is larger than {MAX_FILE_BYTES // (1024 * 1024)} MB"
+            )
+        uploads.append(ReplyFile(filename=upload.filename, content_type=upload.content_type or "", data=data))
+    return uploads
+
+
 @router.post("/conversations/{conversation_id}/reply")
 def reply(
     request: Request,
@@ -369,13 +411,16 @@ def reply(
     conversation_id: int,
     text: Annotated[str, Form()] = "",
     then: Annotated[str, Form(max_length=20)] = "",
+    files: Annotated[list[UploadFile] | None, File()] = None,
 ) -> Response:
-    """Send a reply; with ``then=resolve`` ("Send and resolve") also resolve, in the same transaction."""
+    """Send a reply; with ``then=resolve`` ("Send and resolve") also resolve, in the same transaction.
+    Files (multipart ``files``) go with it where the channel can send them (actions.reply_files)."""
     try:
         access.require(context.user, "reply")
+        uploads = _uploads(files or [])
         with database.session() as session:
             conversation = access.access_conversation(session, context.user, conversation_id)
-            do_reply(session, user=context.user, conversation=conversation, text=text)
+            do_reply(session, user=context.user, conversation=conversation, text=text, attachments=uploads)
             if then == "resolve":
                 from tilsvar.actions.workflow import do_set_status
 

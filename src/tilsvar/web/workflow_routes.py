@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import yaml
-from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi import APIRouter, File, Form, HTTPException, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
@@ -307,9 +307,13 @@ def save_draft(
     conversation_id: int,
     text: Annotated[str, Form()] = "",
     reviewer_id: Annotated[str, Form()] = "",
+    files: Annotated[list[UploadFile] | None, File()] = None,
 ) -> Response:
     try:
         access.require(context.user, "reply")
+        if any(upload.filename for upload in files or []):
+            # Drafts keep text only (docs/ui.md): refuse rather than drop the chosen files silently.
+            raise ActionError("a draft for approval cannot carry files yet: send the files after approval")
         with database.session() as session:
             conversation = access.access_conversation(session, context.user, conversation_id)
             do_save_draft(

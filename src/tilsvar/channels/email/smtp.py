@@ -68,6 +68,14 @@ def build_reply(reply: OutboundReply, *, message_id: str, now: datetime | None =
         mail["Auto-Submitted"] = "auto-replied"
     mail["X-Auto-Response-Suppress"] = "All" if extra.get("is_automatic") else "OOF, AutoReply"
     mail.set_content(reply.text)
+    for file in reply.files:
+        maintype, _, subtype = file.content_type.partition("/")
+        mail.add_attachment(
+            file.data,
+            maintype=maintype or "application",
+            subtype=subtype or "octet-stream",
+            filename=file.filename,
+        )
     return mail
 
 

@@ -117,6 +117,14 @@
       "overflow-wrap": "anywhere"
     }, { "data-direction": mine ? "customer" : "brand" });
     item.textContent = message.text;  // text only, never parsed as HTML: it is the customer's or an agent's
+    (message.attachments || []).forEach(function (file) {
+      // A file the agent attached: a download link to our own server only, its name as text.
+      if (typeof file.url !== "string" || file.url.indexOf(config.base + "/files/") !== 0) { return; }
+      var link = el("a", { display: "block", "text-decoration": "underline" },
+                    { href: file.url, rel: "noopener noreferrer", target: "_blank", download: "" });
+      link.textContent = "📎 " + String(file.filename || "file");
+      item.appendChild(link);
+    });
     list.appendChild(item);
     list.scrollTop = list.scrollHeight;
   }
