@@ -12,8 +12,9 @@ for the rest (two cheap queries, both on the ``(status, run_at)`` index), instea
 in which a burst of deliveries waited behind the analysis backlog of the previous burst. To keep the
 rest from starving while deliveries keep arriving, the worker asks the other way round (the rest
 first) after ``URGENT_STREAK`` urgent batches in a row (``Worker.run_once``). Other jobs are claimed
-``OTHER_BATCH`` at a time: one pipeline job analyses up to a hundred messages, and a batch of twenty
-of them would keep new deliveries waiting for many seconds.
+``OTHER_BATCH`` at a time: one pipeline job analyses and routes up to ``ANALYZE_JOB_SIZE`` messages
+(actions/ingest.py), and a batch of twenty of them kept new deliveries waiting for seconds. Urgent
+jobs are claimed ``URGENT_BATCH`` (one) at a time, since each takes the other queued deliveries along.
 """
 
 from __future__ import annotations
@@ -47,6 +48,9 @@ class ClaimedJob:
 URGENT_KINDS: tuple[str, ...] = ("webhook.process",)
 # Urgent batches a worker runs in a row before it gives the other jobs one batch.
 URGENT_STREAK = 4
+# Urgent jobs claimed at a time: one ``webhook.process`` job takes every queued delivery along (up to
+# 100) into one ingest, so claiming more would only split that batch into smaller transactions.
+URGENT_BATCH = 1
 # Other jobs claimed at a time (each is run before the next claim looks for urgent jobs again).
 OTHER_BATCH = 1
 
@@ -94,7 +98,7 @@ def claim(
     urgent = Job.kind.in_(URGENT_KINDS)
     ids: list[int] = []
     for wanted in (urgent, ~urgent) if urgent_first else (~urgent, urgent):
-        size = limit if wanted is urgent else min(limit, OTHER_BATCH)
+        size = min(limit, URGENT_BATCH if wanted is urgent else OTHER_BATCH)
         ids = _due_ids(session, now=now, limit=size, queues=queues, wanted=wanted)
         if ids:
             break

@@ -79,7 +79,7 @@ class Worker:
             self._run(job)
         return len(jobs)
 
-    def run_until_idle(self, *, max_rounds: int = 100_000) -> int:
+    def run_until_idle(self, *, max_rounds: int = 1000) -> int:
         """Run jobs until none is due (tests, imports); return how many ran."""
         total = 0
         for _ in range(max_rounds):
