@@ -162,6 +162,31 @@ def wait_processed(seconds: float) -> dict[str, int]:
         time.sleep(0.5)
 
 
+def wait_drained(seconds: float) -> dict[str, Any]:
+    """Wait until no job is due or running (the analysis, routing and trends backlog the burst left);
+    return how long that took and what was left if the time ran out."""
+    from sqlalchemy import func, or_, select
+
+    from tilsvar.db import get_database
+    from tilsvar.models import Job, utcnow
+
+    database = get_database()
+    started = time.monotonic()
+    while True:
+        with database.reader() as session:
+            left = dict(
+                session.execute(
+                    select(Job.kind, func.count())
+                    .where(or_(Job.status == "running", (Job.status == "queued") & (Job.run_at <= utcnow())))
+                    .group_by(Job.kind)
+                ).all()
+            )
+        waited = time.monotonic() - started
+        if not left or waited > seconds:
+            return {"seconds": round(waited, 1), "drained": not left, "jobs_left": left}
+        time.sleep(0.5)
+
+
 def count_messages(expected: set[tuple[str, str]]) -> dict[str, Any]:
     from sqlalchemy import func, select
 
@@ -294,6 +319,12 @@ def main() -> None:
         default="separate",
         help="a `tilsvar worker` process beside the server (default) or a thread inside `tilsvar serve`",
     )
+    parser.add_argument(
+        "--drain",
+        type=float,
+        default=600.0,
+        help="seconds to wait, after the last live event, for the job backlog (analysis etc.) to drain",
+    )
     args = parser.parse_args()
     if args.rate * args.seconds > 100_000:
         parser.error("bounded: at most 100000 requests")
@@ -319,6 +350,7 @@ def main() -> None:
             log(f"sending {len(deliveries)} requests at {args.rate}/s to {base} (sender process)")
             with profiled(server_process.pid, args.profile):
                 report = send_from_own_process(base, deliveries, rate=args.rate, connections=args.connections)
+            sent_at = time.monotonic()
             log(f"sent: {report.summary()['statuses']}; waiting for processing")
             raw = wait_processed(args.settle)
             # Requests that timed out on our side (status 0) may still have been stored: they count
@@ -334,6 +366,8 @@ def main() -> None:
             counted["lost"] = len(accepted - set(counted["stored"]))
             time.sleep(2.0)  # the last live events
             live.stop.set()  # before the server stops and cuts the stream
+            drain = wait_drained(args.drain)
+            drain["seconds_after_last_request"] = round(time.monotonic() - sent_at, 1)
         due = {
             (record.delivery.platform, external_id): record.due
             for record in report.records
@@ -383,6 +417,7 @@ def main() -> None:
                 else {}
             ),
         },
+        "backlog_drain": drain,
         "live_stream_error": live.error,
         "errors": summary["errors"],
         "goals": {"ack_p99_ms": 50, "visible_p95_ms": 1000, "lost": 0, "duplicated": 0},

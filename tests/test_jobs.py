@@ -270,3 +270,69 @@ def test_a_send_job_that_runs_twice_sends_once(
         )
     Worker(database).run_until_idle()
     assert connector.calls == 2  # one real send (the counter started at 1)
+
+
+@pytest.fixture
+def ran_kinds(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """Registers ``test.urgent`` (made the only urgent kind) and ``test.later``; records the kinds run.
+    An urgent job with ``{"again": true}`` enqueues another one, like a webhook that never goes quiet."""
+    ran: list[str] = []
+
+    def run(database: Database, job: queue.ClaimedJob) -> None:
+        ran.append(job.kind)
+        if job.payload.get("again"):
+            with database.session() as session:
+                queue.enqueue(session, queue="inbound", kind="test.urgent", payload={"again": True})
+
+    monkeypatch.setattr(queue, "URGENT_KINDS", ("test.urgent",))
+    HANDLERS["test.urgent"] = HANDLERS["test.later"] = Handler(run=run)
+    yield ran
+    HANDLERS.pop("test.urgent")
+    HANDLERS.pop("test.later")
+
+
+def _enqueue_kind(database: Database, kind: str, count: int, *, again: bool = False) -> None:
+    with database.session() as session:
+        for _ in range(count):
+            queue.enqueue(
+                session,
+                queue="inbound" if kind == "test.urgent" else "pipeline",
+                kind=kind,
+                payload={"again": again},
+            )
+
+
+def test_storing_deliveries_is_an_urgent_kind() -> None:
+    assert "webhook.process" in queue.URGENT_KINDS
+
+
+def test_urgent_jobs_run_before_older_other_jobs(database: Database, ran_kinds: list[str]) -> None:
+    _enqueue_kind(database, "test.later", 5)  # an analysis backlog, older
+    _enqueue_kind(database, "test.urgent", 3)  # then new deliveries arrive
+    worker = Worker(database, worker_id="prio")
+    for _ in range(3):
+        assert worker.run_once() == queue.URGENT_BATCH == 1  # one delivery job takes the rest along
+    assert ran_kinds == ["test.urgent"] * 3  # none of the older others yet
+    _enqueue_kind(database, "test.urgent", 1)  # a delivery arriving while the backlog drains
+    worker.run_once()
+    assert ran_kinds[-1] == "test.urgent"
+    assert worker.run_until_idle() == 5
+    assert ran_kinds[4:] == ["test.later"] * 5
+    with database.reader() as session:
+        assert session.scalar(select(func.count()).select_from(Job).where(Job.status != "done")) == 0
+
+
+def test_other_jobs_still_progress_while_deliveries_never_stop(
+    database: Database, ran_kinds: list[str]
+) -> None:
+    _enqueue_kind(database, "test.later", 3)
+    _enqueue_kind(database, "test.urgent", 1, again=True)  # each run enqueues the next: never idle
+    worker = Worker(database, worker_id="prio")
+    rounds = 3 * (queue.URGENT_STREAK + 1)
+    for _ in range(rounds):
+        assert worker.run_once() == 1
+    # After URGENT_STREAK urgent batches in a row, one other job gets its turn; all three ran.
+    assert ran_kinds == (["test.urgent"] * queue.URGENT_STREAK + ["test.later"]) * 3
+    with database.reader() as session:
+        left = session.scalar(select(func.count()).select_from(Job).where(Job.status == "queued"))
+    assert left == 1  # only the next urgent job waits

@@ -1,20 +1,15 @@
-"""Live views on one node hear about events another process commits at once on PostgreSQL
-(LISTEN/NOTIFY), and never about events that rolled back."""
+"""Live views on one node hear about events another process commits at once (PostgreSQL:
+LISTEN/NOTIFY; SQLite: the event-log watcher, as for serve's worker process), and never about events
+that rolled back."""
 
 from __future__ import annotations
 
 import threading
 import time
 
-import pytest
-
 from tilsvar.db import Database
 from tilsvar.events import ConversationCreated, hub, record_events
 from tilsvar.notify import start_listener
-
-from conftest import BACKEND
-
-pytestmark = pytest.mark.skipif(BACKEND != "postgresql", reason="LISTEN/NOTIFY is PostgreSQL's")
 
 
 def wait_for_generation_above(generation: int, seconds: float) -> bool:

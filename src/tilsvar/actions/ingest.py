@@ -47,6 +47,9 @@ REOPENING_STATUSES = frozenset({"resolved", "closed", "pending", "snoozed"})
 # Batches touching more conversations than this route them in a ``workflow.route`` job.
 ROUTE_INLINE_UP_TO = 50
 ROUTE_JOB_SIZE = 500
+# Messages per ``pipeline.analyze`` job: the worker stores new deliveries between jobs (jobs/queue.py),
+# so a job this size (analysis + routing, a few hundred ms) is the longest a delivery waits behind one.
+ANALYZE_JOB_SIZE = 25
 
 
 @dataclass(slots=True)
@@ -215,10 +218,11 @@ def do_ingest_messages(
     record_events(session, events, occurred_at=now)
     inbound_ids = [id_by_index[index] for index, message in accepted if message.direction == "in"]
     if enqueue_pipeline and inbound_ids:
-        payload: dict[str, Any] = {"message_ids": inbound_ids}
-        if not route:
-            payload["route"] = False
-        enqueue(session, queue="pipeline", kind="pipeline.analyze", payload=payload)
+        for start in range(0, len(inbound_ids), ANALYZE_JOB_SIZE):
+            payload: dict[str, Any] = {"message_ids": inbound_ids[start : start + ANALYZE_JOB_SIZE]}
+            if not route:
+                payload["route"] = False
+            enqueue(session, queue="pipeline", kind="pipeline.analyze", payload=payload)
     # Routing runs when the pipeline has labelled the messages; without a pipeline, route now — or,
     # for a large batch (an import), in the worker, so storing stays fast (the channel's team queue
     # holds the conversations meanwhile).

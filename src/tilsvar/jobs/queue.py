@@ -4,6 +4,17 @@ Claiming takes rows with ``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so any number
 number of machines share the queue without taking the same job; on SQLite the claim is one
 ``UPDATE`` inside a write transaction, which SQLite serialises. A claimed job carries a lease; a job
 whose worker died mid-way is claimed again once its lease has expired (handlers are idempotent).
+
+**Priority.** Storing new deliveries (``URGENT_KINDS``: ``webhook.process``, which takes every queued
+delivery along into one ingest) makes a message visible in the inbox; everything else (analysis,
+routing, rollups) can follow. So a claim asks first for due urgent jobs and only when there are none
+for the rest (two cheap queries, both on the ``(status, run_at)`` index), instead of one run_at order
+in which a burst of deliveries waited behind the analysis backlog of the previous burst. To keep the
+rest from starving while deliveries keep arriving, the worker asks the other way round (the rest
+first) after ``URGENT_STREAK`` urgent batches in a row (``Worker.run_once``). Other jobs are claimed
+``OTHER_BATCH`` at a time: one pipeline job analyses and routes up to ``ANALYZE_JOB_SIZE`` messages
+(actions/ingest.py), and a batch of twenty of them kept new deliveries waiting for seconds. Urgent
+jobs are claimed ``URGENT_BATCH`` (one) at a time, since each takes the other queued deliveries along.
 """
 
 from __future__ import annotations
@@ -16,6 +27,7 @@ from typing import Any
 
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
 
 from tilsvar.db import on_commit
 from tilsvar.models import Job, utcnow
@@ -30,6 +42,17 @@ class ClaimedJob:
     payload: dict[str, Any]
     attempts: int
     max_attempts: int
+
+
+# Job kinds a worker claims before any other due job (see the module docstring).
+URGENT_KINDS: tuple[str, ...] = ("webhook.process",)
+# Urgent batches a worker runs in a row before it gives the other jobs one batch.
+URGENT_STREAK = 4
+# Urgent jobs claimed at a time: one ``webhook.process`` job takes every queued delivery along (up to
+# 100) into one ingest, so claiming more would only split that batch into smaller transactions.
+URGENT_BATCH = 1
+# Other jobs claimed at a time (each is run before the next claim looks for urgent jobs again).
+OTHER_BATCH = 1
 
 
 # Set when this process commits a new job, so an in-process worker starts at once instead of polling.
@@ -60,19 +83,25 @@ def enqueue(
 
 
 def claim(
-    session: Session, *, worker_id: str, limit: int, queues: list[str] | None = None
+    session: Session,
+    *,
+    worker_id: str,
+    limit: int,
+    queues: list[str] | None = None,
+    urgent_first: bool = True,
 ) -> list[ClaimedJob]:
-    """Take up to ``limit`` due jobs (and jobs whose lease expired) for ``worker_id``."""
+    """Take up to ``limit`` due jobs (and jobs whose lease expired) for ``worker_id``: due
+    ``URGENT_KINDS`` jobs first and (up to ``OTHER_BATCH``) others only when there are none, or, with
+    ``urgent_first=False``, the other way round (so that neither class waits forever)."""
     now = utcnow()
     lease = timedelta(seconds=get_settings().job_lease_seconds)
-    due = or_(
-        (Job.status == "queued") & (Job.run_at <= now),
-        (Job.status == "running") & (Job.locked_until < now),
-    )
-    query = select(Job.id).where(due).order_by(Job.run_at, Job.id).limit(limit)
-    if queues:
-        query = query.where(Job.queue.in_(queues))
-    ids = list(session.scalars(query.with_for_update(skip_locked=True)))
+    urgent = Job.kind.in_(URGENT_KINDS)
+    ids: list[int] = []
+    for wanted in (urgent, ~urgent) if urgent_first else (~urgent, urgent):
+        size = min(limit, URGENT_BATCH if wanted is urgent else OTHER_BATCH)
+        ids = _due_ids(session, now=now, limit=size, queues=queues, wanted=wanted)
+        if ids:
+            break
     if not ids:
         return []
     rows = session.execute(
@@ -89,6 +118,20 @@ def claim(
     claimed = [ClaimedJob(*row) for row in rows]
     claimed.sort(key=lambda job: ids.index(job.id))
     return claimed
+
+
+def _due_ids(
+    session: Session, *, now: datetime, limit: int, queues: list[str] | None, wanted: ColumnElement[bool]
+) -> list[int]:
+    """Ids of due jobs matching ``wanted``, oldest first, locked against other workers."""
+    due = or_(
+        (Job.status == "queued") & (Job.run_at <= now),
+        (Job.status == "running") & (Job.locked_until < now),
+    )
+    query = select(Job.id).where(due, wanted).order_by(Job.run_at, Job.id).limit(limit)
+    if queues:
+        query = query.where(Job.queue.in_(queues))
+    return list(session.scalars(query.with_for_update(skip_locked=True)))
 
 
 def complete(session: Session, *, job_id: int, worker_id: str) -> None:

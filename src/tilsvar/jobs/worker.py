@@ -57,6 +57,7 @@ class Worker:
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
         self.queues = queues
         self._last_prune = 0.0
+        self._urgent_streak = 0  # urgent batches run in a row (queue.URGENT_STREAK caps it)
 
     def run_once(self, *, limit: int | None = None) -> int:
         """Claim and run one batch of due jobs; return how many ran."""
@@ -68,7 +69,12 @@ class Worker:
                 worker_id=self.worker_id,
                 limit=limit or get_settings().worker_batch_size,
                 queues=self.queues,
+                urgent_first=self._urgent_streak < queue.URGENT_STREAK,
             )
+        if jobs and jobs[0].kind in queue.URGENT_KINDS:
+            self._urgent_streak += 1
+        else:
+            self._urgent_streak = 0  # the others had their turn (or nothing was due)
         for job in jobs:
             self._run(job)
         return len(jobs)
