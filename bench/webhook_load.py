@@ -144,20 +144,28 @@ def worker_process(data_dir: Path, url: str, env: dict[str, str], *, run: bool) 
 
 
 def wait_processed(seconds: float) -> dict[str, int]:
-    """Wait until no stored delivery awaits processing; return raw_events by status."""
+    """Wait until no delivery awaits processing (stored, or still in the receipt spool); return
+    raw_events by status."""
     from sqlalchemy import func, select
 
+    from tilsvar.api.webhook_receipts import spool_for
     from tilsvar.db import get_database
     from tilsvar.models import RawEvent
 
     database = get_database()
+    spool = spool_for(database)
     deadline = time.monotonic() + seconds
     while True:
         with database.reader() as session:
             counts = dict(
                 session.execute(select(RawEvent.status, func.count()).group_by(RawEvent.status)).all()
             )
-        if not counts.get("stored") or time.monotonic() > deadline:
+        spooled = 0
+        if spool is not None and spool.path.exists():
+            connection = spool.connect()
+            spooled = int(connection.execute("SELECT count(*) FROM spooled").fetchone()[0])
+            connection.close()
+        if (not counts.get("stored") and not spooled) or time.monotonic() > deadline:
             return {str(key): int(value) for key, value in counts.items()}
         time.sleep(0.5)
 
@@ -187,6 +195,24 @@ def wait_drained(seconds: float) -> dict[str, Any]:
         time.sleep(0.5)
 
 
+def _epoch(moment: Any) -> float:
+    """Seconds since the epoch of a stored UTC timestamp (naive on SQLite)."""
+    from datetime import UTC
+
+    return float(moment.replace(tzinfo=UTC).timestamp() if moment.tzinfo is None else moment.timestamp())
+
+
+def _percentiles(values: list[float]) -> dict[str, float]:
+    ordered = sorted(values)
+    if not ordered:
+        return {}
+    return {
+        "p50": round(ordered[len(ordered) // 2], 1),
+        "p95": round(ordered[min(int(len(ordered) * 0.95), len(ordered) - 1)], 1),
+        "max": round(ordered[-1], 1),
+    }
+
+
 def count_messages(expected: set[tuple[str, str]]) -> dict[str, Any]:
     from sqlalchemy import func, select
 
@@ -195,7 +221,7 @@ def count_messages(expected: set[tuple[str, str]]) -> dict[str, Any]:
 
     with get_database().reader() as session:
         rows = session.execute(
-            select(Message.id, Channel.platform, Message.external_id)
+            select(Message.id, Channel.platform, Message.external_id, Message.received_at)
             .join(Channel, Channel.id == Message.channel_id)
             .where(Message.direction == "in")
         ).all()
@@ -207,9 +233,11 @@ def count_messages(expected: set[tuple[str, str]]) -> dict[str, Any]:
                 .subquery()
             )
         )
-    stored = {(platform, external_id): message_id for message_id, platform, external_id in rows}
+    stored = {(platform, external_id): message_id for message_id, platform, external_id, _ in rows}
+    stored_at = {message_id: _epoch(received_at) for message_id, _, _, received_at in rows}
     return {
         "stored": stored,
+        "stored_at": stored_at,
         "messages": len(rows),
         "lost": len(expected - set(stored)),
         "unexpected": len(set(stored) - expected),
@@ -225,9 +253,12 @@ def profiled(pid: int, output: str) -> Iterator[None]:
         return
     spy = subprocess.Popen(
         [
-            "py-spy",
+            str(Path(sys.executable).with_name("py-spy"))
+            if Path(sys.executable).with_name("py-spy").exists()
+            else "py-spy",
             "record",
             "--nonblocking",
+            "--subprocesses",
             "--pid",
             str(pid),
             "--rate",
@@ -374,11 +405,33 @@ def main() -> None:
             if record.status == 200 and not record.delivery.redelivery
             for external_id in record.delivery.external_ids
         }
+        stored_ids = counted.pop("stored")
+        stored_at = counted.pop("stored_at")
         visible = sorted(
             (live.seen[message_id] - due[key]) * 1000
-            for key, message_id in counted.pop("stored").items()
+            for key, message_id in stored_ids.items()
             if key in due and message_id in live.seen
         )
+        # The wall clock the worker stamps rows with, on the monotonic clock the sender uses.
+        wall_offset = time.time() - time.monotonic()
+        stored_ms = [
+            (stored_at[message_id] - wall_offset - due[key]) * 1000
+            for key, message_id in stored_ids.items()
+            if key in due
+        ]
+        # The slowest store of each second of the run: shows whether the tail is steady or in stalls.
+        first_due = min(due.values()) if due else 0.0
+        slowest_by_second: dict[int, float] = {}
+        for key, message_id in stored_ids.items():
+            if key in due:
+                second = int(due[key] - first_due)
+                late = (stored_at[message_id] - wall_offset - due[key]) * 1000
+                slowest_by_second[second] = max(slowest_by_second.get(second, 0.0), late)
+        stored_to_visible_ms = [
+            (live.seen[message_id] - (stored_at[message_id] - wall_offset)) * 1000
+            for key, message_id in stored_ids.items()
+            if key in due and message_id in live.seen
+        ]
     summary = report.summary()
     unique_accepted = sum(
         1 for record in report.records if record.status == 200 and not record.delivery.redelivery
@@ -404,19 +457,11 @@ def main() -> None:
         "lost_raw_events": max(unique_accepted - sum(raw.values()), 0),
         "duplicated_raw_events": max(sum(raw.values()) - unique_sent, 0),
         "messages": counted,
+        "stored_ms": _percentiles(stored_ms),
+        "stored_to_visible_ms": _percentiles(stored_to_visible_ms),
+        "slowest_store_ms_by_second": [round(slowest_by_second[k]) for k in sorted(slowest_by_second)],
         "visible_via": "SSE /events (signed-in web session), message.received",
-        "visible_ms": {
-            "count": len(visible),
-            **(
-                {
-                    "p50": round(visible[len(visible) // 2], 1),
-                    "p95": round(visible[min(int(len(visible) * 0.95), len(visible) - 1)], 1),
-                    "max": round(visible[-1], 1),
-                }
-                if visible
-                else {}
-            ),
-        },
+        "visible_ms": {"count": len(visible), **_percentiles(visible)},
         "backlog_drain": drain,
         "live_stream_error": live.error,
         "errors": summary["errors"],

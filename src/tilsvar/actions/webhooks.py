@@ -14,9 +14,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any, Literal
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -64,17 +65,21 @@ class WebhookChannel:
     config: dict[str, Any]
 
 
+_WEBHOOK_CHANNELS = (
+    select(Channel.id, Channel.platform, Channel.account, Channel.config, Channel.credentials_encrypted)
+    .where(Channel.platform.in_(bindparam("platforms", expanding=True)))
+    .order_by(Channel.id)
+)
+
+
 def webhook_channels(session: Session, *, platforms: Sequence[str]) -> list[WebhookChannel]:
     """The channels of ``platforms`` that have a platform account id, oldest first.
 
     Runs on every webhook, so it reads plain rows (no ORM objects) and takes decrypted credentials
     from the per-process cache, which is keyed by the ciphertext and so follows every change."""
     found = []
-    rows = session.execute(
-        select(Channel.id, Channel.platform, Channel.account, Channel.config, Channel.credentials_encrypted)
-        .where(Channel.platform.in_(platforms))
-        .order_by(Channel.id)
-    )
+    # Core on the session's connection: the ORM's statement handling cost more than the query.
+    rows = session.connection().execute(_WEBHOOK_CHANNELS, {"platforms": list(platforms)})
     for channel_id, platform, account, stored_config, encrypted in rows:
         config = dict(stored_config or {})
         account_id = str(config.get("account_id") or "")
@@ -124,6 +129,7 @@ def do_receive_webhook(
     body: bytes,
     headers: dict[str, str],
     channels: list[WebhookChannel] | None = None,
+    enqueue: bool = True,
 ) -> WebhookOutcome:
     """Verify one POSTed delivery and keep it; see the module docstring.
 
@@ -132,7 +138,9 @@ def do_receive_webhook(
     has → 200, kept as ``unrouted``. Otherwise one raw event per concerned channel and a job each.
 
     ``channels`` (from ``webhook_channels``) may be read beforehand in a read-only session, so the
-    write transaction (on SQLite, the database's one write lock) lasts only as long as the inserts."""
+    write transaction (on SQLite, the database's one write lock) lasts only as long as the inserts.
+    ``enqueue=False``: no ``webhook.process`` job, because the caller processes the stored delivery
+    in this same transaction (the spool mover, ``jobs/webhook_handlers.py``)."""
     import json
 
     family = FAMILIES[source]
@@ -189,6 +197,7 @@ def do_receive_webhook(
         body=body,
         headers=headers,
         status="stored",
+        enqueue=enqueue,
     )
     return outcome
 
@@ -217,14 +226,15 @@ def _store(
     headers: dict[str, str],
     status: str,
     error: str = "",
+    enqueue: bool = True,
 ) -> tuple[list[int], int]:
     """Insert raw events, skipping (source, key) pairs already stored; enqueue processing of new ones."""
     if session is None:  # only checking (``check_webhook``)
         return [], 0
     kept_headers = {name: headers[name] for name in KEPT_HEADERS if name in headers}
-    table = table_of(RawEvent)
-    dialect = session.get_bind().dialect.name
+    statement = _insert_raw_event(session.get_bind().dialect.name)
     stored: list[int] = []
+    sealed_body = seal_raw(body) if rows else b""
     for channel_id, key in rows:
         values = {
             "source": source,
@@ -232,38 +242,50 @@ def _store(
             "channel_id": channel_id,
             "received_at": utcnow(),
             "headers": kept_headers,
-            "body": seal_raw(body),
+            "body": sealed_body,
             "status": status,
             "error": error[:4000],
         }
-        if dialect == "postgresql":
-            statement: Any = postgresql.insert(table).values(**values).on_conflict_do_nothing()
-        elif dialect == "sqlite":
-            statement = sqlite.insert(table).values(**values).on_conflict_do_nothing()
-        else:  # pragma: no cover - only the two supported backends
-            statement = insert(table).values(**values)
-        raw_id = session.execute(statement.returning(table.c.id)).scalar_one_or_none()
+        raw_id = session.execute(statement, values).scalar_one_or_none()
         if raw_id is None:
             continue
         stored.append(int(raw_id))
-        if status == "stored":
+        if status == "stored" and enqueue:
             _enqueue_processing(session, int(raw_id))
     return stored, len(rows) - len(stored)
+
+
+@cache
+def _insert_raw_event(dialect: str) -> Any:
+    """``INSERT ... ON CONFLICT DO NOTHING RETURNING id`` for one raw event, built once per dialect
+    (a statement built per delivery cost more than executing it: a new cache key each time)."""
+    table = table_of(RawEvent)
+    if dialect == "postgresql":
+        statement: Any = postgresql.insert(table).on_conflict_do_nothing()
+    elif dialect == "sqlite":
+        statement = sqlite.insert(table).on_conflict_do_nothing()
+    else:  # pragma: no cover - only the two supported backends
+        statement = insert(table)
+    return statement.returning(table.c.id)
+
+
+_INSERT_JOB = insert(table_of(Job))
 
 
 def _enqueue_processing(session: Session, raw_event_id: int) -> None:
     """``enqueue`` as one Core insert: this runs for every delivery, inside the acknowledgement."""
     now = utcnow()
     session.execute(
-        insert(table_of(Job)).values(
-            queue="inbound",
-            kind=PROCESS_JOB,
-            payload={"raw_event_id": raw_event_id},
-            status="queued",
-            run_at=now,
-            created_at=now,
-            max_attempts=get_settings().job_max_attempts,
-        )
+        _INSERT_JOB,
+        {
+            "queue": "inbound",
+            "kind": PROCESS_JOB,
+            "payload": {"raw_event_id": raw_event_id},
+            "status": "queued",
+            "run_at": now,
+            "created_at": now,
+            "max_attempts": get_settings().job_max_attempts,
+        },
     )
     on_commit(session, wakeup.set)
 

@@ -51,6 +51,7 @@ from tilsvar.actions.webhooks import (
 )
 from tilsvar.channels.webhooks import FAMILIES
 from tilsvar.db import Database
+from tilsvar.jobs.webhook_handlers import store_and_process_deliveries
 
 log = logging.getLogger(__name__)
 # Receipts one transaction stores at most (a burst beyond it commits in several batches).
@@ -306,11 +307,18 @@ def move_spooled(database: Database, connection: sqlite3.Connection | None = Non
         sources = {source for _, source, _, _ in rows}
         with database.reader() as session:
             channels = {s: webhook_channels(session, platforms=FAMILIES[s].platforms) for s in sources}
-        with database.session() as session:
-            for _, source, headers, body in rows:
-                do_receive_webhook(
-                    session, source=source, body=body, headers=json.loads(headers), channels=channels[source]
-                )
+        deliveries = [(source, json.loads(headers), body) for _, source, headers, body in rows]
+        try:
+            with database.session() as session:
+                store_and_process_deliveries(session, deliveries=deliveries, channels=channels)
+        except Exception:
+            # Whatever failed in processing: store them for the job worker, which retries with backoff.
+            log.exception("processing %d spooled webhook deliveries failed; queueing them", len(rows))
+            with database.session() as session:
+                for source, headers, body in deliveries:
+                    do_receive_webhook(
+                        session, source=source, body=body, headers=headers, channels=channels[source]
+                    )
         with connection:
             connection.execute("BEGIN IMMEDIATE")
             connection.executemany("DELETE FROM spooled WHERE id = ?", [(row[0],) for row in rows])

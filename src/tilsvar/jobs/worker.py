@@ -94,7 +94,12 @@ class Worker:
         from tilsvar.jobs.channel_jobs import tick as channel_tick
         from tilsvar.jobs.privacy_handlers import tick as retention_tick
 
-        poll = get_settings().worker_poll_seconds
+        settings = get_settings()
+        poll = settings.worker_poll_seconds
+        if settings.pipeline_enabled and (self.queues is None or "pipeline" in self.queues):
+            from tilsvar.pipeline import warm_up
+
+            warm_up()
         log.info("worker %s started", self.worker_id)
         if self.queues is None or "inbound" in self.queues:
             from tilsvar.jobs.email_watch import start_mail_watcher

@@ -51,6 +51,22 @@ def analyze(items: Sequence[TextItem]) -> Sequence[TextItem]:
     return items
 
 
+# One short message per language we serve: analysing them loads every stage's models.
+_WARM_UP_TEXTS = (
+    "Toget er forsinket igen, hvornår kommer det?",
+    "Tåget är försenat igen, när kommer det?",
+    "Toget er forsinket igjen, når kommer det?",
+    "Pociąg znowu jest opóźniony, kiedy przyjedzie?",
+    "The train is late again, when will it come?",
+)
+
+
+def warm_up() -> None:
+    """Load the stages' models now (a few seconds of one core) rather than in the first job, where
+    the loading would hold up everything else the process does at that moment (storing deliveries)."""
+    analyze([TextItem(text=text) for text in _WARM_UP_TEXTS])
+
+
 def _load_default_stages() -> None:
     from tilsvar.pipeline.plugins import load_stages
 
