@@ -72,7 +72,7 @@ def new_page() -> Iterator[Browser]:
 
             def on_console(message: Any) -> None:
                 if message.type == "error":
-                    problems.append(message.text)
+                    problems.append(f"{message.text} @ {message.location}")
 
             def on_error(error: Any) -> None:
                 problems.append(str(error))
