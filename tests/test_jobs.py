@@ -336,3 +336,25 @@ def test_other_jobs_still_progress_while_deliveries_never_stop(
     with database.reader() as session:
         left = session.scalar(select(func.count()).select_from(Job).where(Job.status == "queued"))
     assert left == 1  # only the next urgent job waits
+
+
+def test_a_job_takes_its_queued_siblings_along_and_a_rollback_leaves_them_queued(database: Database) -> None:
+    with database.session() as session:
+        for number in range(4):
+            queue.enqueue(session, queue="trends", kind="test.batchable", payload={"n": number})
+        queue.enqueue(session, queue="trends", kind="test.other", payload={"n": 9})
+    with database.session() as session:
+        taken = queue.take_queued(session, kind="test.batchable", limit=3)
+        session.rollback()  # the run failed: nothing was taken
+    assert [payload["n"] for payload in taken] == [0, 1, 2]
+    with database.reader() as session:
+        assert session.scalar(select(func.count()).where(Job.status == "queued")) == 5
+    with database.session() as session:
+        taken = queue.take_queued(session, kind="test.batchable", limit=3)
+    assert [payload["n"] for payload in taken] == [0, 1, 2]
+    with database.reader() as session:
+        left = session.execute(select(Job.kind, Job.payload).where(Job.status == "queued")).all()
+    assert sorted((kind, payload["n"]) for kind, payload in left) == [
+        ("test.batchable", 3),
+        ("test.other", 9),
+    ]

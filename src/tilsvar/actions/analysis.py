@@ -184,6 +184,7 @@ def _refresh(session: Session, ids: list[int]) -> list[Event]:
         ).where(Conversation.id.in_(ids))
     ).all()
     previews = _redacted_previews(session, {row[0]: row[-1] for row in current})
+    updates: list[dict[str, Any]] = []
     for (
         conversation_id,
         organization_id,
@@ -225,7 +226,7 @@ def _refresh(session: Session, ids: list[int]) -> list[Event]:
         changed = sorted(name for name, value in values.items() if before.get(name) != value)
         if not changed:
             continue
-        session.execute(update(Conversation).where(Conversation.id == conversation_id).values(**values))
+        updates.append({"id": conversation_id, **values})
         events.append(
             ConversationUpdated(
                 organization_id=organization_id,
@@ -234,6 +235,11 @@ def _refresh(session: Session, ids: list[int]) -> list[Event]:
                 fields=changed,
             )
         )
+    if updates:
+        # One executemany per set of columns (ORM bulk update by primary key: rows with the same
+        # columns, here told apart by their number, are sent together), not a statement each.
+        updates.sort(key=lambda row: (len(row), row["id"]))
+        session.execute(update(Conversation), updates)
     return events
 
 

@@ -134,6 +134,31 @@ def _due_ids(
     return list(session.scalars(query.with_for_update(skip_locked=True)))
 
 
+def take_queued(session: Session, *, kind: str, limit: int) -> list[dict[str, Any]]:
+    """The payloads of up to ``limit`` due, queued jobs of ``kind`` (oldest first), marked done in the
+    caller's transaction: a handler whose work costs much per run and little per item takes its
+    queued siblings along into one run. If the transaction rolls back they stay queued; a job another
+    worker claimed meanwhile is not taken."""
+    if limit <= 0:
+        return []
+    query = (
+        select(Job.id)
+        .where(Job.status == "queued", Job.kind == kind, Job.run_at <= utcnow())
+        .order_by(Job.run_at, Job.id)
+        .limit(limit)
+    )
+    ids = list(session.scalars(query.with_for_update(skip_locked=True)))
+    if not ids:
+        return []
+    taken = session.execute(
+        update(Job)
+        .where(Job.id.in_(ids), Job.status == "queued")
+        .values(status="done", finished_at=utcnow(), last_error="")
+        .returning(Job.payload)
+    ).scalars()
+    return [dict(payload or {}) for payload in taken]
+
+
 def complete(session: Session, *, job_id: int, worker_id: str) -> None:
     session.execute(
         update(Job)
