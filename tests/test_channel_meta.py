@@ -506,6 +506,66 @@ def test_a_messenger_reply_after_24_hours_fails_clearly_without_calling_meta(
     assert outbound_job(database).status == "dead"
 
 
+def _move_to_private(client: TestClient, seeded: Seeded, conversation_id: int) -> int:
+    moved = client.post(
+        f"/api/v1/conversations/{conversation_id}/move-to-private",
+        json={},
+        headers={"Authorization": f"Bearer {seeded.admin_token}"},
+    )
+    assert moved.status_code == 201, moved.text
+    return int(moved.json()["conversation_id"])
+
+
+def test_a_comment_moved_to_private_is_answered_by_a_private_reply_and_the_answer_joins_it(
+    client: TestClient, post: Post, page: int, seeded: Seeded, database: Database, run_jobs: Callable[[], int]
+) -> None:
+    post(comment("c_priv", created_time=int(utcnow().timestamp()) - 3600))
+    run_jobs()
+    private = _move_to_private(client, seeded, message(database, page, "c_priv").conversation_id)
+    reply_id = _reply(client, seeded, private, "Send us your booking number here, please")
+    with respx.mock:
+        send = respx.post(f"{GRAPH}/{PAGE_ID}/messages").mock(
+            return_value=httpx.Response(200, json={"recipient_id": "psid-77", "message_id": "m_priv"})
+        )
+        run_jobs()
+    assert send.call_count == 1
+    body = json.loads(send.calls.last.request.content)
+    assert body["recipient"] == {"comment_id": "c_priv"}
+    assert body["message"]["text"] == "Send us your booking number here, please"
+    assert body["message"]["metadata"].startswith("tilsvar:")  # its echo is recognised as ours
+    sent = message(database, page, "m_priv")
+    assert (sent.id, sent.delivery_state, sent.conversation_id) == (reply_id, "sent", private)
+
+    # The customer answers in Messenger from the PSID Meta told us: the same private conversation.
+    post(messaging(dm("m_answer", "AB-1234", sender="psid-77")))
+    run_jobs()
+    assert message(database, page, "m_answer").conversation_id == private
+    # From then on replies are ordinary Messenger messages to that PSID.
+    _reply(client, seeded, private, "Thanks, you are rebooked")
+    with respx.mock:
+        send = respx.post(f"{GRAPH}/{PAGE_ID}/messages").mock(
+            return_value=httpx.Response(200, json={"recipient_id": "psid-77", "message_id": "m_priv2"})
+        )
+        run_jobs()
+    body = json.loads(send.calls.last.request.content)
+    assert (body["recipient"], body["messaging_type"]) == ({"id": "psid-77"}, "RESPONSE")
+
+
+def test_a_private_reply_to_a_comment_older_than_7_days_fails_clearly_without_calling_meta(
+    client: TestClient, post: Post, page: int, seeded: Seeded, database: Database, run_jobs: Callable[[], int]
+) -> None:
+    post(comment("c_old", created_time=int((utcnow() - timedelta(days=8)).timestamp())))
+    run_jobs()
+    private = _move_to_private(client, seeded, message(database, page, "c_old").conversation_id)
+    reply_id = _reply(client, seeded, private, "Can we help?")
+    with respx.mock:
+        run_jobs()  # any Graph call would fail: respx refuses unmocked requests
+    failed = next(row for row in messages(database, page) if row.id == reply_id)
+    assert failed.delivery_state == "failed"
+    assert "within 7 days" in failed.delivery_error
+    assert outbound_job(database).status == "dead"
+
+
 def test_with_the_human_agent_permission_a_late_reply_is_tagged(database: Database, seeded: Seeded) -> None:
     reply = OutboundReply(
         platform="facebook",

@@ -14,6 +14,7 @@ An optional public reply ("we have written to you privately") is queued on the p
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
@@ -25,9 +26,37 @@ from tilsvar.actions.sla import workflow_state
 from tilsvar.actions.timeline import add_timeline
 from tilsvar.events import ConversationCreated, record_events
 from tilsvar.models import Contact, ContactTag, Conversation, Identity, Message, Tag, User, utcnow
-from tilsvar.models.workflow import ContactMerge
+from tilsvar.models.workflow import ContactMerge, ConversationWorkflowState
 
-PRIVATE_PLATFORMS = frozenset({"facebook", "instagram", "x", "linkedin"})
+# Platforms where a brand can write to a customer privately (LinkedIn has no messages to Pages).
+PRIVATE_PLATFORMS = frozenset({"facebook", "instagram", "x"})
+# Platforms whose first private message to a commenter is a private reply to the comment (Meta).
+PRIVATE_REPLY_PLATFORMS = frozenset({"facebook", "instagram"})
+
+
+def private_reply_target(session: Session, *, conversation: Conversation) -> dict[str, Any] | None:
+    """For a private conversation moved from a public comment (``do_move_to_private``) in which the
+    customer has not written yet: the comment or visitor post its first message answers privately
+    (Meta lets a Page reach a commenter only that way), with when it was written."""
+    linked = session.scalar(
+        select(ConversationWorkflowState.linked_conversation_id).where(
+            ConversationWorkflowState.conversation_id == conversation.id
+        )
+    )
+    if linked is None or conversation.kind != "dm":
+        return None
+    first = session.execute(
+        select(Message.external_id, Message.kind, Message.created_at)
+        .where(Message.conversation_id == linked, Message.direction == "in")
+        .order_by(Message.created_at, Message.id)
+        .limit(1)
+    ).first()
+    if first is None:
+        return None
+    external_id, kind, created_at = first
+    return {"post_id" if kind == "post" else "comment_id": external_id, "created_at": created_at}
+
+
 TAG_MAX = 100
 
 

@@ -116,8 +116,14 @@ def do_reply(
     return message
 
 
-def do_record_delivery(session: Session, *, message_id: int, external_id: str) -> bool:
+def do_record_delivery(
+    session: Session, *, message_id: int, external_id: str, recipient_id: str | None = None
+) -> bool:
     """The platform accepted the reply: mark it sent and count it in the conversation.
+
+    ``recipient_id``: the customer's id in a private conversation that the platform told only on this
+    send (a private reply to a comment answers with the Messenger PSID): the conversation takes that
+    thread key, so the customer's answer lands in it, unless another conversation already has it.
 
     Returns False (and changes nothing) when the reply was already recorded as sent, so a job that
     runs twice has the effect of once."""
@@ -150,6 +156,15 @@ def do_record_delivery(session: Session, *, message_id: int, external_id: str) -
     if conversation.status == "new":
         values["status"] = "open"
     values["updated_at"] = now
+    key = f"dm:{recipient_id}" if recipient_id else None
+    if key and conversation.kind == "dm" and conversation.thread_key != key:
+        taken = session.scalar(
+            select(Conversation.id).where(
+                Conversation.channel_id == conversation.channel_id, Conversation.thread_key == key
+            )
+        )
+        if taken is None:
+            values["thread_key"] = key
     session.execute(update(Conversation).where(Conversation.id == conversation.id).values(**values))
     _delivery_events(session, conversation=conversation, message=message)
     from tilsvar.actions.sla import refresh_sla

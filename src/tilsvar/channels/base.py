@@ -82,6 +82,9 @@ class OutboundReply:
 @dataclass(frozen=True, slots=True)
 class SendResult:
     external_id: str
+    # The customer's id in the private channel, when the platform tells it only on this send (Meta's
+    # private reply to a comment answers with the Messenger PSID the customer will write from).
+    recipient_id: str | None = None
 
 
 class DeliveryError(Exception):

@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tilsvar.actions.analysis import do_store_analysis
+from tilsvar.actions.contacts import PRIVATE_REPLY_PLATFORMS, private_reply_target
 from tilsvar.actions.mail import reply_context
 from tilsvar.actions.moderation import PENDING, do_record_moderation_result
 from tilsvar.actions.org import channel_credentials
@@ -226,6 +227,9 @@ def send_reply(database: Database, job: ClaimedJob) -> None:
                 conversation=conversation,
                 message=message,
                 in_reply_to=last_inbound[0] if last_inbound else None,
+            )
+            | _private_reply(
+                session, channel=channel, conversation=conversation, answered=bool(last_inbound)
             ),
             files=_reply_files(session, message_id=message.id, platform=channel.platform),
         )
@@ -240,7 +244,19 @@ def send_reply(database: Database, job: ClaimedJob) -> None:
             raise
         raise PermanentFailure(error.reason) from error
     with database.session() as session:
-        do_record_delivery(session, message_id=message_id, external_id=result.external_id)
+        do_record_delivery(
+            session, message_id=message_id, external_id=result.external_id, recipient_id=result.recipient_id
+        )
+
+
+def _private_reply(
+    session: Session, *, channel: Channel, conversation: Conversation, answered: bool
+) -> dict[str, Any]:
+    """The comment a first private message answers, in a conversation moved to private (Meta)."""
+    if answered or channel.platform not in PRIVATE_REPLY_PLATFORMS:
+        return {}
+    target = private_reply_target(session, conversation=conversation)
+    return {"private_reply": target} if target else {}
 
 
 from tilsvar.jobs import (  # noqa: E402, F401  (register their kinds)

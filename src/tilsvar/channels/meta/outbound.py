@@ -22,6 +22,8 @@ from tilsvar.channels.meta.inbound import OUR_METADATA_PREFIX
 DEFAULT_GRAPH_VERSION = "v25.0"
 MESSAGING_WINDOW = timedelta(hours=24)
 HUMAN_AGENT_WINDOW = timedelta(days=7)
+# A Page may answer a comment privately once, within this long of the comment.
+PRIVATE_REPLY_WINDOW = timedelta(days=7)
 THROTTLING_CODES = frozenset({4, 17, 32, 613, 80001, 80002, 80006})
 TRANSIENT_CODES = frozenset({1, 2})
 TOKEN_CODES = frozenset({190, 102})
@@ -98,7 +100,13 @@ class MetaConnector:
 
     def send_message(self, reply: OutboundReply) -> SendResult:
         """A Messenger / Instagram Direct message inside the messaging window (RESPONSE), or with the
-        HUMAN_AGENT tag up to 7 days when the channel has that permission (config ``human_agent``)."""
+        HUMAN_AGENT tag up to 7 days when the channel has that permission (config ``human_agent``).
+
+        A private conversation moved from a public comment, where the customer has not written
+        privately yet, starts with a private reply to that comment (``extra["private_reply"]``)."""
+        target = reply.extra.get("private_reply")
+        if not reply.recipient_id and target:
+            return self._private_reply_to(reply, dict(target))
         if not reply.recipient_id:
             raise DeliveryError("no recipient: the conversation has no customer message", retryable=False)
         body: dict[str, Any] = {
@@ -123,6 +131,31 @@ class MetaConnector:
                     )
         data = self._call(reply, "POST", f"/{self._messages_node(reply.config)}/messages", json=body)
         return SendResult(external_id=_require_id(data, "message_id"))
+
+    def _private_reply_to(self, reply: OutboundReply, target: dict[str, Any]) -> SendResult:
+        """The first message of a conversation moved to private: Meta allows one private reply per
+        comment (or visitor post), within 7 days of it; it answers with the customer's PSID."""
+        written = target.get("created_at")
+        if isinstance(written, datetime) and datetime.now(UTC) - written > PRIVATE_REPLY_WINDOW:
+            raise DeliveryError(
+                "Meta allows a private reply to a comment only within 7 days of it, and this comment is "
+                "older: answer it publicly, or wait for the customer to write privately",
+                retryable=False,
+            )
+        kind = "post_id" if target.get("post_id") else "comment_id"
+        message: dict[str, Any] = {"text": reply.text}
+        if self.platform == "facebook":
+            message["metadata"] = OUR_METADATA_PREFIX + reply.idempotency_key
+        data = self._call(
+            reply,
+            "POST",
+            f"/{self._messages_node(reply.config)}/messages",
+            json={"recipient": {kind: str(target[kind])}, "message": message},
+        )
+        recipient = data.get("recipient_id")
+        return SendResult(
+            external_id=_require_id(data, "message_id"), recipient_id=str(recipient) if recipient else None
+        )
 
     def private_reply(
         self,
