@@ -51,12 +51,23 @@ from sqlalchemy import (
     true,
     union_all,
 )
+from sqlalchemy import text as sql_text
+from sqlalchemy.dialects.postgresql import TSQUERY
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.util import ClauseAdapter
 
 from tilsvar.models import Brand, Channel, Identity, Message
 from tilsvar.privacy import blind
-from tilsvar.search.query import FieldFilter, ParsedQuery, QueryError, parse, parse_day, to_fts5, to_tsquery
+from tilsvar.search.query import (
+    FieldFilter,
+    ParsedQuery,
+    QueryError,
+    parse,
+    parse_day,
+    to_fts5,
+    to_pairs,
+    to_tsquery,
+)
 from tilsvar.search.snippets import Part, snippet_parts, to_html
 
 Order = Literal["newest", "relevance"]
@@ -88,7 +99,9 @@ _DETAILS = (
 )
 _FTS_SQLITE = table("search_messages", column("rowid"))
 _FACETS_SQLITE = table("search_facets", *(column(name) for name in _COLUMNS))
-_FACETS_POSTGRESQL = table("search_messages", *(column(name) for name in _COLUMNS), column("document"))
+_FACETS_POSTGRESQL = table(
+    "search_messages", *(column(name) for name in _COLUMNS), column("document"), column("pairs")
+)
 
 
 def sort_key(created_at: datetime, message_id: int = 0) -> int:
@@ -238,9 +251,11 @@ def search(
     f = plan.facets
     conditions = [*scope.conditions, *scope.ranges, *([plan.match] if plan.match is not None else [])]
 
+    relevance = order == "relevance" and plan.rank is not None
+    below = _decode_key(cursor) if cursor and not relevance else None
     counts = _Counts(0, 0, False, False, {})
     if facets:
-        counts = _count(session, plan, scope)
+        counts = _count(session, plan, scope, None if relevance else _PageWanted(limit + 1, below))
 
     page = select(
         plan.key,
@@ -255,13 +270,33 @@ def search(
         f.c.has_pii,
     ).select_from(plan.source)
     offset = 0
-    relevance = order == "relevance" and plan.rank is not None
     if relevance:
         offset = _decode_offset(cursor) if cursor else 0
         page = page.where(*conditions).order_by(plan.rank, plan.key.desc()).offset(offset)
+    elif counts.page_keys is not None:
+        # The sample held every match: its newest keys are the page (no second full-text scan).
+        page = page.where(plan.key.in_(counts.page_keys)).order_by(plan.key.desc())
+    elif counts.text_is_common and scope.conditions and plan.match is not None:
+        # A common text with filters (PostgreSQL): walk the newest messages passing the filters on
+        # the covering index alone, and read the document only of those (not of every match).
+        passing = f.alias("passing")
+        adapter = ClauseAdapter(passing)
+        newest = (
+            select(passing.c.sort_key.label("key"))
+            .where(*(adapter.traverse(condition) for condition in [*scope.conditions, *scope.ranges]))
+            .order_by(passing.c.sort_key.desc())
+        )
+        if below is not None:
+            newest = newest.where(passing.c.sort_key < below)
+        keys = newest.offset(0).subquery("newest")  # OFFSET 0: planned on its own, not merged
+        page = (
+            page.select_from(keys.join(plan.source, plan.key == keys.c.key))
+            .where(plan.match)
+            .order_by(plan.key.desc())
+        )
     else:
-        if cursor:
-            conditions.append(plan.key < _decode_key(cursor))
+        if below is not None:
+            conditions.append(plan.key < below)
         page = page.where(*conditions).order_by(plan.key.desc())
     page = page.limit(limit + 1)
     rows: list[tuple[Any, ...]]
@@ -364,11 +399,16 @@ def _plan(session: Session, parsed: ParsedQuery) -> _Plan:
         literal_column("'simple'::regconfig"), bindparam("search_tsquery", to_tsquery(parsed.text))
     )
     document = f.c.document
+    condition: ColumnElement[bool] = document.op("@@")(tsquery)
+    pairs = to_pairs(parsed.text)
+    if pairs is not None:
+        # A phrase: its adjacent word pairs (migration 0024) narrow the messages to recheck.
+        condition = and_(f.c.pairs.op("@@")(cast(bindparam("search_pairs", pairs), TSQUERY)), condition)
     return _Plan(
         f,
         f,
         f.c.sort_key,
-        document.op("@@")(tsquery),
+        condition,
         func.ts_rank(document, tsquery).desc(),
         f,
         f.c.sort_key,
@@ -382,6 +422,18 @@ class _Counts:
     total_is_estimate: bool
     facets_are_estimates: bool
     facets: dict[str, list[FacetValue]]
+    # The keys of the page (newest first), when counting found that the sample held every match.
+    page_keys: list[int] | None = None
+    # PostgreSQL: the text matches a good share of all messages (its page had best walk the filters).
+    text_is_common: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class _PageWanted:
+    """The newest-first page the search will show: this many keys, below ``below`` (a cursor)."""
+
+    size: int
+    below: int | None
 
 
 MAX_EXPANSION = 50  # a prefix covering more indexed words than this stays a prefix
@@ -409,7 +461,7 @@ def _vocabulary(session: Session) -> Callable[[str], list[str] | None]:
     return expand
 
 
-def _count(session: Session, plan: _Plan, scope: _Scope) -> _Counts:
+def _count(session: Session, plan: _Plan, scope: _Scope, page: _PageWanted | None = None) -> _Counts:
     """The total, how many matches were counted, whether the total and the facets are estimates, and
     the facets.
 
@@ -421,7 +473,7 @@ def _count(session: Session, plan: _Plan, scope: _Scope) -> _Counts:
         # Dates are ranges of the index key: the index itself reads only that range.
         text = [plan.match, *scope.ranges]
         if plan.text_only is f:
-            return _count_postgresql(session, plan, scope, text)
+            return _count_postgresql(session, plan, scope, text, page)
         keys = (
             select(plan.text_key.label("k"))
             .select_from(plan.text_only)
@@ -451,6 +503,8 @@ def _count(session: Session, plan: _Plan, scope: _Scope) -> _Counts:
             total, estimate = text_matches, False
         else:
             total, estimate = round(passed * text_matches / scanned), True
+    elif plan.facets is _FACETS_POSTGRESQL:
+        return _count_filters_postgresql(session, plan, scope)
     else:
         statement = (
             select(*facet_columns)
@@ -488,12 +542,19 @@ SMALL_TABLE_PAGES = 1_000  # below this many pages PostgreSQL counts matches exa
 
 
 def _count_postgresql(
-    session: Session, plan: _Plan, scope: _Scope, text: list[ColumnElement[bool]]
+    session: Session,
+    plan: _Plan,
+    scope: _Scope,
+    text: list[ColumnElement[bool]],
+    page: _PageWanted | None = None,
 ) -> _Counts:
     """PostgreSQL: GIN yields matches in storage order only, so the newest N would cost reading every
     match. The sample is the first :data:`SAMPLE_POSTGRESQL` matches in storage order (a scan that
     stops there); beyond it the number of text matches is estimated from how far into the table the
-    sample reached (its last page of all pages), and everything counted is marked as an estimate."""
+    sample reached (its last page of all pages), and everything counted is marked as an estimate.
+
+    When the sample holds every match (fewer than :data:`SAMPLE_POSTGRESQL`), the same statement also
+    answers the keys of the newest ``page`` passing the filters, so the page costs no second scan."""
     f = plan.facets
     block: ColumnElement[Any] = literal_column("(search_messages.ctid::text::point)[0]").label("block")
     first = select(f, block).where(*text).limit(SAMPLE_POSTGRESQL).subquery()
@@ -503,6 +564,7 @@ def _count_postgresql(
         select(
             *(first.c[name] for name in _FACET_NAMES),
             first.c.block,
+            first.c.sort_key,
             (and_(*passing) if passing else true()).label("passed"),
         )
         .cte("sample")
@@ -519,13 +581,21 @@ def _count_postgresql(
     )
     parts.append(select(literal(-1), cast(func.max(rows.c.block), String), func.count()))
     parts.append(select(literal(-2), cast(pages, String), literal(0)))
+    if page is not None:
+        newest = select(literal(-3), cast(rows.c.sort_key, String), literal(0)).where(rows.c.passed)
+        if page.below is not None:
+            newest = newest.where(rows.c.sort_key < page.below)
+        parts.append(newest.order_by(rows.c.sort_key.desc()).limit(page.size))
     counts: dict[str, Counter[Any]] = {name: Counter() for name in _FACET_NAMES}
     scanned, last_block, all_pages = 0, 0.0, 1.0
+    keys: list[int] = []
     for index, value, count in session.execute(union_all(*parts)):
         if index == -1:
             scanned, last_block = int(count), float(value or 0)
         elif index == -2:
             all_pages = float(value or 1)
+        elif index == -3:
+            keys.append(int(value))
         else:
             counts[_FACET_NAMES[index]][value] += count
     passed = sum(counts["channel_id"].values())
@@ -541,7 +611,91 @@ def _count_postgresql(
     if estimate:
         total = round(passed * text_matches / scanned)
     scale = total / passed if capped and passed else 1.0
-    return _Counts(total, passed, estimate, capped, _facet_values(counts, scope, scale))
+    page_keys = None if capped or page is None else sorted(keys, reverse=True)
+    # The sample's SAMPLE_POSTGRESQL matches came from at most half the table, so the text is in
+    # enough messages that walking the newest ones passing the filters soon finds a page of matches
+    # (otherwise PostgreSQL's planner chooses how to read the page).
+    common = capped and (last_block + 1) * 2 <= all_pages
+    return _Counts(total, passed, estimate, capped, _facet_values(counts, scope, scale), page_keys, common)
+
+
+def _count_filters_postgresql(session: Session, plan: _Plan, scope: _Scope) -> _Counts:
+    """PostgreSQL, a query of filters only: the sample is the newest :data:`SAMPLE` messages passing
+    them, read newest first from the covering sort-key index (migration 0024: an index-only walk
+    that evaluates the filters on the index), counted in the same statement that finds the oldest key
+    it reached. Beyond the sample the total is scaled by how many messages that span holds (counted on
+    the index) of all messages (within ``from:``/``to:``, counted; without them PostgreSQL's own
+    estimate of the table's rows, from its statistics and the table's current size, as its planner
+    estimates it, unless the table is small enough to count)."""
+    f = plan.facets
+    rows = (
+        select(*(f.c[name] for name in _FACET_NAMES), f.c.sort_key)
+        .where(*scope.conditions, *scope.ranges)
+        .order_by(f.c.sort_key.desc())
+        .limit(SAMPLE + 1)
+        .cte("sample")
+        .prefix_with("MATERIALIZED")
+    )
+    # Facets over the newest SAMPLE; the one more only tells that there are more.
+    counted = select(rows).order_by(rows.c.sort_key.desc()).limit(SAMPLE).cte("counted")
+    parts = [
+        select(literal(index), cast(counted.c[index], String), func.count()).group_by(counted.c[index])
+        for index in range(len(_FACET_NAMES))
+    ]
+    parts.append(
+        select(
+            literal(-1),
+            cast(select(func.min(counted.c.sort_key)).scalar_subquery(), String),
+            func.count(),
+        ).select_from(rows)
+    )
+    counts: dict[str, Counter[Any]] = {name: Counter() for name in _FACET_NAMES}
+    found, oldest = 0, 0
+    for index, value, count in session.execute(union_all(*parts)):
+        if index == -1:
+            found, oldest = int(count), int(value or 0)
+        else:
+            counts[_FACET_NAMES[index]][value] += count
+    if found <= SAMPLE:
+        return _Counts(found, found, False, False, _facet_values(counts, scope, 1.0))
+    passed = SAMPLE
+    # How many messages the sample's span holds: counted on the index up to SPAN_COUNTED, else the
+    # planner's estimate from the sort key's histogram (the span of a rare filter can be most of the
+    # table, and counting it would cost more than the whole search may).
+    span = [f.c.sort_key >= oldest, *scope.ranges]
+    newer = select(f.c.sort_key).where(*span).limit(SPAN_COUNTED + 1).subquery()
+    spanned = int(session.execute(select(func.count()).select_from(newer)).scalar_one())
+    small = _pages(session) <= SMALL_TABLE_PAGES
+    if spanned > SPAN_COUNTED and not small:
+        spanned = max(spanned, _planned_rows(session, span))
+    if small:
+        counting = select(func.count()).select_from(f).where(*scope.ranges)
+        everything = int(session.execute(counting).scalar_one())
+    else:
+        everything = max(spanned, _planned_rows(session, scope.ranges))
+    total = max(passed, round(passed * everything / max(1, spanned)))
+    return _Counts(total, passed, True, True, _facet_values(counts, scope, total / passed))
+
+
+SPAN_COUNTED = 50_000  # a filter-only sample's span is counted up to this many messages, else estimated
+
+
+def _pages(session: Session) -> int:
+    return int(
+        session.execute(
+            sql_text("SELECT pg_relation_size('search_messages') / current_setting('block_size')::bigint")
+        ).scalar_one()
+    )
+
+
+def _planned_rows(session: Session, conditions: list[ColumnElement[bool]]) -> int:
+    """PostgreSQL's planner's estimate of the rows of ``search_messages`` meeting ``conditions``
+    (conditions on the sort key only: integers, written into the statement): the table's rows from
+    its statistics scaled to its current size, times the share the sort key's histogram gives."""
+    statement: Select[Any] = select(literal_column("1")).select_from(_FACETS_POSTGRESQL).where(*conditions)
+    compiled = statement.compile(dialect=session.get_bind().dialect, compile_kwargs={"literal_binds": True})
+    plan = session.execute(sql_text("EXPLAIN (FORMAT JSON) " + str(compiled))).scalar_one()
+    return int(plan[0]["Plan"]["Plan Rows"])
 
 
 def _group(session: Session, sample: Select[Any]) -> tuple[int, dict[str, Counter[Any]]]:

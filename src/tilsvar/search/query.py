@@ -17,6 +17,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from itertools import pairwise
 
 from tilsvar.search.folding import stem, words
 
@@ -275,6 +276,41 @@ def to_tsquery(node: Node) -> str:
         return "!" + to_tsquery(node.item)
     joiner = " | " if isinstance(node, Or) else " & "
     return "(" + joiner.join(to_tsquery(item) for item in node.items) + ")"
+
+
+PAIR_WORD_BYTES = 24  # migration 0024 leaves longer lexemes out of the pairs index
+_PAIR_TOKEN = re.compile(rf"[a-z0-9]{{1,{PAIR_WORD_BYTES}}}")
+
+
+def to_pairs(node: Node) -> str | None:
+    """A ``tsquery`` (to cast, not to parse) over the PostgreSQL pairs index (migration 0024) that
+    every message matching ``node`` also matches, or ``None`` when ``node`` has no phrase to narrow by.
+
+    A phrase ``a b c`` needs the adjacent pairs ``'a b' & 'b c'``. Only pairs of plain ASCII letters
+    and digits are used: for those the query's lexemes are the tokens themselves (PostgreSQL's parser
+    neither splits nor changes them), so the pairs are exactly the ones the index took from the
+    document's positions and the condition can only ever narrow the candidates, never lose a match.
+    Under NOT nothing is narrowed; an OR narrows only when each of its branches does."""
+    if isinstance(node, Phrase):
+        tokens = node.tokens[:-1] if node.prefix else node.tokens
+        pairs = [
+            f"'{first} {second}'"
+            for first, second in pairwise(tokens)
+            if _PAIR_TOKEN.fullmatch(first) and _PAIR_TOKEN.fullmatch(second)
+        ]
+        unique = list(dict.fromkeys(pairs))
+        return " & ".join(unique) if unique else None
+    if isinstance(node, Not):
+        return None
+    parts = [to_pairs(item) for item in node.items if not isinstance(item, Not)]
+    if isinstance(node, Or):
+        if any(part is None for part in parts):
+            return None
+        return "(" + " | ".join(part for part in parts if part) + ")"
+    present = [part for part in parts if part]
+    if not present:
+        return None
+    return "(" + " & ".join(present) + ")"
 
 
 def parse_day(value: str, *, end: bool) -> datetime:
