@@ -24,6 +24,7 @@ from __future__ import annotations
 import base64
 import json
 import math
+import re
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -60,7 +61,10 @@ from tilsvar.models import Brand, Channel, Identity, Message
 from tilsvar.privacy import blind
 from tilsvar.search.query import (
     FieldFilter,
+    Node,
+    Not,
     ParsedQuery,
+    Phrase,
     QueryError,
     parse,
     parse_day,
@@ -276,9 +280,10 @@ def search(
     elif counts.page_keys is not None:
         # The sample held every match: its newest keys are the page (no second full-text scan).
         page = page.where(plan.key.in_(counts.page_keys)).order_by(plan.key.desc())
-    elif counts.text_is_common and scope.conditions and plan.match is not None:
-        # A common text with filters (PostgreSQL): walk the newest messages passing the filters on
-        # the covering index alone, and read the document only of those (not of every match).
+    elif counts.text_is_common and plan.match is not None:
+        # A common text (PostgreSQL): walk the newest messages passing the filters on the covering
+        # index alone, and read the document only of those, until the page is full (rather than
+        # let the planner, whose estimate of a text's matches can be far too low, read every match).
         passing = f.alias("passing")
         adapter = ClauseAdapter(passing)
         newest = (
@@ -289,11 +294,9 @@ def search(
         if below is not None:
             newest = newest.where(passing.c.sort_key < below)
         keys = newest.offset(0).subquery("newest")  # OFFSET 0: planned on its own, not merged
-        page = (
-            page.select_from(keys.join(plan.source, plan.key == keys.c.key))
-            .where(plan.match)
-            .order_by(plan.key.desc())
-        )
+        # LATERAL … LIMIT 1: a nested loop, one message per key, in the walk's order.
+        hit = page.where(plan.key == keys.c.key, plan.match).limit(1).lateral("hit")
+        page = select(*hit.c).select_from(keys.join(hit, true())).order_by(keys.c.key.desc())
     else:
         if below is not None:
             conditions.append(plan.key < below)
@@ -395,8 +398,10 @@ def _plan(session: Session, parsed: ParsedQuery) -> _Plan:
     f = _FACETS_POSTGRESQL
     if parsed.text is None:
         return _Plan(f, f, f.c.sort_key, None, None, None, None)
+    words = _words_postgresql(session, _prefixes(parsed.text))
     tsquery = func.to_tsquery(
-        literal_column("'simple'::regconfig"), bindparam("search_tsquery", to_tsquery(parsed.text))
+        literal_column("'simple'::regconfig"),
+        bindparam("search_tsquery", to_tsquery(parsed.text, words.get)),
     )
     document = f.c.document
     condition: ColumnElement[bool] = document.op("@@")(tsquery)
@@ -459,6 +464,38 @@ def _vocabulary(session: Session) -> Callable[[str], list[str] | None]:
         return terms if len(terms) <= MAX_EXPANSION else None
 
     return expand
+
+
+def _prefixes(node: Node) -> list[str]:
+    """The words of ``node`` matched as prefixes."""
+    if isinstance(node, Phrase):
+        return [node.tokens[0]] if node.prefix and len(node.tokens) == 1 else []
+    if isinstance(node, Not):
+        return _prefixes(node.item)
+    return [prefix for item in node.items for prefix in _prefixes(item)]
+
+
+def _words_postgresql(session: Session, prefixes: list[str]) -> dict[str, list[str] | None]:
+    """The indexed words each prefix covers, from ``search_words`` (migration 0024), in one statement;
+    ``None`` for a prefix covering more than :data:`MAX_EXPANSION` words or any word not of plain
+    ASCII letters and digits (which ``to_tsquery`` might not read back as the same lexeme)."""
+    if not prefixes:
+        return {}
+    found: dict[str, list[str] | None] = {}
+    for prefix, words in session.execute(
+        sql_text(
+            "SELECT prefix, ARRAY(SELECT word FROM search_words WHERE word >= prefix "
+            "AND word < prefix || chr(1114111) AND starts_with(word, prefix) ORDER BY word "
+            "LIMIT :most) FROM unnest(CAST(:prefixes AS text[])) AS prefix"
+        ),
+        {"prefixes": sorted(set(prefixes)), "most": MAX_EXPANSION + 1},
+    ):
+        plain = all(_PLAIN_WORD.fullmatch(word) for word in words)
+        found[prefix] = list(words) if plain and len(words) <= MAX_EXPANSION else None
+    return found
+
+
+_PLAIN_WORD = re.compile(r"[a-z0-9]+")
 
 
 def _count(session: Session, plan: _Plan, scope: _Scope, page: _PageWanted | None = None) -> _Counts:
@@ -556,6 +593,9 @@ def _count_postgresql(
     When the sample holds every match (fewer than :data:`SAMPLE_POSTGRESQL`), the same statement also
     answers the keys of the newest ``page`` passing the filters, so the page costs no second scan."""
     f = plan.facets
+    # A sequential scan (which the planner may choose for a common text) must start at the table's
+    # first page, not where the last one stopped (synchronized scans), for the page estimate to hold.
+    session.execute(sql_text("SET LOCAL synchronize_seqscans = off"))
     block: ColumnElement[Any] = literal_column("(search_messages.ctid::text::point)[0]").label("block")
     first = select(f, block).where(*text).limit(SAMPLE_POSTGRESQL).subquery()
     adapter = ClauseAdapter(first)

@@ -265,17 +265,25 @@ def to_fts5(node: Node, expand: Callable[[str], list[str] | None] | None = None)
     raise QueryError("a query needs at least one word to look for besides the excluded ones")
 
 
-def to_tsquery(node: Node) -> str:
-    """The PostgreSQL ``to_tsquery('simple', ...)`` text of ``node``."""
+def to_tsquery(node: Node, expand: Callable[[str], list[str] | None] | None = None) -> str:
+    """The PostgreSQL ``to_tsquery('simple', ...)`` text of ``node``.
+
+    ``expand``, if given, lists the indexed words a prefix stands for (``None``: too many); a word
+    prefix is then written as the OR of those words, which GIN reads lazily, where a prefix makes it
+    collect every posting of every word it covers first (as :func:`to_fts5` for FTS5)."""
     if isinstance(node, Phrase):
+        if node.prefix and expand is not None and len(node.tokens) == 1:
+            terms = expand(node.tokens[0])
+            if terms:
+                return "(" + " | ".join(f"'{term}'" for term in terms) + ")"
         parts = [f"'{token}'" for token in node.tokens]
         if node.prefix:
             parts[-1] += ":*"
         return "(" + " <-> ".join(parts) + ")"
     if isinstance(node, Not):
-        return "!" + to_tsquery(node.item)
+        return "!" + to_tsquery(node.item, expand)
     joiner = " | " if isinstance(node, Or) else " & "
-    return "(" + joiner.join(to_tsquery(item) for item in node.items) + ")"
+    return "(" + joiner.join(to_tsquery(item, expand) for item in node.items) + ")"
 
 
 PAIR_WORD_BYTES = 24  # migration 0024 leaves longer lexemes out of the pairs index
