@@ -407,7 +407,11 @@ def _plan(session: Session, parsed: ParsedQuery) -> _Plan:
     condition: ColumnElement[bool] = document.op("@@")(tsquery)
     pairs = to_pairs(parsed.text)
     if pairs is not None:
-        # A phrase: its adjacent word pairs (migration 0024) narrow the messages to recheck.
+        # A phrase: its adjacent word pairs (migration 0024) narrow the messages to recheck. When
+        # the query is phrases only, the pairs alone choose the candidates (the function form of @@
+        # keeps PostgreSQL from also intersecting the postings of every word, "is" or "er" included).
+        if _phrases_only(parsed.text):
+            condition = func.ts_match_vq(document, tsquery)
         condition = and_(f.c.pairs.op("@@")(cast(bindparam("search_pairs", pairs), TSQUERY)), condition)
     return _Plan(
         f,
@@ -464,6 +468,17 @@ def _vocabulary(session: Session) -> Callable[[str], list[str] | None]:
         return terms if len(terms) <= MAX_EXPANSION else None
 
     return expand
+
+
+def _phrases_only(node: Node) -> bool:
+    """Whether every word ``node`` looks for is in a phrase its pairs narrow (NOT terms aside)."""
+    if isinstance(node, Phrase):
+        return to_pairs(node) is not None
+    if isinstance(node, Not):
+        return True
+    return all(_phrases_only(item) for item in node.items) and not all(
+        isinstance(item, Not) for item in node.items
+    )
 
 
 def _prefixes(node: Node) -> list[str]:
@@ -717,7 +732,7 @@ def _count_filters_postgresql(session: Session, plan: _Plan, scope: _Scope) -> _
     return _Counts(total, passed, True, True, _facet_values(counts, scope, total / passed))
 
 
-SPAN_COUNTED = 50_000  # a filter-only sample's span is counted up to this many messages, else estimated
+SPAN_COUNTED = 20_000  # a filter-only sample's span is counted up to this many messages, else estimated
 
 
 def _pages(session: Session) -> int:
