@@ -678,10 +678,10 @@ def _count_filters_postgresql(session: Session, plan: _Plan, scope: _Scope) -> _
     """PostgreSQL, a query of filters only: the sample is the newest :data:`SAMPLE` messages passing
     them, read newest first from the covering sort-key index (migration 0024: an index-only walk
     that evaluates the filters on the index), counted in the same statement that finds the oldest key
-    it reached. Beyond the sample the total is scaled by how many messages that span holds (counted on
-    the index) of all messages (within ``from:``/``to:``, counted; without them PostgreSQL's own
-    estimate of the table's rows, from its statistics and the table's current size, as its planner
-    estimates it, unless the table is small enough to count)."""
+    it reached. Beyond the sample the total is scaled by all messages (within ``from:``/``to:``) over
+    the messages that span holds: the span counted on the index up to :data:`SPAN_COUNTED`, beyond
+    that and for all messages PostgreSQL's planner's estimates (:func:`_planned_rows`); both counted
+    on a table of at most :data:`SMALL_TABLE_PAGES` pages."""
     f = plan.facets
     rows = (
         select(*(f.c[name] for name in _FACET_NAMES), f.c.sort_key)
@@ -749,7 +749,7 @@ def _planned_rows(session: Session, conditions: list[ColumnElement[bool]]) -> in
     its statistics scaled to its current size, times the share the sort key's histogram gives."""
     statement: Select[Any] = select(literal_column("1")).select_from(_FACETS_POSTGRESQL).where(*conditions)
     compiled = statement.compile(dialect=session.get_bind().dialect, compile_kwargs={"literal_binds": True})
-    plan = session.execute(sql_text("EXPLAIN (FORMAT JSON) " + str(compiled))).scalar_one()
+    plan = session.connection().exec_driver_sql("EXPLAIN (FORMAT JSON) " + str(compiled)).scalar_one()
     return int(plan[0]["Plan"]["Plan Rows"])
 
 
