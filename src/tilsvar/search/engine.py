@@ -590,6 +590,7 @@ def _count(session: Session, plan: _Plan, scope: _Scope, page: _PageWanted | Non
 
 
 SAMPLE_POSTGRESQL = 2_000
+WALK_PAGES = 5_000  # a newest-first walk for a page of a common text covers at most this many pages
 SMALL_TABLE_PAGES = 1_000  # below this many pages PostgreSQL counts matches exactly
 
 
@@ -670,7 +671,10 @@ def _count_postgresql(
     # The sample's SAMPLE_POSTGRESQL matches came from at most half the table, so the text is in
     # enough messages that walking the newest ones passing the filters soon finds a page of matches
     # (otherwise PostgreSQL's planner chooses how to read the page).
-    common = capped and (last_block + 1) * 2 <= all_pages
+    # And the filters pass enough of those for the walk to find the page within WALK_PAGES pages'
+    # worth of messages (the sample's density of passing matches: passed in last_block + 1 pages).
+    walk = page.size * (last_block + 1) / passed if page is not None and passed else math.inf
+    common = capped and (last_block + 1) * 2 <= all_pages and walk <= WALK_PAGES
     return _Counts(total, passed, estimate, capped, _facet_values(counts, scope, scale), page_keys, common)
 
 
