@@ -15,8 +15,13 @@ full-text index under the same key. So a search never reads a full message row t
   counts are the sample's shares scaled to the total (``facets_are_estimates``), and the total is the
   number of text matches (exact on SQLite, estimated on PostgreSQL) times the share of the sample
   passing the filters (``total_is_estimate`` unless it is exact);
-- on SQLite a word prefix is expanded to the indexed words it covers (``fts5vocab``), which FTS5
-  reads lazily, instead of letting FTS5 merge every posting of a common prefix first.
+- a word prefix is expanded to the indexed words it covers (SQLite: ``fts5vocab``; PostgreSQL:
+  ``search_words``, migration 0024), which the index reads lazily, instead of collecting every
+  posting of a common prefix first;
+- PostgreSQL (migration 0024) narrows a phrase by its adjacent word pairs before checking ``<->``,
+  reads a query of filters only from a sort-key index carrying the facet columns, takes the page
+  from the sample when the sample held every match, and walks the newest messages passing the
+  filters for the page of a common text.
 """
 
 from __future__ import annotations
