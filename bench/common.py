@@ -35,6 +35,37 @@ def configure(data_dir: Path, database_url: str) -> None:
 
 
 @contextlib.contextmanager
+def kept_database(backend: str, name: str) -> Iterator[tuple[Path, str, bool]]:
+    """A migrated database that is kept afterwards, for re-running a bench on the same data: a
+    PostgreSQL database ``name`` or a SQLite file ``name``. Yields (data dir, URL, whether it existed
+    already); an existing one is upgraded to the newest migration, not emptied."""
+    from tilsvar.db import Database, reset_database
+    from tilsvar.migrate import upgrade
+
+    data_dir = Path(tempfile.mkdtemp(prefix="tilsvar-bench-"))
+    if backend == "sqlite":
+        path = Path(name).resolve()
+        existed = path.exists()
+        url = f"sqlite:///{path}"
+    else:
+        with psycopg.connect(PG_SERVER.replace("+psycopg", "") + "/postgres", autocommit=True) as admin:
+            existed = (
+                admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone() is not None
+            )
+            if not existed:
+                admin.execute(f'CREATE DATABASE "{name}"')
+        url = f"{PG_SERVER}/{name}"
+    database = Database(url)
+    upgrade(database.engine)
+    database.dispose()
+    configure(data_dir, url)
+    try:
+        yield data_dir, url, existed
+    finally:
+        reset_database()
+
+
+@contextlib.contextmanager
 def temporary_database(backend: str) -> Iterator[tuple[Path, str]]:
     """A migrated, empty database (and data dir) that is removed afterwards."""
     from tilsvar.db import Database

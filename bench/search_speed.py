@@ -13,6 +13,7 @@ brand, language, intent, sentiment, status: the total and every count), newest f
 
     python bench/search_speed.py                       # 1,000,000 messages on SQLite
     python bench/search_speed.py --backend postgresql --messages 200000
+    python bench/search_speed.py --backend postgresql --keep bench_pg_1m   # build once, then reuse
 
 Goal (issue 8): p95 ≤ 50 ms with facets over 1,000,000 messages.
 """
@@ -20,18 +21,20 @@ Goal (issue 8): p95 ≤ 50 ms with facets over 1,000,000 messages.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import random
 import sys
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import log, percentiles, temporary_database
+from bench.common import kept_database, log, percentiles, temporary_database
 
 LANGUAGES = ("da", "sv", "nb", "pl", "en")
 INTENTS = ("complaint", "question", "praise", "sales_lead", "press", "feedback", "other")
@@ -395,22 +398,37 @@ def main() -> None:
     parser.add_argument("--backend", choices=("sqlite", "postgresql"), default="sqlite")
     parser.add_argument("--messages", type=int, default=1_000_000)
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument(
+        "--keep",
+        metavar="NAME",
+        help="keep the database (PostgreSQL database NAME, or SQLite file NAME) and, if it exists already, "
+        "reuse it: only migrate and measure the searches (no fill, rebuild or trigger cost)",
+    )
     args = parser.parse_args()
     load_before = os.getloadavg()
-    with temporary_database(args.backend):
-        log(f"filling {args.messages:,} messages on {args.backend}")
-        filled = fill(args.messages)
-        log(f"filled: {filled}")
-        rebuilt = rebuild_rate(args.backend)
-        log(f"index rebuild: {rebuilt}")
+    filled: dict[str, Any] | None = None
+    rebuilt: dict[str, Any] | None = None
+    triggers: dict[str, Any] | None = None
+    database = kept_database(args.backend, args.keep) if args.keep else _fresh(args.backend)
+    with database as (_data_dir, _url, existed):
+        if existed:
+            log(f"reusing {args.keep}")
+        else:
+            log(f"filling {args.messages:,} messages on {args.backend}")
+            filled = fill(args.messages)
+            log(f"filled: {filled}")
+            rebuilt = rebuild_rate(args.backend)
+            log(f"index rebuild: {rebuilt}")
         timing = measure(args.repeats)
         log(f"search: {timing['ms']}")
-        triggers = trigger_cost(args.backend)
+        if not existed:
+            triggers = trigger_cost(args.backend)
+        messages, conversations = _size()
     result = {
         "benchmark": "search_speed",
         "backend": args.backend,
-        "messages": filled["messages"],
-        "conversations": filled["conversations"],
+        "messages": messages,
+        "conversations": conversations,
         "bulk_insert_with_index": filled,
         "index_rebuild": rebuilt,
         "search_with_facets": timing,
@@ -419,6 +437,23 @@ def main() -> None:
         "goals": {"p95_ms": 50},
     }
     print(json.dumps(result))
+
+
+@contextlib.contextmanager
+def _fresh(backend: str) -> Iterator[tuple[Path, str, bool]]:
+    with temporary_database(backend) as (data_dir, url):
+        yield data_dir, url, False
+
+
+def _size() -> tuple[int, int]:
+    from sqlalchemy import text
+
+    from tilsvar.db import get_database
+
+    with get_database().reader() as session:
+        messages = int(session.execute(text("SELECT count(*) FROM messages")).scalar_one())
+        conversations = int(session.execute(text("SELECT count(*) FROM conversations")).scalar_one())
+    return messages, conversations
 
 
 if __name__ == "__main__":

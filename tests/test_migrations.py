@@ -10,10 +10,12 @@ from tilsvar.models import Base
 
 # Tables that migrations create but that are no SQLAlchemy models: the full-text index of migration
 # 0006 (on SQLite an FTS5 virtual table and the shadow tables FTS5 makes for it) and the facet rows
-# of migration 0011 (SQLite; on PostgreSQL they are columns of search_messages), kept by triggers.
+# of migration 0011 (SQLite; on PostgreSQL they are columns of search_messages), kept by triggers,
+# and the list of indexed words of migration 0024 (PostgreSQL).
 NOT_MODELS = {
     "search_messages",
     "search_facets",
+    "search_words",
     "search_messages_config",
     "search_messages_data",
     "search_messages_docsize",

@@ -506,3 +506,99 @@ def test_counts_beyond_the_sample_are_marked_estimates(
     agent = find(client, seeded.agent_token, "lukket")
     assert {item["value"] for item in agent["facets"]["brand"]} == {"rail"}
     assert ids(agent) == set(made[:6])
+
+
+def test_phrases_and_prefixes_match_exactly_whatever_the_index_narrows_by(
+    client: TestClient, seeded: Seeded, ingest: IngestFn, database: Database
+) -> None:
+    """PostgreSQL narrows a phrase by its adjacent word pairs and writes a prefix as the words it
+    covers (migration 0024); results stay exactly those of the phrase and the prefix."""
+    token = seeded.admin_token
+    ordered = ingest(seeded.x_channel, "Toget er forsinket igen")
+    punctuated = ingest(seeded.x_channel, "toget, er forsinket!")
+    reversed_ = ingest(seeded.x_channel, "Forsinket er toget")
+    coffee = ingest(seeded.x_channel, "Kaffen er kold")
+    long_word = ingest(seeded.x_channel, "Supercalifragilisticexpialidocious ord her")
+    swedish = ingest(seeded.fb_channel, "Tåget till Malmö är sent")
+    repeated = ingest(seeded.fb_channel, "nej nej nej")
+    assert ids(find(client, token, '"toget er forsinket"')) == {ordered, punctuated}
+    assert ids(find(client, token, '"toget er forsinket" OR kaffen')) == {ordered, punctuated, coffee}
+    assert ids(find(client, token, 'forsinket -"toget er"')) == {reversed_}
+    assert ids(find(client, token, '("er forsinket" OR "er kold") toget')) == {ordered, punctuated}
+    assert ids(find(client, token, '"supercalifragilisticexpialidocious ord"')) == {long_word}
+    assert ids(find(client, token, '"taget till malmo"')) == {swedish}
+    assert ids(find(client, token, '"nej nej"')) == {repeated}
+    assert find(client, token, '"er toget er"')["total"] == 0
+    # The pairs follow the text.
+    set_columns(database, reversed_, text="Nu er toget er forsinket")
+    assert ids(find(client, token, '"toget er forsinket"')) == {ordered, punctuated, reversed_}
+    # A prefix finds words first indexed after the migration, inserted or written by an update.
+    control = ingest(seeded.x_channel, "Billetkontrollen var venlig")
+    assert ids(find(client, token, "billetkontrol")) == {control}
+    set_columns(database, coffee, text="Perronskiltet er væk")
+    assert ids(find(client, token, "perronskilt")) == {coffee}
+    assert find(client, token, "kaffen")["total"] == 0
+    if not database.is_sqlite:
+        # Words no message holds any more leave the list of indexed words (personal data must not
+        # linger there), words still held stay.
+        with database.session() as session:
+            session.execute(delete(Message).where(Message.id == long_word))
+        with database.reader() as session:
+            listed = set(session.scalars(text("SELECT word FROM search_words")))
+        assert {"kaffen", "supercalifragilisticexpialidocious"}.isdisjoint(listed)
+        assert {"perronskiltet", "toget", "billetkontrollen"} <= listed
+    # A prefix covering many words, or a word of other letters, is still matched as a prefix.
+    many = ingest(seeded.x_channel, " ".join(f"zqx{a}{b}" for a in "abcdefgh" for b in "abcdefgh"))
+    last = ingest(seeded.x_channel, "zqxzzz")
+    assert ids(find(client, token, "zqx")) == {many, last}
+    greek = ingest(seeded.x_channel, "Kafeω er god")
+    plain = ingest(seeded.x_channel, "Kafe er god")
+    assert ids(find(client, token, "kafe")) == {greek, plain}
+
+
+def test_every_page_is_exact_when_counts_are_sampled(
+    client: TestClient, seeded: Seeded, ingest: IngestFn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With small samples every way of reading a page (PostgreSQL: from the sample, by walking the
+    newest messages passing the filters, or as planned) pages through exactly the newest matches."""
+    from tilsvar.search import engine
+
+    made: list[tuple[int, str, bool]] = []  # (id, channel, says "sporskifte")
+    for number in range(120):
+        channel = seeded.x_channel if number % 3 else seeded.fb_channel
+        word = "sporskifte" if number % 2 else "signalfejl"
+        text_ = f"Besked {number}: {word} ved station {number % 7}, " + "fyld " * 12
+        made.append(
+            (ingest(channel, text_, minutes_ago=120 - number), channel.platform, word == "sporskifte")
+        )
+    token = seeded.admin_token
+    monkeypatch.setattr(engine, "SAMPLE", 4)
+    monkeypatch.setattr(engine, "SAMPLE_POSTGRESQL", 4)
+    monkeypatch.setattr(engine, "SPAN_COUNTED", 10)
+    newest = list(reversed(made))
+    expectations = {
+        "sporskifte": [m for m, _, word in newest if word],
+        "sporskifte channel:x": [m for m, platform, word in newest if word and platform == "x"],
+        "channel:facebook": [m for m, platform, _ in newest if platform == "facebook"],
+        '"ved station" channel:x': [m for m, platform, _ in newest if platform == "x"],
+    }
+    for query, wanted in expectations.items():
+        pages: list[int] = []
+        cursor = None
+        while True:
+            page = find(client, token, query, limit=7, **({"cursor": cursor} if cursor else {}))
+            assert page["total"] >= len(page["results"])
+            pages += [hit["message_id"] for hit in page["results"]]
+            cursor = page["next_cursor"]
+            if not cursor:
+                break
+        assert [message for message in pages if message in set(wanted)] == wanted, query
+        assert set(pages) == set(wanted), query
+    only_filters = find(client, token, "channel:facebook")
+    assert (only_filters["total_is_estimate"], only_filters["facets_are_estimates"]) == (True, True)
+    assert only_filters["counted"] == 4
+    # Beyond what is counted the span is the planner's estimate (on PostgreSQL), still a sane total.
+    monkeypatch.setattr(engine, "SMALL_TABLE_PAGES", 0)
+    estimated = find(client, token, "channel:facebook")
+    assert estimated["total"] >= 4
+    assert [hit["message_id"] for hit in estimated["results"]] == expectations["channel:facebook"][:20]

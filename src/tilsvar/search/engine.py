@@ -15,8 +15,13 @@ full-text index under the same key. So a search never reads a full message row t
   counts are the sample's shares scaled to the total (``facets_are_estimates``), and the total is the
   number of text matches (exact on SQLite, estimated on PostgreSQL) times the share of the sample
   passing the filters (``total_is_estimate`` unless it is exact);
-- on SQLite a word prefix is expanded to the indexed words it covers (``fts5vocab``), which FTS5
-  reads lazily, instead of letting FTS5 merge every posting of a common prefix first.
+- a word prefix is expanded to the indexed words it covers (SQLite: ``fts5vocab``; PostgreSQL:
+  ``search_words``, migration 0024), which the index reads lazily, instead of collecting every
+  posting of a common prefix first;
+- PostgreSQL (migration 0024) narrows a phrase by its adjacent word pairs before checking ``<->``,
+  reads a query of filters only from a sort-key index carrying the facet columns, takes the page
+  from the sample when the sample held every match, and walks the newest messages passing the
+  filters for the page of a common text.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from __future__ import annotations
 import base64
 import json
 import math
+import re
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -51,12 +57,26 @@ from sqlalchemy import (
     true,
     union_all,
 )
+from sqlalchemy import text as sql_text
+from sqlalchemy.dialects.postgresql import TSQUERY
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.util import ClauseAdapter
 
 from tilsvar.models import Brand, Channel, Identity, Message
 from tilsvar.privacy import blind
-from tilsvar.search.query import FieldFilter, ParsedQuery, QueryError, parse, parse_day, to_fts5, to_tsquery
+from tilsvar.search.query import (
+    FieldFilter,
+    Node,
+    Not,
+    ParsedQuery,
+    Phrase,
+    QueryError,
+    parse,
+    parse_day,
+    to_fts5,
+    to_pairs,
+    to_tsquery,
+)
 from tilsvar.search.snippets import Part, snippet_parts, to_html
 
 Order = Literal["newest", "relevance"]
@@ -88,7 +108,9 @@ _DETAILS = (
 )
 _FTS_SQLITE = table("search_messages", column("rowid"))
 _FACETS_SQLITE = table("search_facets", *(column(name) for name in _COLUMNS))
-_FACETS_POSTGRESQL = table("search_messages", *(column(name) for name in _COLUMNS), column("document"))
+_FACETS_POSTGRESQL = table(
+    "search_messages", *(column(name) for name in _COLUMNS), column("document"), column("pairs")
+)
 
 
 def sort_key(created_at: datetime, message_id: int = 0) -> int:
@@ -238,9 +260,11 @@ def search(
     f = plan.facets
     conditions = [*scope.conditions, *scope.ranges, *([plan.match] if plan.match is not None else [])]
 
+    relevance = order == "relevance" and plan.rank is not None
+    below = _decode_key(cursor) if cursor and not relevance else None
     counts = _Counts(0, 0, False, False, {})
     if facets:
-        counts = _count(session, plan, scope)
+        counts = _count(session, plan, scope, None if relevance else _PageWanted(limit + 1, below))
 
     page = select(
         plan.key,
@@ -255,13 +279,32 @@ def search(
         f.c.has_pii,
     ).select_from(plan.source)
     offset = 0
-    relevance = order == "relevance" and plan.rank is not None
     if relevance:
         offset = _decode_offset(cursor) if cursor else 0
         page = page.where(*conditions).order_by(plan.rank, plan.key.desc()).offset(offset)
+    elif counts.page_keys is not None:
+        # The sample held every match: its newest keys are the page (no second full-text scan).
+        page = page.where(plan.key.in_(counts.page_keys)).order_by(plan.key.desc())
+    elif counts.text_is_common and plan.match is not None:
+        # A common text (PostgreSQL): walk the newest messages passing the filters on the covering
+        # index alone, and read the document only of those, until the page is full (rather than
+        # let the planner, whose estimate of a text's matches can be far too low, read every match).
+        passing = f.alias("passing")
+        adapter = ClauseAdapter(passing)
+        newest = (
+            select(passing.c.sort_key.label("key"))
+            .where(*(adapter.traverse(condition) for condition in [*scope.conditions, *scope.ranges]))
+            .order_by(passing.c.sort_key.desc())
+        )
+        if below is not None:
+            newest = newest.where(passing.c.sort_key < below)
+        keys = newest.offset(0).subquery("newest")  # OFFSET 0: planned on its own, not merged
+        # LATERAL … LIMIT 1: a nested loop, one message per key, in the walk's order.
+        hit = page.where(plan.key == keys.c.key, plan.match).limit(1).lateral("hit")
+        page = select(*hit.c).select_from(keys.join(hit, true())).order_by(keys.c.key.desc())
     else:
-        if cursor:
-            conditions.append(plan.key < _decode_key(cursor))
+        if below is not None:
+            conditions.append(plan.key < below)
         page = page.where(*conditions).order_by(plan.key.desc())
     page = page.limit(limit + 1)
     rows: list[tuple[Any, ...]]
@@ -360,15 +403,26 @@ def _plan(session: Session, parsed: ParsedQuery) -> _Plan:
     f = _FACETS_POSTGRESQL
     if parsed.text is None:
         return _Plan(f, f, f.c.sort_key, None, None, None, None)
+    words = _words_postgresql(session, _prefixes(parsed.text))
     tsquery = func.to_tsquery(
-        literal_column("'simple'::regconfig"), bindparam("search_tsquery", to_tsquery(parsed.text))
+        literal_column("'simple'::regconfig"),
+        bindparam("search_tsquery", to_tsquery(parsed.text, words.get)),
     )
     document = f.c.document
+    condition: ColumnElement[bool] = document.op("@@")(tsquery)
+    pairs = to_pairs(parsed.text)
+    if pairs is not None:
+        # A phrase: its adjacent word pairs (migration 0024) narrow the messages to recheck. When
+        # the query is phrases only, the pairs alone choose the candidates (the function form of @@
+        # keeps PostgreSQL from also intersecting the postings of every word, "is" or "er" included).
+        if _phrases_only(parsed.text):
+            condition = func.ts_match_vq(document, tsquery)
+        condition = and_(f.c.pairs.op("@@")(cast(bindparam("search_pairs", pairs), TSQUERY)), condition)
     return _Plan(
         f,
         f,
         f.c.sort_key,
-        document.op("@@")(tsquery),
+        condition,
         func.ts_rank(document, tsquery).desc(),
         f,
         f.c.sort_key,
@@ -382,6 +436,18 @@ class _Counts:
     total_is_estimate: bool
     facets_are_estimates: bool
     facets: dict[str, list[FacetValue]]
+    # The keys of the page (newest first), when counting found that the sample held every match.
+    page_keys: list[int] | None = None
+    # PostgreSQL: the text matches a good share of all messages (its page had best walk the filters).
+    text_is_common: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class _PageWanted:
+    """The newest-first page the search will show: this many keys, below ``below`` (a cursor)."""
+
+    size: int
+    below: int | None
 
 
 MAX_EXPANSION = 50  # a prefix covering more indexed words than this stays a prefix
@@ -409,7 +475,50 @@ def _vocabulary(session: Session) -> Callable[[str], list[str] | None]:
     return expand
 
 
-def _count(session: Session, plan: _Plan, scope: _Scope) -> _Counts:
+def _phrases_only(node: Node) -> bool:
+    """Whether every word ``node`` looks for is in a phrase its pairs narrow (NOT terms aside)."""
+    if isinstance(node, Phrase):
+        return to_pairs(node) is not None
+    if isinstance(node, Not):
+        return True
+    return all(_phrases_only(item) for item in node.items) and not all(
+        isinstance(item, Not) for item in node.items
+    )
+
+
+def _prefixes(node: Node) -> list[str]:
+    """The words of ``node`` matched as prefixes."""
+    if isinstance(node, Phrase):
+        return [node.tokens[0]] if node.prefix and len(node.tokens) == 1 else []
+    if isinstance(node, Not):
+        return _prefixes(node.item)
+    return [prefix for item in node.items for prefix in _prefixes(item)]
+
+
+def _words_postgresql(session: Session, prefixes: list[str]) -> dict[str, list[str] | None]:
+    """The indexed words each prefix covers, from ``search_words`` (migration 0024), in one statement;
+    ``None`` for a prefix covering more than :data:`MAX_EXPANSION` words or any word not of plain
+    ASCII letters and digits (which ``to_tsquery`` might not read back as the same lexeme)."""
+    if not prefixes:
+        return {}
+    found: dict[str, list[str] | None] = {}
+    for prefix, words in session.execute(
+        sql_text(
+            "SELECT prefix, ARRAY(SELECT word FROM search_words WHERE word >= prefix "
+            "AND word < prefix || chr(1114111) AND starts_with(word, prefix) ORDER BY word "
+            "LIMIT :most) FROM unnest(CAST(:prefixes AS text[])) AS prefix"
+        ),
+        {"prefixes": sorted(set(prefixes)), "most": MAX_EXPANSION + 1},
+    ):
+        plain = all(_PLAIN_WORD.fullmatch(word) for word in words)
+        found[prefix] = list(words) if plain and len(words) <= MAX_EXPANSION else None
+    return found
+
+
+_PLAIN_WORD = re.compile(r"[a-z0-9]+")
+
+
+def _count(session: Session, plan: _Plan, scope: _Scope, page: _PageWanted | None = None) -> _Counts:
     """The total, how many matches were counted, whether the total and the facets are estimates, and
     the facets.
 
@@ -421,7 +530,7 @@ def _count(session: Session, plan: _Plan, scope: _Scope) -> _Counts:
         # Dates are ranges of the index key: the index itself reads only that range.
         text = [plan.match, *scope.ranges]
         if plan.text_only is f:
-            return _count_postgresql(session, plan, scope, text)
+            return _count_postgresql(session, plan, scope, text, page)
         keys = (
             select(plan.text_key.label("k"))
             .select_from(plan.text_only)
@@ -451,6 +560,8 @@ def _count(session: Session, plan: _Plan, scope: _Scope) -> _Counts:
             total, estimate = text_matches, False
         else:
             total, estimate = round(passed * text_matches / scanned), True
+    elif plan.facets is _FACETS_POSTGRESQL:
+        return _count_filters_postgresql(session, plan, scope)
     else:
         statement = (
             select(*facet_columns)
@@ -484,17 +595,28 @@ def _count(session: Session, plan: _Plan, scope: _Scope) -> _Counts:
 
 
 SAMPLE_POSTGRESQL = 2_000
+WALK_PAGES = 5_000  # a newest-first walk for a page of a common text covers at most this many pages
 SMALL_TABLE_PAGES = 1_000  # below this many pages PostgreSQL counts matches exactly
 
 
 def _count_postgresql(
-    session: Session, plan: _Plan, scope: _Scope, text: list[ColumnElement[bool]]
+    session: Session,
+    plan: _Plan,
+    scope: _Scope,
+    text: list[ColumnElement[bool]],
+    page: _PageWanted | None = None,
 ) -> _Counts:
     """PostgreSQL: GIN yields matches in storage order only, so the newest N would cost reading every
     match. The sample is the first :data:`SAMPLE_POSTGRESQL` matches in storage order (a scan that
     stops there); beyond it the number of text matches is estimated from how far into the table the
-    sample reached (its last page of all pages), and everything counted is marked as an estimate."""
+    sample reached (its last page of all pages), and everything counted is marked as an estimate.
+
+    When the sample holds every match (fewer than :data:`SAMPLE_POSTGRESQL`), the same statement also
+    answers the keys of the newest ``page`` passing the filters, so the page costs no second scan."""
     f = plan.facets
+    # A sequential scan (which the planner may choose for a common text) must start at the table's
+    # first page, not where the last one stopped (synchronized scans), for the page estimate to hold.
+    session.execute(sql_text("SET LOCAL synchronize_seqscans = off"))
     block: ColumnElement[Any] = literal_column("(search_messages.ctid::text::point)[0]").label("block")
     first = select(f, block).where(*text).limit(SAMPLE_POSTGRESQL).subquery()
     adapter = ClauseAdapter(first)
@@ -503,6 +625,7 @@ def _count_postgresql(
         select(
             *(first.c[name] for name in _FACET_NAMES),
             first.c.block,
+            first.c.sort_key,
             (and_(*passing) if passing else true()).label("passed"),
         )
         .cte("sample")
@@ -519,13 +642,21 @@ def _count_postgresql(
     )
     parts.append(select(literal(-1), cast(func.max(rows.c.block), String), func.count()))
     parts.append(select(literal(-2), cast(pages, String), literal(0)))
+    if page is not None:
+        newest = select(literal(-3), cast(rows.c.sort_key, String), literal(0)).where(rows.c.passed)
+        if page.below is not None:
+            newest = newest.where(rows.c.sort_key < page.below)
+        parts.append(newest.order_by(rows.c.sort_key.desc()).limit(page.size))
     counts: dict[str, Counter[Any]] = {name: Counter() for name in _FACET_NAMES}
     scanned, last_block, all_pages = 0, 0.0, 1.0
+    keys: list[int] = []
     for index, value, count in session.execute(union_all(*parts)):
         if index == -1:
             scanned, last_block = int(count), float(value or 0)
         elif index == -2:
             all_pages = float(value or 1)
+        elif index == -3:
+            keys.append(int(value))
         else:
             counts[_FACET_NAMES[index]][value] += count
     passed = sum(counts["channel_id"].values())
@@ -541,7 +672,94 @@ def _count_postgresql(
     if estimate:
         total = round(passed * text_matches / scanned)
     scale = total / passed if capped and passed else 1.0
-    return _Counts(total, passed, estimate, capped, _facet_values(counts, scope, scale))
+    page_keys = None if capped or page is None else sorted(keys, reverse=True)
+    # The sample's SAMPLE_POSTGRESQL matches came from at most half the table, so the text is in
+    # enough messages that walking the newest ones passing the filters soon finds a page of matches
+    # (otherwise PostgreSQL's planner chooses how to read the page).
+    # And the filters pass enough of those for the walk to find the page within WALK_PAGES pages'
+    # worth of messages (the sample's density of passing matches: passed in last_block + 1 pages).
+    walk = page.size * (last_block + 1) / passed if page is not None and passed else math.inf
+    common = capped and (last_block + 1) * 2 <= all_pages and walk <= WALK_PAGES
+    return _Counts(total, passed, estimate, capped, _facet_values(counts, scope, scale), page_keys, common)
+
+
+def _count_filters_postgresql(session: Session, plan: _Plan, scope: _Scope) -> _Counts:
+    """PostgreSQL, a query of filters only: the sample is the newest :data:`SAMPLE` messages passing
+    them, read newest first from the covering sort-key index (migration 0024: an index-only walk
+    that evaluates the filters on the index), counted in the same statement that finds the oldest key
+    it reached. Beyond the sample the total is scaled by all messages (within ``from:``/``to:``) over
+    the messages that span holds: the span counted on the index up to :data:`SPAN_COUNTED`, beyond
+    that and for all messages PostgreSQL's planner's estimates (:func:`_planned_rows`); both counted
+    on a table of at most :data:`SMALL_TABLE_PAGES` pages."""
+    f = plan.facets
+    rows = (
+        select(*(f.c[name] for name in _FACET_NAMES), f.c.sort_key)
+        .where(*scope.conditions, *scope.ranges)
+        .order_by(f.c.sort_key.desc())
+        .limit(SAMPLE + 1)
+        .cte("sample")
+        .prefix_with("MATERIALIZED")
+    )
+    # Facets over the newest SAMPLE; the one more only tells that there are more.
+    counted = select(rows).order_by(rows.c.sort_key.desc()).limit(SAMPLE).cte("counted")
+    parts = [
+        select(literal(index), cast(counted.c[index], String), func.count()).group_by(counted.c[index])
+        for index in range(len(_FACET_NAMES))
+    ]
+    parts.append(
+        select(
+            literal(-1),
+            cast(select(func.min(counted.c.sort_key)).scalar_subquery(), String),
+            func.count(),
+        ).select_from(rows)
+    )
+    counts: dict[str, Counter[Any]] = {name: Counter() for name in _FACET_NAMES}
+    found, oldest = 0, 0
+    for index, value, count in session.execute(union_all(*parts)):
+        if index == -1:
+            found, oldest = int(count), int(value or 0)
+        else:
+            counts[_FACET_NAMES[index]][value] += count
+    if found <= SAMPLE:
+        return _Counts(found, found, False, False, _facet_values(counts, scope, 1.0))
+    passed = SAMPLE
+    # How many messages the sample's span holds: counted on the index up to SPAN_COUNTED, else the
+    # planner's estimate from the sort key's histogram (the span of a rare filter can be most of the
+    # table, and counting it would cost more than the whole search may).
+    span = [f.c.sort_key >= oldest, *scope.ranges]
+    newer = select(f.c.sort_key).where(*span).limit(SPAN_COUNTED + 1).subquery()
+    spanned = int(session.execute(select(func.count()).select_from(newer)).scalar_one())
+    small = _pages(session) <= SMALL_TABLE_PAGES
+    if spanned > SPAN_COUNTED and not small:
+        spanned = max(spanned, _planned_rows(session, span))
+    if small:
+        counting = select(func.count()).select_from(f).where(*scope.ranges)
+        everything = int(session.execute(counting).scalar_one())
+    else:
+        everything = max(spanned, _planned_rows(session, scope.ranges))
+    total = max(passed, round(passed * everything / max(1, spanned)))
+    return _Counts(total, passed, True, True, _facet_values(counts, scope, total / passed))
+
+
+SPAN_COUNTED = 20_000  # a filter-only sample's span is counted up to this many messages, else estimated
+
+
+def _pages(session: Session) -> int:
+    return int(
+        session.execute(
+            sql_text("SELECT pg_relation_size('search_messages') / current_setting('block_size')::bigint")
+        ).scalar_one()
+    )
+
+
+def _planned_rows(session: Session, conditions: list[ColumnElement[bool]]) -> int:
+    """PostgreSQL's planner's estimate of the rows of ``search_messages`` meeting ``conditions``
+    (conditions on the sort key only: integers, written into the statement): the table's rows from
+    its statistics scaled to its current size, times the share the sort key's histogram gives."""
+    statement: Select[Any] = select(literal_column("1")).select_from(_FACETS_POSTGRESQL).where(*conditions)
+    compiled = statement.compile(dialect=session.get_bind().dialect, compile_kwargs={"literal_binds": True})
+    plan = session.connection().exec_driver_sql("EXPLAIN (FORMAT JSON) " + str(compiled)).scalar_one()
+    return int(plan[0]["Plan"]["Plan Rows"])
 
 
 def _group(session: Session, sample: Select[Any]) -> tuple[int, dict[str, Counter[Any]]]:

@@ -17,6 +17,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from itertools import pairwise
 
 from tilsvar.search.folding import stem, words
 
@@ -264,17 +265,60 @@ def to_fts5(node: Node, expand: Callable[[str], list[str] | None] | None = None)
     raise QueryError("a query needs at least one word to look for besides the excluded ones")
 
 
-def to_tsquery(node: Node) -> str:
-    """The PostgreSQL ``to_tsquery('simple', ...)`` text of ``node``."""
+def to_tsquery(node: Node, expand: Callable[[str], list[str] | None] | None = None) -> str:
+    """The PostgreSQL ``to_tsquery('simple', ...)`` text of ``node``.
+
+    ``expand``, if given, lists the indexed words a prefix stands for (``None``: too many); a word
+    prefix is then written as the OR of those words, which GIN reads lazily, where a prefix makes it
+    collect every posting of every word it covers first (as :func:`to_fts5` for FTS5)."""
     if isinstance(node, Phrase):
+        if node.prefix and expand is not None and len(node.tokens) == 1:
+            terms = expand(node.tokens[0])
+            if terms:
+                return "(" + " | ".join(f"'{term}'" for term in terms) + ")"
         parts = [f"'{token}'" for token in node.tokens]
         if node.prefix:
             parts[-1] += ":*"
         return "(" + " <-> ".join(parts) + ")"
     if isinstance(node, Not):
-        return "!" + to_tsquery(node.item)
+        return "!" + to_tsquery(node.item, expand)
     joiner = " | " if isinstance(node, Or) else " & "
-    return "(" + joiner.join(to_tsquery(item) for item in node.items) + ")"
+    return "(" + joiner.join(to_tsquery(item, expand) for item in node.items) + ")"
+
+
+PAIR_WORD_BYTES = 24  # migration 0024 leaves longer lexemes out of the pairs index
+_PAIR_TOKEN = re.compile(rf"[a-z0-9]{{1,{PAIR_WORD_BYTES}}}")
+
+
+def to_pairs(node: Node) -> str | None:
+    """A ``tsquery`` (to cast, not to parse) over the PostgreSQL pairs index (migration 0024) that
+    every message matching ``node`` also matches, or ``None`` when ``node`` has no phrase to narrow by.
+
+    A phrase ``a b c`` needs the adjacent pairs ``'a b' & 'b c'``. Only pairs of plain ASCII letters
+    and digits are used: for those the query's lexemes are the tokens themselves (PostgreSQL's parser
+    neither splits nor changes them), so the pairs are exactly the ones the index took from the
+    document's positions and the condition can only ever narrow the candidates, never lose a match.
+    Under NOT nothing is narrowed; an OR narrows only when each of its branches does."""
+    if isinstance(node, Phrase):
+        tokens = node.tokens[:-1] if node.prefix else node.tokens
+        pairs = [
+            f"'{first} {second}'"
+            for first, second in pairwise(tokens)
+            if _PAIR_TOKEN.fullmatch(first) and _PAIR_TOKEN.fullmatch(second)
+        ]
+        unique = list(dict.fromkeys(pairs))
+        return " & ".join(unique) if unique else None
+    if isinstance(node, Not):
+        return None
+    parts = [to_pairs(item) for item in node.items if not isinstance(item, Not)]
+    if isinstance(node, Or):
+        if any(part is None for part in parts):
+            return None
+        return "(" + " | ".join(part for part in parts if part) + ")"
+    present = [part for part in parts if part]
+    if not present:
+        return None
+    return "(" + " & ".join(present) + ")"
 
 
 def parse_day(value: str, *, end: bool) -> datetime:
