@@ -221,6 +221,7 @@ EXPECTATIONS: dict[tuple[str, str], Expect] = {
     ("POST", "/conversations/{conversation_id}/contact-merge"): E(
         REPLY, scoped=True, form={"source_contact_id": "999999"}
     ),
+    ("POST", "/conversations/{conversation_id}/move-to-private"): E(REPLY, scoped=True),
     ("POST", "/conversations/{conversation_id}/typing"): E(ALL, scoped=True),
     ("GET", "/conversations/{conversation_id}/reply-box"): E(ALL, scoped=True),
     ("GET", "/conversations/{conversation_id}/faq"): E(ALL, scoped=True),

@@ -3,6 +3,8 @@ moving a public comment to a private conversation with the same owner, both link
 
 from __future__ import annotations
 
+import json
+
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
@@ -148,3 +150,41 @@ def test_the_conversation_panel_merges_a_customer_and_undoes_it_with_csrf_forms(
     )
     assert again.status_code == 422
     assert "already undone" in again.text
+
+
+def test_the_conversation_panel_moves_a_comment_to_private_and_opens_it(
+    client: TestClient,
+    seeded: Seeded,
+    database: Database,
+    ingest: IngestFn,
+    run_jobs: RunJobs,
+    pipeline: FakePipeline,
+) -> None:
+    public = conversation_of(database, ingest(seeded.fb_channel, "Min ordre er forsinket", author_id="u9"))
+    dm = conversation_of(database, ingest(seeded.fb_channel, "Hej", author_id="u10", kind="dm"))
+    run_jobs()
+    csrf = sign_in(client, seeded.agent.email, seeded.password)
+    hx = {"HX-Request": "true"}
+    action = f'action="/conversations/{public}/move-to-private"'
+    assert action in client.get(f"/conversations/{public}/workflow", headers=hx).text
+    # Only public comments and posts can move; a DM has no such form.
+    assert "move-to-private" not in client.get(f"/conversations/{dm}/workflow", headers=hx).text
+    forged = client.post(f"/conversations/{public}/move-to-private", data={"csrf_token": "x"})
+    assert forged.status_code == 403
+    moved = client.post(
+        f"/conversations/{public}/move-to-private",
+        data={"csrf_token": csrf, "public_reply": "Vi har skrevet til dig privat."},
+        headers=hx,
+    )
+    assert moved.status_code == 204
+    private = int(moved.headers["HX-Redirect"].rsplit("/", 1)[1])
+    assert workflow(client, seeded.agent_token, private)["linked_conversation_id"] == public
+    panel = client.get(f"/conversations/{public}/workflow", headers=hx).text
+    assert action not in panel  # moved once; the link leads to it
+    assert f'href="/conversations/{private}"' in panel
+    # The optional public answer is queued under the comment.
+    thread = json_of(client.get(f"/api/v1/conversations/{public}", headers=auth(seeded.agent_token)))
+    assert "Vi har skrevet til dig privat." in json.dumps(thread)
+    refused = client.post(f"/conversations/{dm}/move-to-private", data={"csrf_token": csrf}, headers=hx)
+    assert refused.status_code == 422
+    assert "only a public comment" in refused.text

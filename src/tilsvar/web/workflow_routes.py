@@ -20,7 +20,13 @@ from sqlalchemy.orm import Session
 from tilsvar import access
 from tilsvar.actions.canned import canned_for_conversation, do_delete_canned, do_save_canned
 from tilsvar.actions.common import ActionError
-from tilsvar.actions.contacts import do_merge_contacts, do_set_contact_tags, do_undo_merge
+from tilsvar.actions.contacts import (
+    PRIVATE_PLATFORMS,
+    do_merge_contacts,
+    do_move_to_private,
+    do_set_contact_tags,
+    do_undo_merge,
+)
 from tilsvar.actions.csat import do_answer_survey, survey_for_token
 from tilsvar.actions.drafts import do_decide_draft, do_save_draft, pending_drafts
 from tilsvar.actions.notes import do_add_note, do_mark_notifications_read
@@ -71,8 +77,18 @@ def _panel_values(database: Any, context: WebContext, conversation_id: int) -> d
             .where(User.organization_id == user.organization_id, User.is_active.is_(True))
             .order_by(User.name)
         ).all()
+        movable = session.execute(
+            select(Conversation.kind, Channel.platform)
+            .join(Channel, Channel.id == Conversation.channel_id)
+            .where(Conversation.id == conversation_id)
+        ).first()
     board.touch(conversation_id, user_id=context.user.id, name=context.user.name, state="viewing")
     return {
+        "can_move_private": access.can(context.user, "reply")
+        and movable is not None
+        and movable.kind in ("comment", "post")
+        and movable.platform in PRIVATE_PLATFORMS
+        and view.linked_conversation_id is None,
         "w": view,
         "teams": teams,
         "colleagues": [(uid, name) for uid, name in members if access.can(context.user, "reply")],
@@ -271,6 +287,36 @@ def merge_contact(
     except ActionError as error:
         return _panel_after(request, database, context, conversation_id, error.reason)
     return _panel_after(request, database, context, conversation_id)
+
+
+@router.post("/conversations/{conversation_id}/move-to-private")
+def move_to_private(
+    request: Request,
+    database: DatabaseDep,
+    context: CsrfUser,
+    conversation_id: int,
+    public_reply: Annotated[str, Form(max_length=8000)] = "",
+) -> Response:
+    """Continue a public comment in the customer's private conversation (same owner), and open it."""
+    try:
+        access.require(context.user, "reply")
+        with database.session() as session:
+            conversation = access.access_conversation(session, context.user, conversation_id)
+            private_id = do_move_to_private(
+                session,
+                user=context.user,
+                conversation=conversation,
+                public_reply=public_reply.strip() or None,
+            ).id
+    except access.NotFound:
+        return not_found(request, context)
+    except access.Forbidden as error:
+        raise HTTPException(403, str(error)) from error
+    except ActionError as error:
+        return _panel_after(request, database, context, conversation_id, error.reason)
+    if request.headers.get("HX-Request"):
+        return Response(status_code=204, headers={"HX-Redirect": f"/conversations/{private_id}"})
+    return RedirectResponse(f"/conversations/{private_id}", status_code=303)
 
 
 @router.post("/conversations/{conversation_id}/typing")
