@@ -154,29 +154,16 @@ def bulk_insert(session: Session, table: Table, rows: list[dict[str, Any]]) -> N
     as SQLAlchemy would. Elsewhere this is a plain Core ``insert``."""
     if not rows:
         return
-    if session.get_bind().dialect.name != "sqlite":
+    connection = session.connection()
+    dialect = connection.dialect
+    if dialect.name != "sqlite":
         session.execute(insert(table), rows)
         return
-    given = list(rows[0])
-    scalar_defaults: dict[str, Any] = {}
-    callable_defaults: dict[str, Callable[[Any], Any]] = {}
-    for column in table.columns:
-        default: Any = column.default
-        if column.name in rows[0] or default is None:
-            continue
-        if default.is_callable:
-            callable_defaults[column.name] = default.arg  # evaluated per row, as SQLAlchemy does
-        else:
-            scalar_defaults[column.name] = default.arg
-    dialect = session.get_bind().dialect
-    names = given + list(scalar_defaults) + list(callable_defaults)
-    converters = [_sqlite_converter(table.c[name], dialect) for name in names]
-    fixed = list(scalar_defaults.values())
-    made = list(callable_defaults.values())
-    sql = (
-        f'INSERT INTO "{table.name}" ({", ".join(chr(34) + name + chr(34) for name in names)}) '
-        f"VALUES ({', '.join('?' for _ in names)})"
-    )
+    given = tuple(rows[0])
+    plan = _insert_plans.get((table, given))
+    if plan is None:
+        plan = _insert_plans[(table, given)] = _insert_plan(table, given, dialect)
+    sql, converters, fixed, made = plan
     fetch = itemgetter(*given)
     columns: list[Iterable[Any]] = (
         list(zip(*(fetch(row) for row in rows), strict=True))
@@ -191,7 +178,33 @@ def bulk_insert(session: Session, table: Table, rows: list[dict[str, Any]]) -> N
         elif convert is not None:
             columns[index] = [None if value is None else convert(value) for value in columns[index]]
     params = list(zip(*columns, strict=True))
-    session.connection().exec_driver_sql(sql, params)
+    connection.exec_driver_sql(sql, params)
+
+
+InsertPlan = tuple[str, list[Callable[[Any], Any] | None], list[Any], list[Callable[[Any], Any]]]
+# (table, the given keys) -> the SQLite INSERT, its converters and the defaults to fill in. Built once:
+# bulk_insert runs for every routed message, where working this out again cost more than the insert.
+_insert_plans: dict[tuple[Table, tuple[str, ...]], InsertPlan] = {}
+
+
+def _insert_plan(table: Table, given: tuple[str, ...], dialect: Dialect) -> InsertPlan:
+    scalar_defaults: dict[str, Any] = {}
+    callable_defaults: dict[str, Callable[[Any], Any]] = {}
+    for column in table.columns:
+        default: Any = column.default
+        if column.name in given or default is None:
+            continue
+        if default.is_callable:
+            callable_defaults[column.name] = default.arg  # evaluated per row, as SQLAlchemy does
+        else:
+            scalar_defaults[column.name] = default.arg
+    names = list(given) + list(scalar_defaults) + list(callable_defaults)
+    converters = [_sqlite_converter(table.c[name], dialect) for name in names]
+    sql = (
+        f'INSERT INTO "{table.name}" ({", ".join(chr(34) + name + chr(34) for name in names)}) '
+        f"VALUES ({', '.join('?' for _ in names)})"
+    )
+    return sql, converters, list(scalar_defaults.values()), list(callable_defaults.values())
 
 
 def _sqlite_text_instant(value: datetime) -> str:

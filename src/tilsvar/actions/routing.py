@@ -31,12 +31,24 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import (
+    CompoundSelect,
+    Connection,
+    Select,
+    and_,
+    bindparam,
+    exists,
+    func,
+    literal_column,
+    select,
+    union_all,
+    update,
+)
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import BindParameter
 
 from tilsvar.actions.analysis import PRIORITY_RANK
-from tilsvar.actions.common import audit
+from tilsvar.actions.common import audit_row
 from tilsvar.actions.moderation import MODERATED_KINDS, request_moderation
 from tilsvar.actions.sla import MessageRow, SlaOutcome, TimelineRow, events_from_rows, plan_sla
 from tilsvar.actions.workflow_config import CompiledConfig, fallback_team, load_config, versions
@@ -68,7 +80,6 @@ from tilsvar.models import (
 from tilsvar.models.base import table_of
 from tilsvar.models.workflow import (
     AgentProfile,
-    ChannelWorkflow,
     ConversationWorkflowState,
     CsatSurvey,
     Notification,
@@ -238,20 +249,64 @@ def _roster(session: Session, organization_id: int) -> tuple[CompiledConfig, Ros
 
 class LiveAgents(Mapping[Ref, AgentSnapshot]):
     """The cached roster's agents as the engines see them in this batch: with live presence, active
-    flag and open load, built only for the agents a decision actually looks at."""
+    flag and open load, built only for the agents a decision actually looks at.
+
+    Presence, active flags and load are read from the database (never cached: they change all day,
+    and a deactivated agent must never be offered a conversation, whoever changed the row). A large
+    batch reads them for the whole organisation with one statement up front; a small one (a webhook's
+    single message) reads them when a decision first looks at an agent, for that agent and everyone in
+    their teams — the people the same decision looks at next — so one statement covers the team the
+    message goes to, without counting the whole organisation's open conversations per message."""
 
     def __init__(
-        self, roster: Roster, live: dict[int, tuple[bool, bool]], load: dict[int, dict[str, int]]
+        self, roster: Roster, connection: Connection, organization_id: int, *, everyone: bool
     ) -> None:
         self.roster = roster
-        self.live = live
-        self.load = {user_id: dict(counts) for user_id, counts in load.items()}
+        self.live: dict[int, tuple[bool, bool]] = {}  # user id -> (active, online)
+        self.load: dict[int, dict[str, int]] = {}  # user id -> channel key -> open conversations
+        self._connection = connection
+        self._organization_id = organization_id
+        self._read: set[int] = set()
+        self._everyone = everyone
         self._built: dict[int, AgentSnapshot] = {}
+        if everyone:
+            self._absorb(connection.execute(Q_AGENTS_ALL, {"org": organization_id}))
+
+    def _absorb(self, rows: Iterable[Any]) -> None:
+        for user_id, is_active, online, platform, count in rows:
+            self.live[user_id] = (bool(is_active), bool(online))
+            if platform is not None and count:
+                counts = self.load.setdefault(user_id, {})
+                key = channel_key(platform)
+                counts[key] = counts.get(key, 0) + count
+
+    def read(self, user_ids: Iterable[int]) -> None:
+        """Make sure the live state and load of ``user_ids`` are read (one statement for those missing)."""
+        if self._everyone:
+            return
+        missing = sorted(set(user_ids) - self._read)
+        if missing:
+            self._read.update(missing)
+            self._absorb(
+                self._connection.execute(Q_AGENTS_SOME, {"org": self._organization_id, "ids": missing})
+            )
+
+    def _around(self, user_id: int) -> set[int]:
+        """The agent and the members of their teams."""
+        around = {user_id}
+        agent = self.roster.agents.get(user_id)
+        for slug in agent.teams if agent is not None else ():
+            team_id = self.roster.team_id_by_ref.get(slug)
+            if team_id is not None:
+                around.update(self.roster.members.get(team_id, ()))
+        return around
 
     def __getitem__(self, ref: Ref) -> AgentSnapshot:
         user_id = self.roster.user_by_ref[ref]
         built = self._built.get(user_id)
         if built is None:
+            if user_id not in self._read:
+                self.read(self._around(user_id))
             agent = self.roster.agents[user_id]
             active, online = self.live.get(user_id, (False, False))
             built = self._built[user_id] = replace(
@@ -268,8 +323,15 @@ class LiveAgents(Mapping[Ref, AgentSnapshot]):
     def __contains__(self, ref: object) -> bool:
         return ref in self.roster.user_by_ref
 
+    def active_among(self, user_ids: Iterable[int]) -> list[int]:
+        """Those of ``user_ids`` who are active users of the organisation now, in id order."""
+        wanted = set(user_ids)
+        self.read(wanted)
+        return sorted(user_id for user_id in wanted if self.live.get(user_id, (False, False))[0])
+
     def count(self, user_id: int, key: str) -> None:
         """One more open conversation for ``user_id`` on channel key ``key``."""
+        self.read((user_id,))
         counts = self.load.setdefault(user_id, {})
         counts[key] = counts.get(key, 0) + 1
         self._built.pop(user_id, None)
@@ -310,7 +372,6 @@ class OrgBatch:
     agents: LiveAgents  # the roster's agents with presence and open load
     cursors: dict[Ref, Ref]  # team slug -> agent
     cursor_rows: set[int]  # teams that have a team_workflow row
-    active: frozenset[int]  # active users now
     cursor_writes: dict[int, int | None] = field(default_factory=dict)
     routed: dict[int, list[str]] = field(default_factory=dict)  # conversation id -> rules matched
 
@@ -351,28 +412,31 @@ CONVERSATION_COLUMNS = (
 )
 
 
-def _load_conversations(session: Session, ids: list[int]) -> dict[int, Conv]:
-    return {
-        row[0]: Conv(*row)  # type: ignore[call-arg]
-        for row in session.execute(Q_CONVERSATIONS, {"ids": ids})
-    }
-
-
 STATE_TABLE = table_of(ConversationWorkflowState)
+STATE_NAMES = tuple(column.name for column in STATE_TABLE.c)
 
 
 # pre-built statements (built and compiled once; a batch only binds its ids) ---------------------------
 
 IDS: BindParameter[list[int]] = bindparam("ids", expanding=True)
 ORG: BindParameter[int] = bindparam("org")
+# The conversations with their channel and brand, whether a satisfaction survey is open, and their
+# workflow state (NULLs when routing has not seen them yet), in one statement.
 Q_CONVERSATIONS = (
-    select(*CONVERSATION_COLUMNS)
+    select(
+        *CONVERSATION_COLUMNS,
+        exists()
+        .where(CsatSurvey.conversation_id == Conversation.id, CsatSurvey.answered_at.is_(None))
+        .label("open_survey"),
+        *STATE_TABLE.c,
+    )
     .join(Channel, Channel.id == Conversation.channel_id)
     .join(Brand, Brand.id == Conversation.brand_id)
+    .outerjoin(STATE_TABLE, STATE_TABLE.c.conversation_id == Conversation.id)
     .where(Conversation.id.in_(IDS))
     .order_by(Conversation.id)
 )
-Q_STATES = select(STATE_TABLE).where(STATE_TABLE.c.conversation_id.in_(IDS))
+# Their messages, each with whether it answered one of the conversation's surveys (not an SLA event).
 Q_HISTORY = (
     select(
         Message.conversation_id,
@@ -381,28 +445,46 @@ Q_HISTORY = (
         Message.created_at,
         Message.is_automatic,
         Message.delivery_state,
+        exists()
+        .where(
+            CsatSurvey.conversation_id == Message.conversation_id, CsatSurvey.answer_message_id == Message.id
+        )
+        .label("survey_answer"),
     )
     .where(Message.conversation_id.in_(IDS))
     .order_by(Message.created_at, Message.id)
 )
-Q_OPEN_SURVEYS = select(CsatSurvey.conversation_id).where(
-    CsatSurvey.conversation_id.in_(IDS), CsatSurvey.answered_at.is_(None)
-)
-Q_LOAD = (
-    select(Conversation.assignee_id, Channel.platform, func.count())
-    .join(Channel, Channel.id == Conversation.channel_id)
-    .where(
-        Conversation.organization_id == ORG,
-        Conversation.assignee_id.is_not(None),
-        Conversation.status.in_(OPEN_STATUSES),
+
+
+def _agents_statement(*, some: bool) -> Select[tuple[int, bool, bool | None, str | None, int | None]]:
+    """Users' active flag and presence with their open conversations per platform: of the users
+    ``ids`` (``some``) or of the whole organisation."""
+    open_load = (
+        select(
+            Conversation.assignee_id.label("agent"),
+            Channel.platform.label("platform"),
+            func.count().label("open"),
+        )
+        .join(Channel, Channel.id == Conversation.channel_id)
+        .where(
+            Conversation.organization_id == ORG,
+            Conversation.assignee_id.in_(IDS) if some else Conversation.assignee_id.is_not(None),
+            Conversation.status.in_(OPEN_STATUSES),
+        )
+        .group_by(Conversation.assignee_id, Channel.platform)
+        .subquery()
     )
-    .group_by(Conversation.assignee_id, Channel.platform)
-)
-Q_LIVE = (
-    select(User.id, User.is_active, AgentProfile.online)
-    .outerjoin(AgentProfile, AgentProfile.user_id == User.id)
-    .where(User.organization_id == ORG)
-)
+    query = (
+        select(User.id, User.is_active, AgentProfile.online, open_load.c.platform, open_load.c.open)
+        .outerjoin(AgentProfile, AgentProfile.user_id == User.id)
+        .outerjoin(open_load, open_load.c.agent == User.id)
+        .where(User.organization_id == ORG)
+    )
+    return query.where(User.id.in_(IDS)) if some else query
+
+
+Q_AGENTS_SOME = _agents_statement(some=True)
+Q_AGENTS_ALL = _agents_statement(some=False)
 Q_CURSORS = select(TeamWorkflow.team_id, TeamWorkflow.round_robin_cursor).where(TeamWorkflow.team_id.in_(IDS))
 Q_DETAILS = (
     select(
@@ -422,15 +504,14 @@ Q_DETAILS = (
     .outerjoin(Identity, Identity.id == Message.author_identity_id)
     .where(Message.id.in_(IDS))
 )
-Q_TAGS = (
-    select(ConversationTag.conversation_id, Tag.name)
+# Conversation tags (0, conversation id, name) and customer tags (1, contact id, name) in one statement.
+Q_TAGS: CompoundSelect[tuple[Any, int, str]] = union_all(
+    select(literal_column("0"), ConversationTag.conversation_id, Tag.name)
     .join(Tag, Tag.id == ConversationTag.tag_id)
-    .where(ConversationTag.conversation_id.in_(IDS))
-)
-Q_CUSTOMER_TAGS = (
-    select(ContactTag.contact_id, Tag.name)
+    .where(ConversationTag.conversation_id.in_(IDS)),
+    select(literal_column("1"), ContactTag.contact_id, Tag.name)
     .join(Tag, Tag.id == ContactTag.tag_id)
-    .where(ContactTag.contact_id.in_(IDS))
+    .where(ContactTag.contact_id.in_(bindparam("contacts", expanding=True))),
 )
 Q_OWNERS = select(
     Conversation.id, Conversation.contact_id, Conversation.assignee_id, Conversation.last_outbound_at
@@ -439,17 +520,50 @@ Q_OWNERS = select(
     Conversation.assignee_id.is_not(None),
     Conversation.last_outbound_at.is_not(None),
 )
-Q_AUTO_REPLY = select(
-    ChannelWorkflow.channel_id, ChannelWorkflow.auto_reply_enabled, ChannelWorkflow.auto_reply_text
-).where(ChannelWorkflow.channel_id.in_(IDS))
-Q_ANSWERS = select(CsatSurvey.answer_message_id).where(
-    CsatSurvey.conversation_id.in_(IDS), CsatSurvey.answer_message_id.is_not(None)
-)
 Q_SLA_TIMELINE = (
     select(TimelineEntry.conversation_id, TimelineEntry.at, TimelineEntry.kind, TimelineEntry.details)
     .where(TimelineEntry.conversation_id.in_(IDS), TimelineEntry.kind.in_(("status", "sla_policy")))
     .order_by(TimelineEntry.at, TimelineEntry.id)
 )
+Q_NEGATIVE = (
+    select(func.count())
+    .select_from(Message)
+    .join(Conversation, Conversation.id == Message.conversation_id)
+    .where(
+        Conversation.brand_id == bindparam("brand"),
+        Message.direction == "in",
+        Message.sentiment == "negative",
+        Message.created_at > bindparam("since"),
+        Message.created_at <= bindparam("until"),
+    )
+)
+# The tags a batch adds, by name, with the batch's conversations that already carry them.
+Q_TAG_IDS = (
+    select(Tag.name, Tag.id, ConversationTag.conversation_id)
+    .outerjoin(
+        ConversationTag, and_(ConversationTag.tag_id == Tag.id, ConversationTag.conversation_id.in_(IDS))
+    )
+    .where(Tag.organization_id == ORG, Tag.name.in_(bindparam("names", expanding=True)))
+)
+
+N_CONVERSATION = len(CONVERSATION_COLUMNS)
+
+
+def _load_conversations(
+    connection: Connection, ids: list[int]
+) -> tuple[dict[int, Conv], dict[int, dict[str, Any]], set[int]]:
+    """The conversations, the workflow states of those that have one, and those with an open survey."""
+    convs: dict[int, Conv] = {}
+    states: dict[int, dict[str, Any]] = {}
+    open_surveys: set[int] = set()
+    for row in connection.execute(Q_CONVERSATIONS, {"ids": ids}):
+        cid = row[0]
+        convs[cid] = Conv(*row[:N_CONVERSATION])  # type: ignore[arg-type]
+        if row[N_CONVERSATION]:
+            open_surveys.add(cid)
+        if row[N_CONVERSATION + 1] is not None:
+            states[cid] = dict(zip(STATE_NAMES, row[N_CONVERSATION + 1 :], strict=True))
+    return convs, states, open_surveys
 
 
 def _new_state(conv: Conv) -> dict[str, Any]:
@@ -480,22 +594,27 @@ def _new_state(conv: Conv) -> dict[str, Any]:
     }
 
 
-def _load_states(session: Session, ids: list[int]) -> dict[int, dict[str, Any]]:
-    return {row["conversation_id"]: dict(row) for row in session.execute(Q_STATES, {"ids": ids}).mappings()}
-
-
-def _load_history(session: Session, ids: list[int]) -> dict[int, list[MessageRow]]:
+def _load_history(connection: Connection, ids: list[int]) -> tuple[dict[int, list[MessageRow]], set[int]]:
+    """The conversations' messages in time order, and the ids of those that answered a survey."""
     history: dict[int, list[MessageRow]] = defaultdict(list)
-    for conversation_id, message_id, direction, created_at, automatic, delivery in session.execute(
+    answers: set[int] = set()
+    for conversation_id, message_id, direction, created_at, automatic, delivery, answer in connection.execute(
         Q_HISTORY, {"ids": ids}
     ):
         history[conversation_id].append((message_id, direction, created_at, automatic, delivery))
-    return history
+        if answer:
+            answers.add(message_id)
+    return history, answers
 
 
 def _latest_inbound(rows: list[MessageRow]) -> MessageRow | None:
     inbound = [row for row in rows if row[1] == "in"]
     return max(inbound, key=lambda row: (row[2], row[0])) if inbound else None
+
+
+# Up to this many conversations a batch reads agents' presence and load only for the teams its
+# decisions look at; a larger one reads the whole organisation's with one statement.
+FEW_CONVERSATIONS = 4
 
 
 def do_route_conversations(
@@ -508,12 +627,13 @@ def do_route_conversations(
         return 0
     now = now or utcnow()
     session.flush()
-    convs = _load_conversations(session, ids)
+    # Pre-built Core statements on the session's connection (same transaction): no ORM in the way.
+    connection = session.connection()
+    convs, states, open_surveys = _load_conversations(connection, ids)
     ids = list(convs)
     if not ids:
         return 0
-    history = _load_history(session, ids)
-    states = _load_states(session, ids)
+    history, answers = _load_history(connection, ids)
     latest = {cid: _latest_inbound(history.get(cid, [])) for cid in ids}
     pending = [
         cid
@@ -525,11 +645,13 @@ def do_route_conversations(
             or latest[cid][0] > states[cid]["routed_message_id"]  # type: ignore[index]
         )
     ]
-    answered, touched = _survey_answers(session, pending, latest)
+    answered, touched = _survey_answers(session, [cid for cid in pending if cid in open_surveys], latest)
     if touched:  # the ORM read (and may have changed or created) these rows: read them again
         session.flush()
-        convs.update(_load_conversations(session, sorted(touched)))
-        states.update(_load_states(session, sorted(touched)))
+        again, again_states, _ = _load_conversations(connection, sorted(touched))
+        convs.update(again)
+        states.update(again_states)
+        answers |= _load_history(connection, sorted(touched))[1]
     to_route = [cid for cid in pending if cid not in answered]
     new_states = {cid for cid in ids if cid not in states}
     for cid in new_states:
@@ -537,24 +659,25 @@ def do_route_conversations(
     writes = Writes()
     orgs: dict[int, OrgBatch] = {}
     for organization_id in sorted({conv.organization_id for conv in convs.values()}):
-        orgs[organization_id] = _org_batch(session, organization_id)
+        orgs[organization_id] = _org_batch(
+            session, connection, organization_id, everyone=len(ids) > FEW_CONVERSATIONS
+        )
     routed = 0
     if to_route:
-        routed = _route(session, [convs[cid] for cid in to_route], states, latest, orgs, writes, now)
-    _sla(session, convs, states, history, orgs, writes, now)
-    _write(session, convs, states, new_states, orgs, writes)
+        routed = _route(
+            session, connection, [convs[cid] for cid in to_route], states, latest, orgs, writes, now
+        )
+    _sla(connection, convs, states, history, answers, orgs, writes, now)
+    _write(session, connection, convs, states, new_states, orgs, writes)
     return routed
 
 
 def _survey_answers(
-    session: Session, pending: list[int], latest: dict[int, MessageRow | None]
+    session: Session, open_surveys: list[int], latest: dict[int, MessageRow | None]
 ) -> tuple[set[int], set[int]]:
-    """Customer messages that answer an open satisfaction survey are recorded, not routed (rare: one
-    statement to find the conversations with an open survey, the ORM for the few that have one).
-    Returns the conversations whose message was an answer, and those the ORM touched."""
-    if not pending:
-        return set(), set()
-    open_surveys = set(session.scalars(Q_OPEN_SURVEYS, {"ids": pending}))
+    """Customer messages that answer an open satisfaction survey are recorded, not routed (rare: the
+    ORM for the few conversations with an open survey and a new message). Returns the conversations
+    whose message was an answer, and those the ORM touched."""
     if not open_surveys:
         return set(), set()
     from tilsvar.actions.csat import take_survey_answer
@@ -571,42 +694,27 @@ def _survey_answers(
         if take_survey_answer(session, conversation=conversation, state=state, message=message):
             state.routed_message_id = message.id
             answered.add(cid)
-    return answered, open_surveys
+    return answered, set(open_surveys)
 
 
-def _org_batch(session: Session, organization_id: int) -> OrgBatch:
-    """The cached configuration and roster plus what moves all the time: open load and team cursors."""
+def _org_batch(session: Session, connection: Connection, organization_id: int, *, everyone: bool) -> OrgBatch:
+    """The cached configuration and roster plus what moves all the time: presence, open load (read
+    as decisions need them, ``LiveAgents``) and team cursors."""
     config, roster = _roster(session, organization_id)
-    load: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    for assignee_id, platform, count in session.execute(Q_LOAD, {"org": organization_id}):
-        if assignee_id is not None:
-            load[assignee_id][channel_key(platform)] += count
-    # Presence and active flags are read live (one small statement): they change all day, and a
-    # deactivated agent must never be offered a conversation, whoever changed the row.
-    live = {
-        user_id: (bool(is_active), bool(online))
-        for user_id, is_active, online in session.execute(Q_LIVE, {"org": organization_id})
-    }
-    agents = LiveAgents(roster, live, load)
+    agents = LiveAgents(roster, connection, organization_id, everyone=everyone)
     cursors: dict[Ref, Ref] = {}
     cursor_rows: set[int] = set()
     team_ids = list(roster.team_slug)
-    for team_id, cursor in session.execute(Q_CURSORS, {"ids": team_ids}):
+    for team_id, cursor in connection.execute(Q_CURSORS, {"ids": team_ids}):
         cursor_rows.add(team_id)
         if cursor is not None and team_id in roster.team_slug:
             cursors[roster.team_slug[team_id]] = cursor
-    return OrgBatch(
-        config=config,
-        roster=roster,
-        agents=agents,
-        cursors=cursors,
-        cursor_rows=cursor_rows,
-        active=frozenset(user_id for user_id, (active, _) in live.items() if active),
-    )
+    return OrgBatch(config=config, roster=roster, agents=agents, cursors=cursors, cursor_rows=cursor_rows)
 
 
 def _route(
     session: Session,
+    connection: Connection,
     convs: list[Conv],
     states: dict[int, dict[str, Any]],
     latest: dict[int, MessageRow | None],
@@ -623,24 +731,17 @@ def _route(
     tags: dict[int, set[str]] = defaultdict(set)
     customer_tags: dict[int, set[str]] = defaultdict(set)
     if first_ids:
-        details = {row[0]: row for row in session.execute(Q_DETAILS, {"ids": message_ids})}
-        for cid, name in session.execute(Q_TAGS, {"ids": first_ids}):
-            tags[cid].add(name)
+        details = {row[0]: row for row in connection.execute(Q_DETAILS, {"ids": message_ids})}
         first = set(first_ids)
         tagged_ids = sorted({c.contact_id for c in convs if c.id in first and c.contact_id is not None})
-        if tagged_ids:
-            for tagged_contact, name in session.execute(Q_CUSTOMER_TAGS, {"ids": tagged_ids}):
-                customer_tags[tagged_contact].add(name)
+        for source, key, name in connection.execute(Q_TAGS, {"ids": first_ids, "contacts": tagged_ids}):
+            (customer_tags if int(source) else tags)[key].add(name)
     contact_ids = sorted({conv.contact_id for conv in convs if conv.contact_id is not None})
     owners_by_contact: dict[int, list[tuple[datetime, int, int]]] = defaultdict(list)
     if contact_ids:
-        for cid, contact_id, assignee_id, last_outbound in session.execute(Q_OWNERS, {"ids": contact_ids}):
+        for cid, contact_id, assignee_id, last_outbound in connection.execute(Q_OWNERS, {"ids": contact_ids}):
             if contact_id is not None and assignee_id is not None and last_outbound is not None:
                 owners_by_contact[contact_id].append((last_outbound, cid, assignee_id))
-    auto_reply = {
-        row[0]: (bool(row[1]), row[2] or "")
-        for row in session.execute(Q_AUTO_REPLY, {"ids": sorted({conv.channel_id for conv in convs})})
-    }
     routed = 0
     for conv in convs:
         message = latest[conv.id]
@@ -661,7 +762,7 @@ def _route(
             frozenset(tags.get(conv.id, ())),
             frozenset(customer_tags.get(conv.contact_id, ())) if conv.contact_id is not None else frozenset(),
             (owner, handled_at),
-            auto_reply.get(conv.channel_id),
+            batch.config.auto_reply.get(conv.channel_id),
             batch,
             writes,
             now,
@@ -705,7 +806,7 @@ def _notify(
     writes: Writes, batch: OrgBatch, conv: Conv, user_ids: Iterable[int], kind: str, text: str
 ) -> None:
     created = utcnow()
-    for user_id in sorted(set(user_ids) & batch.active):
+    for user_id in batch.agents.active_among(user_ids):
         writes.notifications.append(
             {
                 "user_id": user_id,
@@ -845,18 +946,12 @@ def _context(
     negative = 0
     if batch.config.needs_negative_count:
         negative = int(
-            session.scalar(
-                select(func.count())
-                .select_from(Message)
-                .join(Conversation, Conversation.id == Message.conversation_id)
-                .where(
-                    Conversation.brand_id == conv.brand_id,
-                    Message.direction == "in",
-                    Message.sentiment == "negative",
-                    Message.created_at > received_at - timedelta(hours=1),
-                    Message.created_at <= received_at,
-                )
+            session.connection()
+            .execute(
+                Q_NEGATIVE,
+                {"brand": conv.brand_id, "since": received_at - timedelta(hours=1), "until": received_at},
             )
+            .scalar()
             or 0
         )
     calendar_id = batch.config.channel_calendar.get(conv.channel_id)
@@ -1056,19 +1151,19 @@ def _routing_json(routing: RoutingDecision, decision: AssignmentDecision) -> dic
 
 
 def _sla(
-    session: Session,
+    connection: Connection,
     convs: dict[int, Conv],
     states: dict[int, dict[str, Any]],
     history: dict[int, list[MessageRow]],
+    answers: set[int],
     orgs: dict[int, OrgBatch],
     writes: Writes,
     now: datetime,
 ) -> None:
     """Recompute every conversation's clocks from its history (``actions.sla.plan_sla``)."""
     ids = list(convs)
-    answers = {answer for answer in session.scalars(Q_ANSWERS, {"ids": ids}) if answer is not None}
     timeline: dict[int, list[TimelineRow]] = defaultdict(list)
-    for cid, at, kind, details in session.execute(Q_SLA_TIMELINE, {"ids": ids}):
+    for cid, at, kind, details in connection.execute(Q_SLA_TIMELINE, {"ids": ids}):
         timeline[cid].append((at, kind, details or {}))
     for cid, conv in convs.items():
         batch = orgs[conv.organization_id]
@@ -1180,6 +1275,7 @@ CURSOR_UPDATE = (
 
 def _write(
     session: Session,
+    connection: Connection,
     convs: dict[int, Conv],
     states: dict[int, dict[str, Any]],
     new_states: set[int],
@@ -1188,7 +1284,7 @@ def _write(
 ) -> None:
     changed = [conv for conv in convs.values() if conv.changed]
     if changed:
-        session.execute(
+        connection.execute(
             CONVERSATION_UPDATE,
             [
                 {
@@ -1206,7 +1302,7 @@ def _write(
     bulk_insert(session, STATE_TABLE, [states[cid] for cid in sorted(new_states)])
     existing = [states[cid] for cid in convs if cid not in new_states]
     if existing:
-        session.execute(
+        connection.execute(
             STATE_UPDATE, [{"b_" + name: value for name, value in row.items()} for row in existing]
         )
     bulk_insert(session, table_of(TimelineEntry), writes.timeline)
@@ -1216,7 +1312,7 @@ def _write(
         from tilsvar.db import on_commit
 
         on_commit(session, wakeup.set)
-    _write_tags(session, convs, writes.tags)
+    _write_tags(session, connection, convs, writes.tags)
     for batch in orgs.values():
         updates = [
             (team_id, cursor)
@@ -1224,7 +1320,7 @@ def _write(
             if team_id in batch.cursor_rows
         ]
         if updates:
-            session.execute(
+            connection.execute(
                 CURSOR_UPDATE, [{"b_team_id": team_id, "b_cursor": cursor} for team_id, cursor in updates]
             )
         bulk_insert(
@@ -1245,7 +1341,7 @@ def _write(
     record_events(session, writes.events)
     for organization_id, batch in orgs.items():
         if batch.routed:
-            audit(
+            audit_row(
                 session,
                 action="conversation.routed",
                 actor="routing",
@@ -1276,7 +1372,9 @@ def _write(
             queue_automatic_message(session, conversation=conversation, text=text, author="auto-reply")
 
 
-def _write_tags(session: Session, convs: dict[int, Conv], wanted: dict[int, set[str]]) -> None:
+def _write_tags(
+    session: Session, connection: Connection, convs: dict[int, Conv], wanted: dict[int, set[str]]
+) -> None:
     """Tag conversations, creating the tags an organisation does not have yet (rare)."""
     if not wanted:
         return
@@ -1284,24 +1382,19 @@ def _write_tags(session: Session, convs: dict[int, Conv], wanted: dict[int, set[
     for cid, names in wanted.items():
         by_org[convs[cid].organization_id].update(names)
     tag_ids: dict[tuple[int, str], int] = {}
+    present: set[tuple[int, int]] = set()
     for organization_id, names in by_org.items():
-        for name, tag_id in session.execute(
-            select(Tag.name, Tag.id).where(Tag.organization_id == organization_id, Tag.name.in_(names))
+        for name, tag_id, tagged in connection.execute(
+            Q_TAG_IDS, {"org": organization_id, "names": sorted(names), "ids": sorted(wanted)}
         ):
             tag_ids[(organization_id, name)] = tag_id
+            if tagged is not None:
+                present.add((tagged, tag_id))
         for name in sorted(names - {name for (org, name) in tag_ids if org == organization_id}):
             tag = Tag(organization_id=organization_id, name=name)
             session.add(tag)
             session.flush()
             tag_ids[(organization_id, name)] = tag.id
-    present: set[tuple[int, int]] = {
-        (row[0], row[1])
-        for row in session.execute(
-            select(ConversationTag.conversation_id, ConversationTag.tag_id).where(
-                ConversationTag.conversation_id.in_(list(wanted))
-            )
-        )
-    }
     rows = []
     for cid, names in sorted(wanted.items()):
         for tag_id in sorted({tag_ids[(convs[cid].organization_id, name)] for name in names}):
