@@ -37,6 +37,7 @@ from sqlalchemy import (
     Select,
     and_,
     bindparam,
+    case,
     exists,
     func,
     literal_column,
@@ -273,12 +274,18 @@ class LiveAgents(Mapping[Ref, AgentSnapshot]):
             self._absorb(connection.execute(Q_AGENTS_ALL, {"org": organization_id}))
 
     def _absorb(self, rows: Iterable[Any]) -> None:
-        for user_id, is_active, online, platform, count in rows:
+        keys = list(CHANNEL_KEYS.values())
+        for user_id, is_active, online, total, *by_platform in rows:
             self.live[user_id] = (bool(is_active), bool(online))
-            if platform is not None and count:
-                counts = self.load.setdefault(user_id, {})
-                key = channel_key(platform)
-                counts[key] = counts.get(key, 0) + count
+            if total:
+                counts: dict[str, int] = {}
+                for key, count in zip(keys, by_platform, strict=True):
+                    if count:
+                        counts[key] = counts.get(key, 0) + int(count)
+                social = total - sum(counts.values())
+                if social:
+                    counts["social"] = social
+                self.load[user_id] = counts
 
     def read(self, user_ids: Iterable[int]) -> None:
         """Make sure the live state and load of ``user_ids`` are read (one statement for those missing)."""
@@ -456,29 +463,30 @@ Q_HISTORY = (
 )
 
 
-def _agents_statement(*, some: bool) -> Select[tuple[int, bool, bool | None, str | None, int | None]]:
-    """Users' active flag and presence with their open conversations per platform: of the users
-    ``ids`` (``some``) or of the whole organisation."""
-    open_load = (
-        select(
-            Conversation.assignee_id.label("agent"),
-            Channel.platform.label("platform"),
-            func.count().label("open"),
-        )
-        .join(Channel, Channel.id == Conversation.channel_id)
-        .where(
-            Conversation.organization_id == ORG,
-            Conversation.assignee_id.in_(IDS) if some else Conversation.assignee_id.is_not(None),
-            Conversation.status.in_(OPEN_STATUSES),
-        )
-        .group_by(Conversation.assignee_id, Channel.platform)
-        .subquery()
-    )
+def _agents_statement(*, some: bool) -> Select[*tuple[Any, ...]]:
+    """Users' active flag, presence and open conversations — in all, and on each platform with its own
+    channel key (``CHANNEL_KEYS``; the rest are "social") — one row per user: of the users ``ids``
+    (``some``) or of the whole organisation."""
     query = (
-        select(User.id, User.is_active, AgentProfile.online, open_load.c.platform, open_load.c.open)
+        select(
+            User.id,
+            User.is_active,
+            AgentProfile.online,
+            func.count(Channel.id),
+            *(func.sum(case((Channel.platform == platform, 1), else_=0)) for platform in CHANNEL_KEYS),
+        )
         .outerjoin(AgentProfile, AgentProfile.user_id == User.id)
-        .outerjoin(open_load, open_load.c.agent == User.id)
+        .outerjoin(
+            Conversation,
+            and_(
+                Conversation.assignee_id == User.id,
+                Conversation.organization_id == ORG,
+                Conversation.status.in_(OPEN_STATUSES),
+            ),
+        )
+        .outerjoin(Channel, Channel.id == Conversation.channel_id)
         .where(User.organization_id == ORG)
+        .group_by(User.id, User.is_active, AgentProfile.online)
     )
     return query.where(User.id.in_(IDS)) if some else query
 
