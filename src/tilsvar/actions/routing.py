@@ -41,11 +41,13 @@ from sqlalchemy import (
     exists,
     func,
     literal_column,
+    null,
+    or_,
     select,
     union_all,
     update,
 )
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.elements import BindParameter
 
 from tilsvar.actions.analysis import PRIORITY_RANK
@@ -86,6 +88,7 @@ from tilsvar.models.workflow import (
     Notification,
     TeamWorkflow,
     TimelineEntry,
+    WorkflowConfig,
 )
 from tilsvar.workflow.assignment import (
     AgentSnapshot,
@@ -131,8 +134,10 @@ _rosters: dict[int, Roster] = {}
 _lock = threading.Lock()
 
 
-def _roster(session: Session, organization_id: int) -> tuple[CompiledConfig, Roster]:
-    version, roster_version = versions(session, organization_id)
+def _roster(
+    session: Session, organization_id: int, version: tuple[int, str], roster_version: int
+) -> tuple[CompiledConfig, Roster]:
+    """The organisation's compiled configuration and roster at these versions (read by the caller)."""
     config = load_config(session, organization_id, version=version)
     cached = _rosters.get(organization_id)
     if cached is not None and cached.key == (version, roster_version):
@@ -427,19 +432,84 @@ STATE_NAMES = tuple(column.name for column in STATE_TABLE.c)
 
 IDS: BindParameter[list[int]] = bindparam("ids", expanding=True)
 ORG: BindParameter[int] = bindparam("org")
-# The conversations with their channel and brand, whether a satisfaction survey is open, and their
-# workflow state (NULLs when routing has not seen them yet), in one statement.
+_OTHER = aliased(Conversation, name="other")
+_LATEST = aliased(Message, name="latest")
+_AUTHOR = aliased(Identity, name="author")
+
+
+def _previous_owner(column: Any) -> Any:
+    """The assignee, or the time of the last answer, of the customer's other conversation answered
+    most recently (the sticky owner; ties: the oldest conversation)."""
+    return (
+        select(column)
+        .where(
+            _OTHER.contact_id == Conversation.contact_id,
+            _OTHER.id != Conversation.id,
+            _OTHER.assignee_id.is_not(None),
+            _OTHER.last_outbound_at.is_not(None),
+        )
+        .order_by(_OTHER.last_outbound_at.desc(), _OTHER.id)
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
+DETAIL_COLUMNS = (
+    _LATEST.id,
+    _LATEST.text,
+    _LATEST.kind,
+    _LATEST.language,
+    _LATEST.intent,
+    _LATEST.sentiment,
+    _LATEST.sentiment_score,
+    _LATEST.priority,
+    _LATEST.moderation_state,
+    _AUTHOR.handle,
+    # An e-mail sender's handle is its address, kept sealed (privacy/blind.py): rules still match it.
+    _AUTHOR.external_id_sealed,
+)
+# Everything routing reads per conversation, in one statement: the conversation with its channel and
+# brand; whether a satisfaction survey is open; whether it or its customer has tags, and whether it has
+# status/policy timeline entries (the statements for those run only if so); the sticky owner; for a
+# conversation routing has not seen yet, its latest customer message's labels and author handle (what
+# rules see); and its workflow state (NULLs when routing has not seen it yet).
 Q_CONVERSATIONS = (
     select(
         *CONVERSATION_COLUMNS,
         exists()
         .where(CsatSurvey.conversation_id == Conversation.id, CsatSurvey.answered_at.is_(None))
         .label("open_survey"),
+        or_(
+            exists().where(ConversationTag.conversation_id == Conversation.id),
+            exists().where(ContactTag.contact_id == Conversation.contact_id),
+        ).label("tagged"),
+        exists()
+        .where(
+            TimelineEntry.conversation_id == Conversation.id,
+            TimelineEntry.kind.in_(("status", "sla_policy")),
+        )
+        .label("sla_timeline"),
+        _previous_owner(_OTHER.assignee_id).label("owner"),
+        _previous_owner(_OTHER.last_outbound_at).label("owner_answered_at"),
+        *DETAIL_COLUMNS,
         *STATE_TABLE.c,
     )
     .join(Channel, Channel.id == Conversation.channel_id)
     .join(Brand, Brand.id == Conversation.brand_id)
     .outerjoin(STATE_TABLE, STATE_TABLE.c.conversation_id == Conversation.id)
+    .outerjoin(
+        _LATEST,
+        and_(
+            STATE_TABLE.c.routed_at.is_(None),
+            _LATEST.id
+            == select(Message.id)
+            .where(Message.conversation_id == Conversation.id, Message.direction == "in")
+            .order_by(Message.created_at.desc(), Message.id.desc())
+            .limit(1)
+            .scalar_subquery(),
+        ),
+    )
+    .outerjoin(_AUTHOR, _AUTHOR.id == _LATEST.author_identity_id)
     .where(Conversation.id.in_(IDS))
     .order_by(Conversation.id)
 )
@@ -493,7 +563,16 @@ def _agents_statement(*, some: bool) -> Select[*tuple[Any, ...]]:
 
 Q_AGENTS_SOME = _agents_statement(some=True)
 Q_AGENTS_ALL = _agents_statement(some=False)
-Q_CURSORS = select(TeamWorkflow.team_id, TeamWorkflow.round_robin_cursor).where(TeamWorkflow.team_id.in_(IDS))
+# The configuration and roster versions (0, version, roster version, time) and the teams' round-robin
+# cursors (1, team id, cursor, NULL), in one statement.
+Q_VERSIONS_CURSORS: CompoundSelect[tuple[Any, int, int | None, datetime | None]] = union_all(
+    select(
+        literal_column("0"), WorkflowConfig.version, WorkflowConfig.roster_version, WorkflowConfig.updated_at
+    ).where(WorkflowConfig.organization_id == ORG),
+    select(literal_column("1"), TeamWorkflow.team_id, TeamWorkflow.round_robin_cursor, null())
+    .join(Team, Team.id == TeamWorkflow.team_id)
+    .where(Team.organization_id == ORG),
+)
 Q_DETAILS = (
     select(
         Message.id,
@@ -554,24 +633,60 @@ Q_TAG_IDS = (
     .where(Tag.organization_id == ORG, Tag.name.in_(bindparam("names", expanding=True)))
 )
 
+
+@dataclass
+class Loaded:
+    """What ``Q_CONVERSATIONS`` read for a batch."""
+
+    convs: dict[int, Conv] = field(default_factory=dict)
+    states: dict[int, dict[str, Any]] = field(default_factory=dict)  # of those routing has seen
+    open_surveys: set[int] = field(default_factory=set)
+    tagged: set[int] = field(default_factory=set)  # the conversation or its customer has tags
+    sla_timeline: set[int] = field(default_factory=set)  # has status or SLA policy timeline entries
+    owners: dict[int, tuple[int, datetime]] = field(default_factory=dict)  # sticky owner, answered at
+    details: dict[int, Any] = field(default_factory=dict)  # latest customer message's, if not routed
+
+    def update(self, other: Loaded) -> None:
+        self.convs.update(other.convs)
+        self.states.update(other.states)
+        for name in ("open_surveys", "tagged", "sla_timeline"):
+            ids: set[int] = getattr(self, name)
+            ids.difference_update(other.convs)
+            ids.update(getattr(other, name))
+        for name in ("owners", "details"):
+            by_id: dict[int, Any] = getattr(self, name)
+            for cid in other.convs:
+                by_id.pop(cid, None)
+            by_id.update(getattr(other, name))
+
+
 N_CONVERSATION = len(CONVERSATION_COLUMNS)
+N_DETAILS = len(DETAIL_COLUMNS)
 
 
-def _load_conversations(
-    connection: Connection, ids: list[int]
-) -> tuple[dict[int, Conv], dict[int, dict[str, Any]], set[int]]:
-    """The conversations, the workflow states of those that have one, and those with an open survey."""
-    convs: dict[int, Conv] = {}
-    states: dict[int, dict[str, Any]] = {}
-    open_surveys: set[int] = set()
-    for row in connection.execute(Q_CONVERSATIONS, {"ids": ids}):
+def _load_conversations(connection: Connection, ids: list[int]) -> Loaded:
+    loaded = Loaded()
+    n = N_CONVERSATION
+    rows: Iterable[Any] = connection.execute(Q_CONVERSATIONS, {"ids": ids})
+    for row in rows:
         cid = row[0]
-        convs[cid] = Conv(*row[:N_CONVERSATION])  # type: ignore[arg-type]
-        if row[N_CONVERSATION]:
-            open_surveys.add(cid)
-        if row[N_CONVERSATION + 1] is not None:
-            states[cid] = dict(zip(STATE_NAMES, row[N_CONVERSATION + 1 :], strict=True))
-    return convs, states, open_surveys
+        loaded.convs[cid] = Conv(*row[:n])
+        open_survey, tagged, sla_timeline, owner, answered_at = row[n : n + 5]
+        if open_survey:
+            loaded.open_surveys.add(cid)
+        if tagged:
+            loaded.tagged.add(cid)
+        if sla_timeline:
+            loaded.sla_timeline.add(cid)
+        if owner is not None and answered_at is not None:
+            loaded.owners[cid] = (owner, answered_at)
+        detail = row[n + 5 : n + 5 + N_DETAILS]
+        if detail[0] is not None:
+            loaded.details[cid] = detail
+        state = row[n + 5 + N_DETAILS :]
+        if state[0] is not None:
+            loaded.states[cid] = dict(zip(STATE_NAMES, state, strict=True))
+    return loaded
 
 
 def _new_state(conv: Conv) -> dict[str, Any]:
@@ -637,7 +752,8 @@ def do_route_conversations(
     session.flush()
     # Pre-built Core statements on the session's connection (same transaction): no ORM in the way.
     connection = session.connection()
-    convs, states, open_surveys = _load_conversations(connection, ids)
+    loaded = _load_conversations(connection, ids)
+    convs, states = loaded.convs, loaded.states
     ids = list(convs)
     if not ids:
         return 0
@@ -653,12 +769,12 @@ def do_route_conversations(
             or latest[cid][0] > states[cid]["routed_message_id"]  # type: ignore[index]
         )
     ]
-    answered, touched = _survey_answers(session, [cid for cid in pending if cid in open_surveys], latest)
+    answered, touched = _survey_answers(
+        session, [cid for cid in pending if cid in loaded.open_surveys], latest
+    )
     if touched:  # the ORM read (and may have changed or created) these rows: read them again
         session.flush()
-        again, again_states, _ = _load_conversations(connection, sorted(touched))
-        convs.update(again)
-        states.update(again_states)
+        loaded.update(_load_conversations(connection, sorted(touched)))
         answers |= _load_history(connection, sorted(touched))[1]
     to_route = [cid for cid in pending if cid not in answered]
     new_states = {cid for cid in ids if cid not in states}
@@ -673,9 +789,9 @@ def do_route_conversations(
     routed = 0
     if to_route:
         routed = _route(
-            session, connection, [convs[cid] for cid in to_route], states, latest, orgs, writes, now
+            session, connection, [convs[cid] for cid in to_route], loaded, latest, orgs, writes, now
         )
-    _sla(connection, convs, states, history, answers, orgs, writes, now)
+    _sla(connection, loaded, history, answers, orgs, writes, now)
     _write(session, connection, convs, states, new_states, orgs, writes)
     return routed
 
@@ -708,15 +824,25 @@ def _survey_answers(
 def _org_batch(session: Session, connection: Connection, organization_id: int, *, everyone: bool) -> OrgBatch:
     """The cached configuration and roster plus what moves all the time: presence, open load (read
     as decisions need them, ``LiveAgents``) and team cursors."""
-    config, roster = _roster(session, organization_id)
+    version, roster_version = (0, ""), 0
+    cursor_of: dict[int, int | None] = {}
+    for kind, first, second, updated_at in connection.execute(Q_VERSIONS_CURSORS, {"org": organization_id}):
+        if int(kind) == 0:
+            version, roster_version = (
+                (int(first), updated_at.isoformat() if updated_at else ""),
+                int(second or 0),
+            )
+        else:
+            cursor_of[first] = second
+    config, roster = _roster(session, organization_id, version, roster_version)
     agents = LiveAgents(roster, connection, organization_id, everyone=everyone)
     cursors: dict[Ref, Ref] = {}
     cursor_rows: set[int] = set()
-    team_ids = list(roster.team_slug)
-    for team_id, cursor in connection.execute(Q_CURSORS, {"ids": team_ids}):
-        cursor_rows.add(team_id)
-        if cursor is not None and team_id in roster.team_slug:
-            cursors[roster.team_slug[team_id]] = cursor
+    for team_id, cursor in cursor_of.items():
+        if team_id in roster.team_slug:
+            cursor_rows.add(team_id)
+            if cursor is not None:
+                cursors[roster.team_slug[team_id]] = cursor
     return OrgBatch(config=config, roster=roster, agents=agents, cursors=cursors, cursor_rows=cursor_rows)
 
 
@@ -724,7 +850,7 @@ def _route(
     session: Session,
     connection: Connection,
     convs: list[Conv],
-    states: dict[int, dict[str, Any]],
+    loaded: Loaded,
     latest: dict[int, MessageRow | None],
     orgs: dict[int, OrgBatch],
     writes: Writes,
@@ -733,34 +859,36 @@ def _route(
     """Decide team, agent and the rules' actions for each conversation with a new customer message."""
     # Labels, tags and customer tags only matter to rules, which see a conversation's first message;
     # follow-ups only re-check the owner.
-    first_ids = [conv.id for conv in convs if states[conv.id]["routed_at"] is None]
-    message_ids = [row[0] for cid in first_ids if (row := latest[cid]) is not None]
-    details: dict[int, Any] = {}
+    states = loaded.states
+    first = [conv for conv in convs if states[conv.id]["routed_at"] is None]
+    details: dict[int, Any] = {}  # by message id
+    missing: list[int] = []
+    for conv in first:
+        message = latest[conv.id]
+        detail = loaded.details.get(conv.id)
+        if message is None:
+            continue
+        if detail is not None and detail[0] == message[0]:
+            details[message[0]] = detail
+        else:  # (a message arrived between the two statements: read the one the history ends with)
+            missing.append(message[0])
+    if missing:
+        details.update((row[0], row) for row in connection.execute(Q_DETAILS, {"ids": missing}))
     tags: dict[int, set[str]] = defaultdict(set)
     customer_tags: dict[int, set[str]] = defaultdict(set)
-    if first_ids:
-        details = {row[0]: row for row in connection.execute(Q_DETAILS, {"ids": message_ids})}
-        first = set(first_ids)
-        tagged_ids = sorted({c.contact_id for c in convs if c.id in first and c.contact_id is not None})
-        for source, key, name in connection.execute(Q_TAGS, {"ids": first_ids, "contacts": tagged_ids}):
+    tagged = [conv for conv in first if conv.id in loaded.tagged]
+    if tagged:
+        tagged_ids = sorted({conv.contact_id for conv in tagged if conv.contact_id is not None})
+        for source, key, name in connection.execute(
+            Q_TAGS, {"ids": [conv.id for conv in tagged], "contacts": tagged_ids}
+        ):
             (customer_tags if int(source) else tags)[key].add(name)
-    contact_ids = sorted({conv.contact_id for conv in convs if conv.contact_id is not None})
-    owners_by_contact: dict[int, list[tuple[datetime, int, int]]] = defaultdict(list)
-    if contact_ids:
-        for cid, contact_id, assignee_id, last_outbound in connection.execute(Q_OWNERS, {"ids": contact_ids}):
-            if contact_id is not None and assignee_id is not None and last_outbound is not None:
-                owners_by_contact[contact_id].append((last_outbound, cid, assignee_id))
     routed = 0
     for conv in convs:
         message = latest[conv.id]
         assert message is not None
         batch = orgs[conv.organization_id]
-        owner: int | None = None
-        handled_at: datetime | None = None
-        if conv.contact_id is not None:
-            others = [item for item in owners_by_contact.get(conv.contact_id, ()) if item[1] != conv.id]
-            if others:
-                handled_at, _, owner = max(others, key=lambda item: item[0])
+        owner, handled_at = loaded.owners.get(conv.id, (None, None))
         routed += _route_one(
             session,
             conv,
@@ -1160,8 +1288,7 @@ def _routing_json(routing: RoutingDecision, decision: AssignmentDecision) -> dic
 
 def _sla(
     connection: Connection,
-    convs: dict[int, Conv],
-    states: dict[int, dict[str, Any]],
+    loaded: Loaded,
     history: dict[int, list[MessageRow]],
     answers: set[int],
     orgs: dict[int, OrgBatch],
@@ -1169,10 +1296,13 @@ def _sla(
     now: datetime,
 ) -> None:
     """Recompute every conversation's clocks from its history (``actions.sla.plan_sla``)."""
-    ids = list(convs)
+    convs, states = loaded.convs, loaded.states
     timeline: dict[int, list[TimelineRow]] = defaultdict(list)
-    for cid, at, kind, details in connection.execute(Q_SLA_TIMELINE, {"ids": ids}):
-        timeline[cid].append((at, kind, details or {}))
+    if loaded.sla_timeline:
+        for cid, at, kind, details in connection.execute(
+            Q_SLA_TIMELINE, {"ids": sorted(loaded.sla_timeline)}
+        ):
+            timeline[cid].append((at, kind, details or {}))
     for cid, conv in convs.items():
         batch = orgs[conv.organization_id]
         state = states[cid]
