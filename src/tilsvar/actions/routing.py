@@ -27,19 +27,21 @@ from __future__ import annotations
 import threading
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
     CompoundSelect,
     Connection,
+    Integer,
     Select,
     and_,
     bindparam,
     case,
     exists,
     func,
+    insert,
     literal_column,
     null,
     or_,
@@ -47,7 +49,8 @@ from sqlalchemy import (
     union_all,
     update,
 )
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.engine import CursorResult
+from sqlalchemy.orm import InstrumentedAttribute, Session, aliased
 from sqlalchemy.sql.elements import BindParameter
 
 from tilsvar.actions.analysis import PRIORITY_RANK
@@ -321,8 +324,17 @@ class LiveAgents(Mapping[Ref, AgentSnapshot]):
                 self.read(self._around(user_id))
             agent = self.roster.agents[user_id]
             active, online = self.live.get(user_id, (False, False))
-            built = self._built[user_id] = replace(
-                agent, active=active, online=online, load=dict(self.load.get(user_id, {}))
+            built = self._built[user_id] = AgentSnapshot(  # (positional: dataclasses.replace costs more)
+                agent.id,
+                agent.name,
+                online,
+                active,
+                agent.teams,
+                agent.languages,
+                agent.channels,
+                agent.topics,
+                agent.capacity,
+                dict(self.load.get(user_id, {})),
             )
         return built
 
@@ -431,6 +443,27 @@ STATE_NAMES = tuple(column.name for column in STATE_TABLE.c)
 # pre-built statements (built and compiled once; a batch only binds its ids) ---------------------------
 
 IDS: BindParameter[list[int]] = bindparam("ids", expanding=True)
+ONE: BindParameter[int] = bindparam("id")
+
+
+@dataclass(frozen=True)
+class ByIds:
+    """A pre-built statement over some ids in two shapes: ``IN (:ids)`` for a batch and ``= :id`` for
+    a single conversation (a webhook's message), which spares rendering the expanding parameter."""
+
+    many: Select[*tuple[Any, ...]]
+    one: Select[*tuple[Any, ...]]
+
+    @classmethod
+    def of(cls, statement: Select[*tuple[Any, ...]], column: InstrumentedAttribute[int]) -> ByIds:
+        return cls(many=statement.where(column.in_(IDS)), one=statement.where(column == ONE))
+
+    def execute(self, connection: Connection, ids: list[int]) -> CursorResult[*tuple[Any, ...]]:
+        if len(ids) == 1:
+            return connection.execute(self.one, {"id": ids[0]})
+        return connection.execute(self.many, {"ids": ids})
+
+
 ORG: BindParameter[int] = bindparam("org")
 _OTHER = aliased(Conversation, name="other")
 _LATEST = aliased(Message, name="latest")
@@ -473,7 +506,7 @@ DETAIL_COLUMNS = (
 # status/policy timeline entries (the statements for those run only if so); the sticky owner; for a
 # conversation routing has not seen yet, its latest customer message's labels and author handle (what
 # rules see); and its workflow state (NULLs when routing has not seen it yet).
-Q_CONVERSATIONS = (
+_CONVERSATIONS = (
     select(
         *CONVERSATION_COLUMNS,
         exists()
@@ -510,27 +543,20 @@ Q_CONVERSATIONS = (
         ),
     )
     .outerjoin(_AUTHOR, _AUTHOR.id == _LATEST.author_identity_id)
-    .where(Conversation.id.in_(IDS))
     .order_by(Conversation.id)
 )
 # Their messages, each with whether it answered one of the conversation's surveys (not an SLA event).
-Q_HISTORY = (
-    select(
-        Message.conversation_id,
-        Message.id,
-        Message.direction,
-        Message.created_at,
-        Message.is_automatic,
-        Message.delivery_state,
-        exists()
-        .where(
-            CsatSurvey.conversation_id == Message.conversation_id, CsatSurvey.answer_message_id == Message.id
-        )
-        .label("survey_answer"),
-    )
-    .where(Message.conversation_id.in_(IDS))
-    .order_by(Message.created_at, Message.id)
-)
+_HISTORY = select(
+    Message.conversation_id,
+    Message.id,
+    Message.direction,
+    Message.created_at,
+    Message.is_automatic,
+    Message.delivery_state,
+    exists()
+    .where(CsatSurvey.conversation_id == Message.conversation_id, CsatSurvey.answer_message_id == Message.id)
+    .label("survey_answer"),
+).order_by(Message.created_at, Message.id)
 
 
 def _agents_statement(*, some: bool) -> Select[*tuple[Any, ...]]:
@@ -607,11 +633,14 @@ Q_OWNERS = select(
     Conversation.assignee_id.is_not(None),
     Conversation.last_outbound_at.is_not(None),
 )
-Q_SLA_TIMELINE = (
+_SLA_TIMELINE = (
     select(TimelineEntry.conversation_id, TimelineEntry.at, TimelineEntry.kind, TimelineEntry.details)
-    .where(TimelineEntry.conversation_id.in_(IDS), TimelineEntry.kind.in_(("status", "sla_policy")))
+    .where(TimelineEntry.kind.in_(("status", "sla_policy")))
     .order_by(TimelineEntry.at, TimelineEntry.id)
 )
+Q_CONVERSATIONS = ByIds.of(_CONVERSATIONS, Conversation.id)
+Q_HISTORY = ByIds.of(_HISTORY, Message.conversation_id)
+Q_SLA_TIMELINE = ByIds.of(_SLA_TIMELINE, TimelineEntry.conversation_id)
 Q_NEGATIVE = (
     select(func.count())
     .select_from(Message)
@@ -631,6 +660,20 @@ Q_TAG_IDS = (
         ConversationTag, and_(ConversationTag.tag_id == Tag.id, ConversationTag.conversation_id.in_(IDS))
     )
     .where(Tag.organization_id == ORG, Tag.name.in_(bindparam("names", expanding=True)))
+)
+
+
+# Link a conversation (:cid) to the organisation's tags named :names it does not carry yet.
+TAG_LINK = insert(table_of(ConversationTag)).from_select(
+    ["conversation_id", "tag_id"],
+    select(bindparam("cid", type_=Integer), Tag.id).where(
+        Tag.organization_id == ORG,
+        Tag.name.in_(bindparam("names", expanding=True)),
+        ~exists().where(
+            ConversationTag.conversation_id == bindparam("cid", type_=Integer),
+            ConversationTag.tag_id == Tag.id,
+        ),
+    ),
 )
 
 
@@ -667,7 +710,7 @@ N_DETAILS = len(DETAIL_COLUMNS)
 def _load_conversations(connection: Connection, ids: list[int]) -> Loaded:
     loaded = Loaded()
     n = N_CONVERSATION
-    rows: Iterable[Any] = connection.execute(Q_CONVERSATIONS, {"ids": ids})
+    rows: Iterable[Any] = Q_CONVERSATIONS.execute(connection, ids)
     for row in rows:
         cid = row[0]
         loaded.convs[cid] = Conv(*row[:n])
@@ -721,8 +764,8 @@ def _load_history(connection: Connection, ids: list[int]) -> tuple[dict[int, lis
     """The conversations' messages in time order, and the ids of those that answered a survey."""
     history: dict[int, list[MessageRow]] = defaultdict(list)
     answers: set[int] = set()
-    for conversation_id, message_id, direction, created_at, automatic, delivery, answer in connection.execute(
-        Q_HISTORY, {"ids": ids}
+    for conversation_id, message_id, direction, created_at, automatic, delivery, answer in Q_HISTORY.execute(
+        connection, ids
     ):
         history[conversation_id].append((message_id, direction, created_at, automatic, delivery))
         if answer:
@@ -1299,9 +1342,7 @@ def _sla(
     convs, states = loaded.convs, loaded.states
     timeline: dict[int, list[TimelineRow]] = defaultdict(list)
     if loaded.sla_timeline:
-        for cid, at, kind, details in connection.execute(
-            Q_SLA_TIMELINE, {"ids": sorted(loaded.sla_timeline)}
-        ):
+        for cid, at, kind, details in Q_SLA_TIMELINE.execute(connection, sorted(loaded.sla_timeline)):
             timeline[cid].append((at, kind, details or {}))
     for cid, conv in convs.items():
         batch = orgs[conv.organization_id]
@@ -1516,6 +1557,16 @@ def _write_tags(
     """Tag conversations, creating the tags an organisation does not have yet (rare)."""
     if not wanted:
         return
+    if len(wanted) == 1:
+        # One conversation (a webhook's message): link the tags the organisation has that the
+        # conversation lacks with one statement. If that linked every name, nothing is left to do;
+        # otherwise a name is new to the organisation or already on the conversation: go the full way.
+        ((cid, names),) = wanted.items()
+        linked = connection.execute(
+            TAG_LINK, {"cid": cid, "org": convs[cid].organization_id, "names": sorted(names)}
+        ).rowcount
+        if linked == len(names):
+            return
     by_org: dict[int, set[str]] = defaultdict(set)
     for cid, names in wanted.items():
         by_org[convs[cid].organization_id].update(names)
