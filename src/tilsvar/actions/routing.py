@@ -446,6 +446,16 @@ IDS: BindParameter[list[int]] = bindparam("ids", expanding=True)
 ONE: BindParameter[int] = bindparam("id")
 
 
+def _constants(values: Iterable[str]) -> tuple[Any, ...]:
+    """Constant strings written into the SQL: an IN list of them then needs no rendering per call (an
+    IN over bound values is an expanding parameter, rendered again for every execution)."""
+    assert all(value.isidentifier() for value in values)  # code constants, nothing to quote
+    return tuple(literal_column(f"'{value}'") for value in values)
+
+
+SLA_TIMELINE_KINDS = _constants(("status", "sla_policy"))
+
+
 @dataclass(frozen=True)
 class ByIds:
     """A pre-built statement over some ids in two shapes: ``IN (:ids)`` for a batch and ``= :id`` for
@@ -519,7 +529,7 @@ _CONVERSATIONS = (
         exists()
         .where(
             TimelineEntry.conversation_id == Conversation.id,
-            TimelineEntry.kind.in_(("status", "sla_policy")),
+            TimelineEntry.kind.in_(SLA_TIMELINE_KINDS),
         )
         .label("sla_timeline"),
         _previous_owner(_OTHER.assignee_id).label("owner"),
@@ -577,7 +587,7 @@ def _agents_statement(*, some: bool) -> Select[*tuple[Any, ...]]:
             and_(
                 Conversation.assignee_id == User.id,
                 Conversation.organization_id == ORG,
-                Conversation.status.in_(OPEN_STATUSES),
+                Conversation.status.in_(_constants(OPEN_STATUSES)),
             ),
         )
         .outerjoin(Channel, Channel.id == Conversation.channel_id)
@@ -635,7 +645,7 @@ Q_OWNERS = select(
 )
 _SLA_TIMELINE = (
     select(TimelineEntry.conversation_id, TimelineEntry.at, TimelineEntry.kind, TimelineEntry.details)
-    .where(TimelineEntry.kind.in_(("status", "sla_policy")))
+    .where(TimelineEntry.kind.in_(SLA_TIMELINE_KINDS))
     .order_by(TimelineEntry.at, TimelineEntry.id)
 )
 Q_CONVERSATIONS = ByIds.of(_CONVERSATIONS, Conversation.id)
