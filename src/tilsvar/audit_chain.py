@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy import String, cast, select, text
 from sqlalchemy.orm import Session
 
+from tilsvar.db import Prepared, bulk_insert
 from tilsvar.models import AuditEntry, utcnow
 from tilsvar.models.base import table_of
 
@@ -82,6 +83,7 @@ def lock_chain(session: Session) -> None:
 
 
 HEAD = select(AuditEntry.row_hash).order_by(AuditEntry.id.desc()).limit(1)
+PREPARED_HEAD = Prepared(HEAD)
 
 
 def append_row(
@@ -97,11 +99,10 @@ def append_row(
 ) -> None:
     """``append`` for a row written with one Core insert instead of an ORM object (paths that run per
     message, where the ORM's flush cost more than the rest of the row's work)."""
-    from tilsvar.db import bulk_insert
-
     lock_chain(session)
     session.flush()  # earlier entries still pending in the session are the head, as in ``append``
-    head = session.connection().execute(HEAD).scalar()
+    rows = PREPARED_HEAD.execute(session.connection())
+    head = rows[0][0] if rows else None
     values: dict[str, Any] = {
         "at": utcnow(),
         "organization_id": organization_id,

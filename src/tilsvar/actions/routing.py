@@ -49,7 +49,6 @@ from sqlalchemy import (
     union_all,
     update,
 )
-from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import InstrumentedAttribute, Session, aliased
 from sqlalchemy.sql.elements import BindParameter
 
@@ -58,7 +57,7 @@ from tilsvar.actions.common import audit_row
 from tilsvar.actions.moderation import MODERATED_KINDS, request_moderation
 from tilsvar.actions.sla import MessageRow, SlaOutcome, TimelineRow, events_from_rows, plan_sla
 from tilsvar.actions.workflow_config import CompiledConfig, fallback_team, load_config, versions
-from tilsvar.db import bulk_insert
+from tilsvar.db import Prepared, bulk_insert
 from tilsvar.events import (
     ConversationUpdated,
     Event,
@@ -284,6 +283,9 @@ class LiveAgents(Mapping[Ref, AgentSnapshot]):
     def _absorb(self, rows: Iterable[Any]) -> None:
         keys = list(CHANNEL_KEYS.values())
         for user_id, is_active, online, total, *by_platform in rows:
+            if user_id in self._read:  # read already (and maybe counted since): keep what we have
+                continue
+            self._read.add(user_id)
             self.live[user_id] = (bool(is_active), bool(online))
             if total:
                 counts: dict[str, int] = {}
@@ -301,10 +303,20 @@ class LiveAgents(Mapping[Ref, AgentSnapshot]):
             return
         missing = sorted(set(user_ids) - self._read)
         if missing:
-            self._read.update(missing)
             self._absorb(
                 self._connection.execute(Q_AGENTS_SOME, {"org": self._organization_id, "ids": missing})
             )
+            self._read.update(missing)  # (no row: not a user of the organisation any more)
+
+    def _read_around(self, user_id: int) -> None:
+        """Read the agent and everyone in their teams (by the database's memberships, which are the
+        roster's: it is current as of this batch), and by id whoever the roster has there besides."""
+        if self._everyone:
+            return
+        self._absorb(
+            Q_AGENTS_AROUND.execute(self._connection, {"org": self._organization_id, "user": user_id})
+        )
+        self.read(self._around(user_id))
 
     def _around(self, user_id: int) -> set[int]:
         """The agent and the members of their teams."""
@@ -321,7 +333,7 @@ class LiveAgents(Mapping[Ref, AgentSnapshot]):
         built = self._built.get(user_id)
         if built is None:
             if user_id not in self._read:
-                self.read(self._around(user_id))
+                self._read_around(user_id)
             agent = self.roster.agents[user_id]
             active, online = self.live.get(user_id, (False, False))
             built = self._built[user_id] = AgentSnapshot(  # (positional: dataclasses.replace costs more)
@@ -456,24 +468,6 @@ def _constants(values: Iterable[str]) -> tuple[Any, ...]:
 SLA_TIMELINE_KINDS = _constants(("status", "sla_policy"))
 
 
-@dataclass(frozen=True)
-class ByIds:
-    """A pre-built statement over some ids in two shapes: ``IN (:ids)`` for a batch and ``= :id`` for
-    a single conversation (a webhook's message), which spares rendering the expanding parameter."""
-
-    many: Select[*tuple[Any, ...]]
-    one: Select[*tuple[Any, ...]]
-
-    @classmethod
-    def of(cls, statement: Select[*tuple[Any, ...]], column: InstrumentedAttribute[int]) -> ByIds:
-        return cls(many=statement.where(column.in_(IDS)), one=statement.where(column == ONE))
-
-    def execute(self, connection: Connection, ids: list[int]) -> CursorResult[*tuple[Any, ...]]:
-        if len(ids) == 1:
-            return connection.execute(self.one, {"id": ids[0]})
-        return connection.execute(self.many, {"ids": ids})
-
-
 ORG: BindParameter[int] = bindparam("org")
 _OTHER = aliased(Conversation, name="other")
 _LATEST = aliased(Message, name="latest")
@@ -569,7 +563,7 @@ _HISTORY = select(
 ).order_by(Message.created_at, Message.id)
 
 
-def _agents_statement(*, some: bool) -> Select[*tuple[Any, ...]]:
+def _agents_statement(*, some: bool = False, around: bool = False) -> Select[*tuple[Any, ...]]:
     """Users' active flag, presence and open conversations — in all, and on each platform with its own
     channel key (``CHANNEL_KEYS``; the rest are "social") — one row per user: of the users ``ids``
     (``some``) or of the whole organisation."""
@@ -594,20 +588,34 @@ def _agents_statement(*, some: bool) -> Select[*tuple[Any, ...]]:
         .where(User.organization_id == ORG)
         .group_by(User.id, User.is_active, AgentProfile.online)
     )
+    if around:  # the user :user and the members of their teams
+        mine, theirs = aliased(TeamMember), aliased(TeamMember)
+        team_mates = (
+            select(theirs.user_id)
+            .join(mine, mine.team_id == theirs.team_id)
+            .where(mine.user_id == bindparam("user"))
+        )
+        return query.where(or_(User.id == bindparam("user"), User.id.in_(team_mates)))
     return query.where(User.id.in_(IDS)) if some else query
 
 
 Q_AGENTS_SOME = _agents_statement(some=True)
-Q_AGENTS_ALL = _agents_statement(some=False)
+Q_AGENTS_ALL = _agents_statement()
+Q_AGENTS_AROUND = Prepared(_agents_statement(around=True))
 # The configuration and roster versions (0, version, roster version, time) and the teams' round-robin
 # cursors (1, team id, cursor, NULL), in one statement.
-Q_VERSIONS_CURSORS: CompoundSelect[tuple[Any, int, int | None, datetime | None]] = union_all(
-    select(
-        literal_column("0"), WorkflowConfig.version, WorkflowConfig.roster_version, WorkflowConfig.updated_at
-    ).where(WorkflowConfig.organization_id == ORG),
-    select(literal_column("1"), TeamWorkflow.team_id, TeamWorkflow.round_robin_cursor, null())
-    .join(Team, Team.id == TeamWorkflow.team_id)
-    .where(Team.organization_id == ORG),
+Q_VERSIONS_CURSORS = Prepared(
+    union_all(
+        select(
+            literal_column("0"),
+            WorkflowConfig.version,
+            WorkflowConfig.roster_version,
+            WorkflowConfig.updated_at,
+        ).where(WorkflowConfig.organization_id == ORG),
+        select(literal_column("1"), TeamWorkflow.team_id, TeamWorkflow.round_robin_cursor, null())
+        .join(Team, Team.id == TeamWorkflow.team_id)
+        .where(Team.organization_id == ORG),
+    )
 )
 Q_DETAILS = (
     select(
@@ -648,6 +656,26 @@ _SLA_TIMELINE = (
     .where(TimelineEntry.kind.in_(SLA_TIMELINE_KINDS))
     .order_by(TimelineEntry.at, TimelineEntry.id)
 )
+
+
+@dataclass(frozen=True)
+class ByIds:
+    """A pre-built statement over some ids in two shapes: ``IN (:ids)`` for a batch and ``= :id`` for
+    a single conversation (a webhook's message), run as a ``Prepared`` statement."""
+
+    many: Select[*tuple[Any, ...]]
+    one: Prepared
+
+    @classmethod
+    def of(cls, statement: Select[*tuple[Any, ...]], column: InstrumentedAttribute[int]) -> ByIds:
+        return cls(many=statement.where(column.in_(IDS)), one=Prepared(statement.where(column == ONE)))
+
+    def execute(self, connection: Connection, ids: list[int]) -> Iterable[Any]:
+        if len(ids) == 1:
+            return self.one.execute(connection, {"id": ids[0]})
+        return connection.execute(self.many, {"ids": ids})
+
+
 Q_CONVERSATIONS = ByIds.of(_CONVERSATIONS, Conversation.id)
 Q_HISTORY = ByIds.of(_HISTORY, Message.conversation_id)
 Q_SLA_TIMELINE = ByIds.of(_SLA_TIMELINE, TimelineEntry.conversation_id)
@@ -879,7 +907,7 @@ def _org_batch(session: Session, connection: Connection, organization_id: int, *
     as decisions need them, ``LiveAgents``) and team cursors."""
     version, roster_version = (0, ""), 0
     cursor_of: dict[int, int | None] = {}
-    for kind, first, second, updated_at in connection.execute(Q_VERSIONS_CURSORS, {"org": organization_id}):
+    for kind, first, second, updated_at in Q_VERSIONS_CURSORS.execute(connection, {"org": organization_id}):
         if int(kind) == 0:
             version, roster_version = (
                 (int(first), updated_at.isoformat() if updated_at else ""),
@@ -1434,7 +1462,7 @@ def _job(kind: str, payload: dict[str, Any], run_at: datetime) -> dict[str, Any]
 
 
 CONVERSATION_TABLE = table_of(Conversation)
-STATE_UPDATE = (
+STATE_UPDATE = Prepared(
     update(STATE_TABLE)
     .where(STATE_TABLE.c.conversation_id == bindparam("b_conversation_id"))
     .values(
@@ -1445,7 +1473,7 @@ STATE_UPDATE = (
         }
     )
 )
-CONVERSATION_UPDATE = (
+CONVERSATION_UPDATE = Prepared(
     update(CONVERSATION_TABLE)
     .where(CONVERSATION_TABLE.c.id == bindparam("b_id"))
     .values(
@@ -1455,7 +1483,7 @@ CONVERSATION_UPDATE = (
         }
     )
 )
-CURSOR_UPDATE = (
+CURSOR_UPDATE = Prepared(
     update(table_of(TeamWorkflow))
     .where(table_of(TeamWorkflow).c.team_id == bindparam("b_team_id"))
     .values(round_robin_cursor=bindparam("b_cursor"))
@@ -1473,8 +1501,8 @@ def _write(
 ) -> None:
     changed = [conv for conv in convs.values() if conv.changed]
     if changed:
-        connection.execute(
-            CONVERSATION_UPDATE,
+        CONVERSATION_UPDATE.execute(
+            connection,
             [
                 {
                     "b_id": conv.id,
@@ -1491,8 +1519,8 @@ def _write(
     bulk_insert(session, STATE_TABLE, [states[cid] for cid in sorted(new_states)])
     existing = [states[cid] for cid in convs if cid not in new_states]
     if existing:
-        connection.execute(
-            STATE_UPDATE, [{"b_" + name: value for name, value in row.items()} for row in existing]
+        STATE_UPDATE.execute(
+            connection, [{"b_" + name: value for name, value in row.items()} for row in existing]
         )
     bulk_insert(session, table_of(TimelineEntry), writes.timeline)
     bulk_insert(session, table_of(Notification), writes.notifications)
@@ -1509,8 +1537,8 @@ def _write(
             if team_id in batch.cursor_rows
         ]
         if updates:
-            connection.execute(
-                CURSOR_UPDATE, [{"b_team_id": team_id, "b_cursor": cursor} for team_id, cursor in updates]
+            CURSOR_UPDATE.execute(
+                connection, [{"b_team_id": team_id, "b_cursor": cursor} for team_id, cursor in updates]
             )
         bulk_insert(
             session,
