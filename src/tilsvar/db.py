@@ -267,10 +267,19 @@ class Prepared:
         if dialect.name != "sqlite":
             result = connection.execute(self.statement, params)
             return [tuple(row) for row in result] if result.returns_rows else []
+        return self._plan(dialect).run(connection, params or {})[0]
+
+    def changed(self, connection: Connection, params: Sequence[Mapping[str, Any]]) -> int:
+        """Run an INSERT/UPDATE/DELETE for each parameter set; the number of rows it changed."""
+        if connection.dialect.name != "sqlite":
+            return int(connection.execute(self.statement, list(params)).rowcount)
+        return self._plan(connection.dialect).run(connection, params)[1]
+
+    def _plan(self, dialect: Dialect) -> _Plan:
         plan = self._plans.get(dialect)
         if plan is None:
             plan = self._plans[dialect] = _Plan.of(self.statement, dialect)
-        return plan.run(connection, params or {})
+        return plan
 
 
 @dataclass(frozen=True)
@@ -309,7 +318,7 @@ class _Plan:
 
     def run(
         self, connection: Connection, params: Mapping[str, Any] | Sequence[Mapping[str, Any]]
-    ) -> list[tuple[Any, ...]]:
+    ) -> tuple[list[tuple[Any, ...]], int]:
         cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
         parameters: Any = None
         try:
@@ -321,6 +330,7 @@ class _Plan:
                 parameters = [self._positional(one) for one in params]
                 cursor.executemany(self.sql, parameters)
                 rows = []
+            count = cursor.rowcount
         except self.dbapi_error as error:
             raise DBAPIError.instance(self.sql, parameters, error, self.dbapi_error) from error
         finally:
@@ -332,4 +342,4 @@ class _Plan:
                 for convert, value in zip(results, row, strict=True)
             )
             for row in rows
-        ]
+        ], count

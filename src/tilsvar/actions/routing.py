@@ -701,17 +701,20 @@ Q_TAG_IDS = (
 )
 
 
-# Link a conversation (:cid) to the organisation's tags named :names it does not carry yet.
-TAG_LINK = insert(table_of(ConversationTag)).from_select(
-    ["conversation_id", "tag_id"],
-    select(bindparam("cid", type_=Integer), Tag.id).where(
-        Tag.organization_id == ORG,
-        Tag.name.in_(bindparam("names", expanding=True)),
-        ~exists().where(
-            ConversationTag.conversation_id == bindparam("cid", type_=Integer),
-            ConversationTag.tag_id == Tag.id,
+# Link a conversation (:cid) to the organisation's tag :name if it exists and the conversation does
+# not carry it yet (run for each name).
+TAG_LINK = Prepared(
+    insert(table_of(ConversationTag)).from_select(
+        ["conversation_id", "tag_id"],
+        select(bindparam("cid", type_=Integer), Tag.id).where(
+            Tag.organization_id == ORG,
+            Tag.name == bindparam("name"),
+            ~exists().where(
+                ConversationTag.conversation_id == bindparam("cid", type_=Integer),
+                ConversationTag.tag_id == Tag.id,
+            ),
         ),
-    ),
+    )
 )
 
 
@@ -1600,9 +1603,10 @@ def _write_tags(
         # conversation lacks with one statement. If that linked every name, nothing is left to do;
         # otherwise a name is new to the organisation or already on the conversation: go the full way.
         ((cid, names),) = wanted.items()
-        linked = connection.execute(
-            TAG_LINK, {"cid": cid, "org": convs[cid].organization_id, "names": sorted(names)}
-        ).rowcount
+        organization_id = convs[cid].organization_id
+        linked = TAG_LINK.changed(
+            connection, [{"cid": cid, "org": organization_id, "name": name} for name in sorted(names)]
+        )
         if linked == len(names):
             return
     by_org: dict[int, set[str]] = defaultdict(set)
