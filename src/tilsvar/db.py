@@ -193,7 +193,9 @@ def bulk_insert(session: Session, table: Table, rows: list[dict[str, Any]]) -> N
         elif convert is not None:
             columns[index] = [None if value is None else convert(value) for value in columns[index]]
     params = list(zip(*columns, strict=True))
-    connection.exec_driver_sql(sql, params)
+    # Straight to the driver's cursor (as ``Prepared`` does): routing inserts a handful of single
+    # rows per message, where the execution context of ``exec_driver_sql`` cost more than the insert.
+    _driver_run(connection, sql, params, many=True)
 
 
 InsertPlan = tuple[str, list[Callable[[Any], Any] | None], list[Any], list[Callable[[Any], Any]]]
@@ -289,7 +291,6 @@ class _Plan:
         tuple[str | None, Any, Callable[[Any], Any] | None], ...
     ]  # (param key | None, value, conversion)
     results: tuple[Callable[[Any], Any] | None, ...]
-    dbapi_error: type[Exception]
 
     @classmethod
     def of(cls, statement: Executable, dialect: Dialect) -> _Plan:
@@ -307,7 +308,7 @@ class _Plan:
         results = tuple(
             column.type._cached_result_processor(dialect, None) for column in compiled._result_columns
         )
-        return cls(compiled.string, tuple(sources), results, dialect.loaded_dbapi.Error)
+        return cls(compiled.string, tuple(sources), results)
 
     def _positional(self, params: Mapping[str, Any]) -> tuple[Any, ...]:
         values = []
@@ -319,22 +320,12 @@ class _Plan:
     def run(
         self, connection: Connection, params: Mapping[str, Any] | Sequence[Mapping[str, Any]]
     ) -> tuple[list[tuple[Any, ...]], int]:
-        cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
-        parameters: Any = None
-        try:
-            if isinstance(params, Mapping):
-                parameters = self._positional(params)
-                cursor.execute(self.sql, parameters)
-                rows = cursor.fetchall()
-            else:
-                parameters = [self._positional(one) for one in params]
-                cursor.executemany(self.sql, parameters)
-                rows = []
-            count = cursor.rowcount
-        except self.dbapi_error as error:
-            raise DBAPIError.instance(self.sql, parameters, error, self.dbapi_error) from error
-        finally:
-            cursor.close()
+        if isinstance(params, Mapping):
+            rows, count = _driver_run(connection, self.sql, self._positional(params), many=False)
+        else:
+            rows, count = _driver_run(
+                connection, self.sql, [self._positional(one) for one in params], many=True
+            )
         results = self.results
         return [
             tuple(
@@ -343,3 +334,20 @@ class _Plan:
             )
             for row in rows
         ], count
+
+
+def _driver_run(connection: Connection, sql: str, parameters: Any, *, many: bool) -> tuple[list[Any], int]:
+    """Run SQL on the DBAPI cursor of ``connection`` (inside its transaction); the rows (none for
+    ``many``) and the row count. Driver errors are raised as SQLAlchemy raises them."""
+    dbapi_error: type[Exception] = connection.dialect.loaded_dbapi.Error
+    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        if many:
+            cursor.executemany(sql, parameters)
+            return [], cursor.rowcount
+        cursor.execute(sql, parameters)
+        return cursor.fetchall(), cursor.rowcount
+    except dbapi_error as error:
+        raise DBAPIError.instance(sql, parameters, error, dbapi_error) from error
+    finally:
+        cursor.close()
