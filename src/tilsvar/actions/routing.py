@@ -15,11 +15,14 @@ Why it is shaped like this (docs/workflow.md, "Measured through the database"): 
 customer message, so the database work is per *batch*, not per message. The compiled rules, policies
 and calendars (``load_config``) and the teams/agents snapshot (``Roster``) are cached per process
 under the organisation's configuration and roster versions, which every change to them bumps; a batch
-reads what it needs with one set-based statement per kind (conversations, states, message history,
-tags, previous owners, open load, ...), decides in memory, and writes with a handful of Core
-statements (executemany updates, bulk inserts) — no ORM objects and no flushes per message. Rare side
-effects (a hide request, an auto-reply, a survey answer) still use the ORM helpers they share with the
-rest of the application.
+reads what it needs with a few set-based statements (the conversations with their state, flags, sticky
+owner and latest message's labels in one; the message history; versions with cursors; agents'
+presence and open load — for a small batch only the teams its decisions look at), decides in memory,
+and writes with a handful of Core statements (executemany updates, bulk inserts) — no ORM objects and
+no flushes per message. On SQLite the per-message statements are ``db.Prepared`` (compiled once, run
+on the driver's cursor): a webhook's single message is about 16 small statements, where SQLAlchemy's
+per-call work cost more than SQLite's. Rare side effects (a hide request, an auto-reply, a survey
+answer) still use the ORM helpers they share with the rest of the application.
 """
 
 from __future__ import annotations
@@ -643,13 +646,6 @@ Q_TAGS: CompoundSelect[tuple[Any, int, str]] = union_all(
     select(literal_column("1"), ContactTag.contact_id, Tag.name)
     .join(Tag, Tag.id == ContactTag.tag_id)
     .where(ContactTag.contact_id.in_(bindparam("contacts", expanding=True))),
-)
-Q_OWNERS = select(
-    Conversation.id, Conversation.contact_id, Conversation.assignee_id, Conversation.last_outbound_at
-).where(
-    Conversation.contact_id.in_(IDS),
-    Conversation.assignee_id.is_not(None),
-    Conversation.last_outbound_at.is_not(None),
 )
 _SLA_TIMELINE = (
     select(TimelineEntry.conversation_id, TimelineEntry.at, TimelineEntry.kind, TimelineEntry.details)
