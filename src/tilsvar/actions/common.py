@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from tilsvar.audit_chain import append as append_audit_entry
+from tilsvar.audit_chain import append_row as append_audit_row
 from tilsvar.models import AuditEntry, User
 
 
@@ -48,6 +49,29 @@ def audit(
             target_id=str(target_id),
             details=details or {},
         ),
+    )
+
+
+def audit_row(
+    session: Session,
+    *,
+    action: str,
+    actor: str,
+    organization_id: int | None,
+    target_type: str = "",
+    target_id: str | int = "",
+    details: dict[str, Any] | None = None,
+) -> None:
+    """``audit`` by a system actor, written with a Core insert (for paths that run per message)."""
+    append_audit_row(
+        session,
+        organization_id=organization_id,
+        actor_user_id=None,
+        actor=(actor or "system")[:200],
+        action=action,
+        target_type=target_type,
+        target_id=str(target_id),
+        details=details,
     )
 
 

@@ -15,11 +15,14 @@ Why it is shaped like this (docs/workflow.md, "Measured through the database"): 
 customer message, so the database work is per *batch*, not per message. The compiled rules, policies
 and calendars (``load_config``) and the teams/agents snapshot (``Roster``) are cached per process
 under the organisation's configuration and roster versions, which every change to them bumps; a batch
-reads what it needs with one set-based statement per kind (conversations, states, message history,
-tags, previous owners, open load, ...), decides in memory, and writes with a handful of Core
-statements (executemany updates, bulk inserts) — no ORM objects and no flushes per message. Rare side
-effects (a hide request, an auto-reply, a survey answer) still use the ORM helpers they share with the
-rest of the application.
+reads what it needs with a few set-based statements (the conversations with their state, flags, sticky
+owner and latest message's labels in one; the message history; versions with cursors; agents'
+presence and open load — for a small batch only the teams its decisions look at), decides in memory,
+and writes with a handful of Core statements (executemany updates, bulk inserts) — no ORM objects and
+no flushes per message. On SQLite the per-message statements are ``db.Prepared`` (compiled once, run
+on the driver's cursor): a webhook's single message is about 16 small statements, where SQLAlchemy's
+per-call work cost more than SQLite's. Rare side effects (a hide request, an auto-reply, a survey
+answer) still use the ORM helpers they share with the rest of the application.
 """
 
 from __future__ import annotations
@@ -27,20 +30,37 @@ from __future__ import annotations
 import threading
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import (
+    CompoundSelect,
+    Connection,
+    Integer,
+    Select,
+    and_,
+    bindparam,
+    case,
+    exists,
+    func,
+    insert,
+    literal_column,
+    null,
+    or_,
+    select,
+    union_all,
+    update,
+)
+from sqlalchemy.orm import InstrumentedAttribute, Session, aliased
 from sqlalchemy.sql.elements import BindParameter
 
 from tilsvar.actions.analysis import PRIORITY_RANK
-from tilsvar.actions.common import audit
+from tilsvar.actions.common import audit_row
 from tilsvar.actions.moderation import MODERATED_KINDS, request_moderation
 from tilsvar.actions.sla import MessageRow, SlaOutcome, TimelineRow, events_from_rows, plan_sla
 from tilsvar.actions.workflow_config import CompiledConfig, fallback_team, load_config, versions
-from tilsvar.db import bulk_insert
+from tilsvar.db import Prepared, bulk_insert
 from tilsvar.events import (
     ConversationUpdated,
     Event,
@@ -68,12 +88,12 @@ from tilsvar.models import (
 from tilsvar.models.base import table_of
 from tilsvar.models.workflow import (
     AgentProfile,
-    ChannelWorkflow,
     ConversationWorkflowState,
     CsatSurvey,
     Notification,
     TeamWorkflow,
     TimelineEntry,
+    WorkflowConfig,
 )
 from tilsvar.workflow.assignment import (
     AgentSnapshot,
@@ -119,8 +139,10 @@ _rosters: dict[int, Roster] = {}
 _lock = threading.Lock()
 
 
-def _roster(session: Session, organization_id: int) -> tuple[CompiledConfig, Roster]:
-    version, roster_version = versions(session, organization_id)
+def _roster(
+    session: Session, organization_id: int, version: tuple[int, str], roster_version: int
+) -> tuple[CompiledConfig, Roster]:
+    """The organisation's compiled configuration and roster at these versions (read by the caller)."""
     config = load_config(session, organization_id, version=version)
     cached = _rosters.get(organization_id)
     if cached is not None and cached.key == (version, roster_version):
@@ -238,24 +260,96 @@ def _roster(session: Session, organization_id: int) -> tuple[CompiledConfig, Ros
 
 class LiveAgents(Mapping[Ref, AgentSnapshot]):
     """The cached roster's agents as the engines see them in this batch: with live presence, active
-    flag and open load, built only for the agents a decision actually looks at."""
+    flag and open load, built only for the agents a decision actually looks at.
+
+    Presence, active flags and load are read from the database (never cached: they change all day,
+    and a deactivated agent must never be offered a conversation, whoever changed the row). A large
+    batch reads them for the whole organisation with one statement up front; a small one (a webhook's
+    single message) reads them when a decision first looks at an agent, for that agent and everyone in
+    their teams — the people the same decision looks at next — so one statement covers the team the
+    message goes to, without counting the whole organisation's open conversations per message."""
 
     def __init__(
-        self, roster: Roster, live: dict[int, tuple[bool, bool]], load: dict[int, dict[str, int]]
+        self, roster: Roster, connection: Connection, organization_id: int, *, everyone: bool
     ) -> None:
         self.roster = roster
-        self.live = live
-        self.load = {user_id: dict(counts) for user_id, counts in load.items()}
+        self.live: dict[int, tuple[bool, bool]] = {}  # user id -> (active, online)
+        self.load: dict[int, dict[str, int]] = {}  # user id -> channel key -> open conversations
+        self._connection = connection
+        self._organization_id = organization_id
+        self._read: set[int] = set()
+        self._everyone = everyone
         self._built: dict[int, AgentSnapshot] = {}
+        if everyone:
+            self._absorb(connection.execute(Q_AGENTS_ALL, {"org": organization_id}))
+
+    def _absorb(self, rows: Iterable[Any]) -> None:
+        keys = list(CHANNEL_KEYS.values())
+        for user_id, is_active, online, total, *by_platform in rows:
+            if user_id in self._read:  # read already (and maybe counted since): keep what we have
+                continue
+            self._read.add(user_id)
+            self.live[user_id] = (bool(is_active), bool(online))
+            if total:
+                counts: dict[str, int] = {}
+                for key, count in zip(keys, by_platform, strict=True):
+                    if count:
+                        counts[key] = counts.get(key, 0) + int(count)
+                social = total - sum(counts.values())
+                if social:
+                    counts["social"] = social
+                self.load[user_id] = counts
+
+    def read(self, user_ids: Iterable[int]) -> None:
+        """Make sure the live state and load of ``user_ids`` are read (one statement for those missing)."""
+        if self._everyone:
+            return
+        missing = sorted(set(user_ids) - self._read)
+        if missing:
+            self._absorb(
+                self._connection.execute(Q_AGENTS_SOME, {"org": self._organization_id, "ids": missing})
+            )
+            self._read.update(missing)  # (no row: not a user of the organisation any more)
+
+    def _read_around(self, user_id: int) -> None:
+        """Read the agent and everyone in their teams (by the database's memberships, which are the
+        roster's: it is current as of this batch), and by id whoever the roster has there besides."""
+        if self._everyone:
+            return
+        self._absorb(
+            Q_AGENTS_AROUND.execute(self._connection, {"org": self._organization_id, "user": user_id})
+        )
+        self.read(self._around(user_id))
+
+    def _around(self, user_id: int) -> set[int]:
+        """The agent and the members of their teams."""
+        around = {user_id}
+        agent = self.roster.agents.get(user_id)
+        for slug in agent.teams if agent is not None else ():
+            team_id = self.roster.team_id_by_ref.get(slug)
+            if team_id is not None:
+                around.update(self.roster.members.get(team_id, ()))
+        return around
 
     def __getitem__(self, ref: Ref) -> AgentSnapshot:
         user_id = self.roster.user_by_ref[ref]
         built = self._built.get(user_id)
         if built is None:
+            if user_id not in self._read:
+                self._read_around(user_id)
             agent = self.roster.agents[user_id]
             active, online = self.live.get(user_id, (False, False))
-            built = self._built[user_id] = replace(
-                agent, active=active, online=online, load=dict(self.load.get(user_id, {}))
+            built = self._built[user_id] = AgentSnapshot(  # (positional: dataclasses.replace costs more)
+                agent.id,
+                agent.name,
+                online,
+                active,
+                agent.teams,
+                agent.languages,
+                agent.channels,
+                agent.topics,
+                agent.capacity,
+                dict(self.load.get(user_id, {})),
             )
         return built
 
@@ -268,8 +362,15 @@ class LiveAgents(Mapping[Ref, AgentSnapshot]):
     def __contains__(self, ref: object) -> bool:
         return ref in self.roster.user_by_ref
 
+    def active_among(self, user_ids: Iterable[int]) -> list[int]:
+        """Those of ``user_ids`` who are active users of the organisation now, in id order."""
+        wanted = set(user_ids)
+        self.read(wanted)
+        return sorted(user_id for user_id in wanted if self.live.get(user_id, (False, False))[0])
+
     def count(self, user_id: int, key: str) -> None:
         """One more open conversation for ``user_id`` on channel key ``key``."""
+        self.read((user_id,))
         counts = self.load.setdefault(user_id, {})
         counts[key] = counts.get(key, 0) + 1
         self._built.pop(user_id, None)
@@ -310,7 +411,6 @@ class OrgBatch:
     agents: LiveAgents  # the roster's agents with presence and open load
     cursors: dict[Ref, Ref]  # team slug -> agent
     cursor_rows: set[int]  # teams that have a team_workflow row
-    active: frozenset[int]  # active users now
     cursor_writes: dict[int, int | None] = field(default_factory=dict)
     routed: dict[int, list[str]] = field(default_factory=dict)  # conversation id -> rules matched
 
@@ -351,59 +451,175 @@ CONVERSATION_COLUMNS = (
 )
 
 
-def _load_conversations(session: Session, ids: list[int]) -> dict[int, Conv]:
-    return {
-        row[0]: Conv(*row)  # type: ignore[call-arg]
-        for row in session.execute(Q_CONVERSATIONS, {"ids": ids})
-    }
-
-
 STATE_TABLE = table_of(ConversationWorkflowState)
+STATE_NAMES = tuple(column.name for column in STATE_TABLE.c)
 
 
 # pre-built statements (built and compiled once; a batch only binds its ids) ---------------------------
 
 IDS: BindParameter[list[int]] = bindparam("ids", expanding=True)
+ONE: BindParameter[int] = bindparam("id")
+
+
+def _constants(values: Iterable[str]) -> tuple[Any, ...]:
+    """Constant strings written into the SQL: an IN list of them then needs no rendering per call (an
+    IN over bound values is an expanding parameter, rendered again for every execution)."""
+    assert all(value.isidentifier() for value in values)  # code constants, nothing to quote
+    return tuple(literal_column(f"'{value}'") for value in values)
+
+
+SLA_TIMELINE_KINDS = _constants(("status", "sla_policy"))
+
+
 ORG: BindParameter[int] = bindparam("org")
-Q_CONVERSATIONS = (
-    select(*CONVERSATION_COLUMNS)
+_OTHER = aliased(Conversation, name="other")
+_LATEST = aliased(Message, name="latest")
+_AUTHOR = aliased(Identity, name="author")
+
+
+def _previous_owner(column: Any) -> Any:
+    """The assignee, or the time of the last answer, of the customer's other conversation answered
+    most recently (the sticky owner; ties: the oldest conversation)."""
+    return (
+        select(column)
+        .where(
+            _OTHER.contact_id == Conversation.contact_id,
+            _OTHER.id != Conversation.id,
+            _OTHER.assignee_id.is_not(None),
+            _OTHER.last_outbound_at.is_not(None),
+        )
+        .order_by(_OTHER.last_outbound_at.desc(), _OTHER.id)
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
+DETAIL_COLUMNS = (
+    _LATEST.id,
+    _LATEST.text,
+    _LATEST.kind,
+    _LATEST.language,
+    _LATEST.intent,
+    _LATEST.sentiment,
+    _LATEST.sentiment_score,
+    _LATEST.priority,
+    _LATEST.moderation_state,
+    _AUTHOR.handle,
+    # An e-mail sender's handle is its address, kept sealed (privacy/blind.py): rules still match it.
+    _AUTHOR.external_id_sealed,
+)
+# Everything routing reads per conversation, in one statement: the conversation with its channel and
+# brand; whether a satisfaction survey is open; whether it or its customer has tags, and whether it has
+# status/policy timeline entries (the statements for those run only if so); the sticky owner; for a
+# conversation routing has not seen yet, its latest customer message's labels and author handle (what
+# rules see); and its workflow state (NULLs when routing has not seen it yet).
+_CONVERSATIONS = (
+    select(
+        *CONVERSATION_COLUMNS,
+        exists()
+        .where(CsatSurvey.conversation_id == Conversation.id, CsatSurvey.answered_at.is_(None))
+        .label("open_survey"),
+        or_(
+            exists().where(ConversationTag.conversation_id == Conversation.id),
+            exists().where(ContactTag.contact_id == Conversation.contact_id),
+        ).label("tagged"),
+        exists()
+        .where(
+            TimelineEntry.conversation_id == Conversation.id,
+            TimelineEntry.kind.in_(SLA_TIMELINE_KINDS),
+        )
+        .label("sla_timeline"),
+        _previous_owner(_OTHER.assignee_id).label("owner"),
+        _previous_owner(_OTHER.last_outbound_at).label("owner_answered_at"),
+        *DETAIL_COLUMNS,
+        *STATE_TABLE.c,
+    )
     .join(Channel, Channel.id == Conversation.channel_id)
     .join(Brand, Brand.id == Conversation.brand_id)
-    .where(Conversation.id.in_(IDS))
+    .outerjoin(STATE_TABLE, STATE_TABLE.c.conversation_id == Conversation.id)
+    .outerjoin(
+        _LATEST,
+        and_(
+            STATE_TABLE.c.routed_at.is_(None),
+            _LATEST.id
+            == select(Message.id)
+            .where(Message.conversation_id == Conversation.id, Message.direction == "in")
+            .order_by(Message.created_at.desc(), Message.id.desc())
+            .limit(1)
+            .scalar_subquery(),
+        ),
+    )
+    .outerjoin(_AUTHOR, _AUTHOR.id == _LATEST.author_identity_id)
     .order_by(Conversation.id)
 )
-Q_STATES = select(STATE_TABLE).where(STATE_TABLE.c.conversation_id.in_(IDS))
-Q_HISTORY = (
-    select(
-        Message.conversation_id,
-        Message.id,
-        Message.direction,
-        Message.created_at,
-        Message.is_automatic,
-        Message.delivery_state,
+# Their messages, each with whether it answered one of the conversation's surveys (not an SLA event).
+_HISTORY = select(
+    Message.conversation_id,
+    Message.id,
+    Message.direction,
+    Message.created_at,
+    Message.is_automatic,
+    Message.delivery_state,
+    exists()
+    .where(CsatSurvey.conversation_id == Message.conversation_id, CsatSurvey.answer_message_id == Message.id)
+    .label("survey_answer"),
+).order_by(Message.created_at, Message.id)
+
+
+def _agents_statement(*, some: bool = False, around: bool = False) -> Select[*tuple[Any, ...]]:
+    """Users' active flag, presence and open conversations — in all, and on each platform with its own
+    channel key (``CHANNEL_KEYS``; the rest are "social") — one row per user: of the users ``ids``
+    (``some``) or of the whole organisation."""
+    query = (
+        select(
+            User.id,
+            User.is_active,
+            AgentProfile.online,
+            func.count(Channel.id),
+            *(func.sum(case((Channel.platform == platform, 1), else_=0)) for platform in CHANNEL_KEYS),
+        )
+        .outerjoin(AgentProfile, AgentProfile.user_id == User.id)
+        .outerjoin(
+            Conversation,
+            and_(
+                Conversation.assignee_id == User.id,
+                Conversation.organization_id == ORG,
+                Conversation.status.in_(_constants(OPEN_STATUSES)),
+            ),
+        )
+        .outerjoin(Channel, Channel.id == Conversation.channel_id)
+        .where(User.organization_id == ORG)
+        .group_by(User.id, User.is_active, AgentProfile.online)
     )
-    .where(Message.conversation_id.in_(IDS))
-    .order_by(Message.created_at, Message.id)
-)
-Q_OPEN_SURVEYS = select(CsatSurvey.conversation_id).where(
-    CsatSurvey.conversation_id.in_(IDS), CsatSurvey.answered_at.is_(None)
-)
-Q_LOAD = (
-    select(Conversation.assignee_id, Channel.platform, func.count())
-    .join(Channel, Channel.id == Conversation.channel_id)
-    .where(
-        Conversation.organization_id == ORG,
-        Conversation.assignee_id.is_not(None),
-        Conversation.status.in_(OPEN_STATUSES),
+    if around:  # the user :user and the members of their teams
+        mine, theirs = aliased(TeamMember), aliased(TeamMember)
+        team_mates = (
+            select(theirs.user_id)
+            .join(mine, mine.team_id == theirs.team_id)
+            .where(mine.user_id == bindparam("user"))
+        )
+        return query.where(or_(User.id == bindparam("user"), User.id.in_(team_mates)))
+    return query.where(User.id.in_(IDS)) if some else query
+
+
+Q_AGENTS_SOME = _agents_statement(some=True)
+Q_AGENTS_ALL = _agents_statement()
+Q_AGENTS_AROUND = Prepared(_agents_statement(around=True))
+# The configuration and roster versions (0, version, roster version, time) and the teams' round-robin
+# cursors (1, team id, cursor, NULL), in one statement.
+Q_VERSIONS_CURSORS = Prepared(
+    union_all(
+        select(
+            literal_column("0"),
+            WorkflowConfig.version,
+            WorkflowConfig.roster_version,
+            WorkflowConfig.updated_at,
+        ).where(WorkflowConfig.organization_id == ORG),
+        select(literal_column("1"), TeamWorkflow.team_id, TeamWorkflow.round_robin_cursor, null())
+        .join(Team, Team.id == TeamWorkflow.team_id)
+        .where(Team.organization_id == ORG),
     )
-    .group_by(Conversation.assignee_id, Channel.platform)
 )
-Q_LIVE = (
-    select(User.id, User.is_active, AgentProfile.online)
-    .outerjoin(AgentProfile, AgentProfile.user_id == User.id)
-    .where(User.organization_id == ORG)
-)
-Q_CURSORS = select(TeamWorkflow.team_id, TeamWorkflow.round_robin_cursor).where(TeamWorkflow.team_id.in_(IDS))
 Q_DETAILS = (
     select(
         Message.id,
@@ -422,34 +638,135 @@ Q_DETAILS = (
     .outerjoin(Identity, Identity.id == Message.author_identity_id)
     .where(Message.id.in_(IDS))
 )
-Q_TAGS = (
-    select(ConversationTag.conversation_id, Tag.name)
+# Conversation tags (0, conversation id, name) and customer tags (1, contact id, name) in one statement.
+Q_TAGS: CompoundSelect[tuple[Any, int, str]] = union_all(
+    select(literal_column("0"), ConversationTag.conversation_id, Tag.name)
     .join(Tag, Tag.id == ConversationTag.tag_id)
-    .where(ConversationTag.conversation_id.in_(IDS))
-)
-Q_CUSTOMER_TAGS = (
-    select(ContactTag.contact_id, Tag.name)
+    .where(ConversationTag.conversation_id.in_(IDS)),
+    select(literal_column("1"), ContactTag.contact_id, Tag.name)
     .join(Tag, Tag.id == ContactTag.tag_id)
-    .where(ContactTag.contact_id.in_(IDS))
+    .where(ContactTag.contact_id.in_(bindparam("contacts", expanding=True))),
 )
-Q_OWNERS = select(
-    Conversation.id, Conversation.contact_id, Conversation.assignee_id, Conversation.last_outbound_at
-).where(
-    Conversation.contact_id.in_(IDS),
-    Conversation.assignee_id.is_not(None),
-    Conversation.last_outbound_at.is_not(None),
-)
-Q_AUTO_REPLY = select(
-    ChannelWorkflow.channel_id, ChannelWorkflow.auto_reply_enabled, ChannelWorkflow.auto_reply_text
-).where(ChannelWorkflow.channel_id.in_(IDS))
-Q_ANSWERS = select(CsatSurvey.answer_message_id).where(
-    CsatSurvey.conversation_id.in_(IDS), CsatSurvey.answer_message_id.is_not(None)
-)
-Q_SLA_TIMELINE = (
+_SLA_TIMELINE = (
     select(TimelineEntry.conversation_id, TimelineEntry.at, TimelineEntry.kind, TimelineEntry.details)
-    .where(TimelineEntry.conversation_id.in_(IDS), TimelineEntry.kind.in_(("status", "sla_policy")))
+    .where(TimelineEntry.kind.in_(SLA_TIMELINE_KINDS))
     .order_by(TimelineEntry.at, TimelineEntry.id)
 )
+
+
+@dataclass(frozen=True)
+class ByIds:
+    """A pre-built statement over some ids in two shapes: ``IN (:ids)`` for a batch and ``= :id`` for
+    a single conversation (a webhook's message), run as a ``Prepared`` statement."""
+
+    many: Select[*tuple[Any, ...]]
+    one: Prepared
+
+    @classmethod
+    def of(cls, statement: Select[*tuple[Any, ...]], column: InstrumentedAttribute[int]) -> ByIds:
+        return cls(many=statement.where(column.in_(IDS)), one=Prepared(statement.where(column == ONE)))
+
+    def execute(self, connection: Connection, ids: list[int]) -> Iterable[Any]:
+        if len(ids) == 1:
+            return self.one.execute(connection, {"id": ids[0]})
+        return connection.execute(self.many, {"ids": ids})
+
+
+Q_CONVERSATIONS = ByIds.of(_CONVERSATIONS, Conversation.id)
+Q_HISTORY = ByIds.of(_HISTORY, Message.conversation_id)
+Q_SLA_TIMELINE = ByIds.of(_SLA_TIMELINE, TimelineEntry.conversation_id)
+Q_NEGATIVE = (
+    select(func.count())
+    .select_from(Message)
+    .join(Conversation, Conversation.id == Message.conversation_id)
+    .where(
+        Conversation.brand_id == bindparam("brand"),
+        Message.direction == "in",
+        Message.sentiment == "negative",
+        Message.created_at > bindparam("since"),
+        Message.created_at <= bindparam("until"),
+    )
+)
+# The tags a batch adds, by name, with the batch's conversations that already carry them.
+Q_TAG_IDS = (
+    select(Tag.name, Tag.id, ConversationTag.conversation_id)
+    .outerjoin(
+        ConversationTag, and_(ConversationTag.tag_id == Tag.id, ConversationTag.conversation_id.in_(IDS))
+    )
+    .where(Tag.organization_id == ORG, Tag.name.in_(bindparam("names", expanding=True)))
+)
+
+
+# Link a conversation (:cid) to the organisation's tag :name if it exists and the conversation does
+# not carry it yet (run for each name).
+TAG_LINK = Prepared(
+    insert(table_of(ConversationTag)).from_select(
+        ["conversation_id", "tag_id"],
+        select(bindparam("cid", type_=Integer), Tag.id).where(
+            Tag.organization_id == ORG,
+            Tag.name == bindparam("name"),
+            ~exists().where(
+                ConversationTag.conversation_id == bindparam("cid", type_=Integer),
+                ConversationTag.tag_id == Tag.id,
+            ),
+        ),
+    )
+)
+
+
+@dataclass
+class Loaded:
+    """What ``Q_CONVERSATIONS`` read for a batch."""
+
+    convs: dict[int, Conv] = field(default_factory=dict)
+    states: dict[int, dict[str, Any]] = field(default_factory=dict)  # of those routing has seen
+    open_surveys: set[int] = field(default_factory=set)
+    tagged: set[int] = field(default_factory=set)  # the conversation or its customer has tags
+    sla_timeline: set[int] = field(default_factory=set)  # has status or SLA policy timeline entries
+    owners: dict[int, tuple[int, datetime]] = field(default_factory=dict)  # sticky owner, answered at
+    details: dict[int, Any] = field(default_factory=dict)  # latest customer message's, if not routed
+
+    def update(self, other: Loaded) -> None:
+        self.convs.update(other.convs)
+        self.states.update(other.states)
+        for name in ("open_surveys", "tagged", "sla_timeline"):
+            ids: set[int] = getattr(self, name)
+            ids.difference_update(other.convs)
+            ids.update(getattr(other, name))
+        for name in ("owners", "details"):
+            by_id: dict[int, Any] = getattr(self, name)
+            for cid in other.convs:
+                by_id.pop(cid, None)
+            by_id.update(getattr(other, name))
+
+
+N_CONVERSATION = len(CONVERSATION_COLUMNS)
+N_DETAILS = len(DETAIL_COLUMNS)
+
+
+def _load_conversations(connection: Connection, ids: list[int]) -> Loaded:
+    loaded = Loaded()
+    n = N_CONVERSATION
+    rows: Iterable[Any] = Q_CONVERSATIONS.execute(connection, ids)
+    for row in rows:
+        cid = row[0]
+        loaded.convs[cid] = Conv(*row[:n])
+        open_survey, tagged, sla_timeline, owner, answered_at = row[n : n + 5]
+        if open_survey:
+            loaded.open_surveys.add(cid)
+        if tagged:
+            loaded.tagged.add(cid)
+        if sla_timeline:
+            loaded.sla_timeline.add(cid)
+        if owner is not None and answered_at is not None:
+            loaded.owners[cid] = (owner, answered_at)
+        detail = row[n + 5 : n + 5 + N_DETAILS]
+        if detail[0] is not None:
+            loaded.details[cid] = detail
+        state = row[n + 5 + N_DETAILS :]
+        if state[0] is not None:
+            loaded.states[cid] = dict(zip(STATE_NAMES, state, strict=True))
+    return loaded
 
 
 def _new_state(conv: Conv) -> dict[str, Any]:
@@ -480,22 +797,27 @@ def _new_state(conv: Conv) -> dict[str, Any]:
     }
 
 
-def _load_states(session: Session, ids: list[int]) -> dict[int, dict[str, Any]]:
-    return {row["conversation_id"]: dict(row) for row in session.execute(Q_STATES, {"ids": ids}).mappings()}
-
-
-def _load_history(session: Session, ids: list[int]) -> dict[int, list[MessageRow]]:
+def _load_history(connection: Connection, ids: list[int]) -> tuple[dict[int, list[MessageRow]], set[int]]:
+    """The conversations' messages in time order, and the ids of those that answered a survey."""
     history: dict[int, list[MessageRow]] = defaultdict(list)
-    for conversation_id, message_id, direction, created_at, automatic, delivery in session.execute(
-        Q_HISTORY, {"ids": ids}
+    answers: set[int] = set()
+    for conversation_id, message_id, direction, created_at, automatic, delivery, answer in Q_HISTORY.execute(
+        connection, ids
     ):
         history[conversation_id].append((message_id, direction, created_at, automatic, delivery))
-    return history
+        if answer:
+            answers.add(message_id)
+    return history, answers
 
 
 def _latest_inbound(rows: list[MessageRow]) -> MessageRow | None:
     inbound = [row for row in rows if row[1] == "in"]
     return max(inbound, key=lambda row: (row[2], row[0])) if inbound else None
+
+
+# Up to this many conversations a batch reads agents' presence and load only for the teams its
+# decisions look at; a larger one reads the whole organisation's with one statement.
+FEW_CONVERSATIONS = 4
 
 
 def do_route_conversations(
@@ -508,12 +830,14 @@ def do_route_conversations(
         return 0
     now = now or utcnow()
     session.flush()
-    convs = _load_conversations(session, ids)
+    # Pre-built Core statements on the session's connection (same transaction): no ORM in the way.
+    connection = session.connection()
+    loaded = _load_conversations(connection, ids)
+    convs, states = loaded.convs, loaded.states
     ids = list(convs)
     if not ids:
         return 0
-    history = _load_history(session, ids)
-    states = _load_states(session, ids)
+    history, answers = _load_history(connection, ids)
     latest = {cid: _latest_inbound(history.get(cid, [])) for cid in ids}
     pending = [
         cid
@@ -525,11 +849,13 @@ def do_route_conversations(
             or latest[cid][0] > states[cid]["routed_message_id"]  # type: ignore[index]
         )
     ]
-    answered, touched = _survey_answers(session, pending, latest)
+    answered, touched = _survey_answers(
+        session, [cid for cid in pending if cid in loaded.open_surveys], latest
+    )
     if touched:  # the ORM read (and may have changed or created) these rows: read them again
         session.flush()
-        convs.update(_load_conversations(session, sorted(touched)))
-        states.update(_load_states(session, sorted(touched)))
+        loaded.update(_load_conversations(connection, sorted(touched)))
+        answers |= _load_history(connection, sorted(touched))[1]
     to_route = [cid for cid in pending if cid not in answered]
     new_states = {cid for cid in ids if cid not in states}
     for cid in new_states:
@@ -537,24 +863,25 @@ def do_route_conversations(
     writes = Writes()
     orgs: dict[int, OrgBatch] = {}
     for organization_id in sorted({conv.organization_id for conv in convs.values()}):
-        orgs[organization_id] = _org_batch(session, organization_id)
+        orgs[organization_id] = _org_batch(
+            session, connection, organization_id, everyone=len(ids) > FEW_CONVERSATIONS
+        )
     routed = 0
     if to_route:
-        routed = _route(session, [convs[cid] for cid in to_route], states, latest, orgs, writes, now)
-    _sla(session, convs, states, history, orgs, writes, now)
-    _write(session, convs, states, new_states, orgs, writes)
+        routed = _route(
+            session, connection, [convs[cid] for cid in to_route], loaded, latest, orgs, writes, now
+        )
+    _sla(connection, loaded, history, answers, orgs, writes, now)
+    _write(session, connection, convs, states, new_states, orgs, writes)
     return routed
 
 
 def _survey_answers(
-    session: Session, pending: list[int], latest: dict[int, MessageRow | None]
+    session: Session, open_surveys: list[int], latest: dict[int, MessageRow | None]
 ) -> tuple[set[int], set[int]]:
-    """Customer messages that answer an open satisfaction survey are recorded, not routed (rare: one
-    statement to find the conversations with an open survey, the ORM for the few that have one).
-    Returns the conversations whose message was an answer, and those the ORM touched."""
-    if not pending:
-        return set(), set()
-    open_surveys = set(session.scalars(Q_OPEN_SURVEYS, {"ids": pending}))
+    """Customer messages that answer an open satisfaction survey are recorded, not routed (rare: the
+    ORM for the few conversations with an open survey and a new message). Returns the conversations
+    whose message was an answer, and those the ORM touched."""
     if not open_surveys:
         return set(), set()
     from tilsvar.actions.csat import take_survey_answer
@@ -571,44 +898,39 @@ def _survey_answers(
         if take_survey_answer(session, conversation=conversation, state=state, message=message):
             state.routed_message_id = message.id
             answered.add(cid)
-    return answered, open_surveys
+    return answered, set(open_surveys)
 
 
-def _org_batch(session: Session, organization_id: int) -> OrgBatch:
-    """The cached configuration and roster plus what moves all the time: open load and team cursors."""
-    config, roster = _roster(session, organization_id)
-    load: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    for assignee_id, platform, count in session.execute(Q_LOAD, {"org": organization_id}):
-        if assignee_id is not None:
-            load[assignee_id][channel_key(platform)] += count
-    # Presence and active flags are read live (one small statement): they change all day, and a
-    # deactivated agent must never be offered a conversation, whoever changed the row.
-    live = {
-        user_id: (bool(is_active), bool(online))
-        for user_id, is_active, online in session.execute(Q_LIVE, {"org": organization_id})
-    }
-    agents = LiveAgents(roster, live, load)
+def _org_batch(session: Session, connection: Connection, organization_id: int, *, everyone: bool) -> OrgBatch:
+    """The cached configuration and roster plus what moves all the time: presence, open load (read
+    as decisions need them, ``LiveAgents``) and team cursors."""
+    version, roster_version = (0, ""), 0
+    cursor_of: dict[int, int | None] = {}
+    for kind, first, second, updated_at in Q_VERSIONS_CURSORS.execute(connection, {"org": organization_id}):
+        if int(kind) == 0:
+            version, roster_version = (
+                (int(first), updated_at.isoformat() if updated_at else ""),
+                int(second or 0),
+            )
+        else:
+            cursor_of[first] = second
+    config, roster = _roster(session, organization_id, version, roster_version)
+    agents = LiveAgents(roster, connection, organization_id, everyone=everyone)
     cursors: dict[Ref, Ref] = {}
     cursor_rows: set[int] = set()
-    team_ids = list(roster.team_slug)
-    for team_id, cursor in session.execute(Q_CURSORS, {"ids": team_ids}):
-        cursor_rows.add(team_id)
-        if cursor is not None and team_id in roster.team_slug:
-            cursors[roster.team_slug[team_id]] = cursor
-    return OrgBatch(
-        config=config,
-        roster=roster,
-        agents=agents,
-        cursors=cursors,
-        cursor_rows=cursor_rows,
-        active=frozenset(user_id for user_id, (active, _) in live.items() if active),
-    )
+    for team_id, cursor in cursor_of.items():
+        if team_id in roster.team_slug:
+            cursor_rows.add(team_id)
+            if cursor is not None:
+                cursors[roster.team_slug[team_id]] = cursor
+    return OrgBatch(config=config, roster=roster, agents=agents, cursors=cursors, cursor_rows=cursor_rows)
 
 
 def _route(
     session: Session,
+    connection: Connection,
     convs: list[Conv],
-    states: dict[int, dict[str, Any]],
+    loaded: Loaded,
     latest: dict[int, MessageRow | None],
     orgs: dict[int, OrgBatch],
     writes: Writes,
@@ -617,41 +939,36 @@ def _route(
     """Decide team, agent and the rules' actions for each conversation with a new customer message."""
     # Labels, tags and customer tags only matter to rules, which see a conversation's first message;
     # follow-ups only re-check the owner.
-    first_ids = [conv.id for conv in convs if states[conv.id]["routed_at"] is None]
-    message_ids = [row[0] for cid in first_ids if (row := latest[cid]) is not None]
-    details: dict[int, Any] = {}
+    states = loaded.states
+    first = [conv for conv in convs if states[conv.id]["routed_at"] is None]
+    details: dict[int, Any] = {}  # by message id
+    missing: list[int] = []
+    for conv in first:
+        message = latest[conv.id]
+        detail = loaded.details.get(conv.id)
+        if message is None:
+            continue
+        if detail is not None and detail[0] == message[0]:
+            details[message[0]] = detail
+        else:  # (a message arrived between the two statements: read the one the history ends with)
+            missing.append(message[0])
+    if missing:
+        details.update((row[0], row) for row in connection.execute(Q_DETAILS, {"ids": missing}))
     tags: dict[int, set[str]] = defaultdict(set)
     customer_tags: dict[int, set[str]] = defaultdict(set)
-    if first_ids:
-        details = {row[0]: row for row in session.execute(Q_DETAILS, {"ids": message_ids})}
-        for cid, name in session.execute(Q_TAGS, {"ids": first_ids}):
-            tags[cid].add(name)
-        first = set(first_ids)
-        tagged_ids = sorted({c.contact_id for c in convs if c.id in first and c.contact_id is not None})
-        if tagged_ids:
-            for tagged_contact, name in session.execute(Q_CUSTOMER_TAGS, {"ids": tagged_ids}):
-                customer_tags[tagged_contact].add(name)
-    contact_ids = sorted({conv.contact_id for conv in convs if conv.contact_id is not None})
-    owners_by_contact: dict[int, list[tuple[datetime, int, int]]] = defaultdict(list)
-    if contact_ids:
-        for cid, contact_id, assignee_id, last_outbound in session.execute(Q_OWNERS, {"ids": contact_ids}):
-            if contact_id is not None and assignee_id is not None and last_outbound is not None:
-                owners_by_contact[contact_id].append((last_outbound, cid, assignee_id))
-    auto_reply = {
-        row[0]: (bool(row[1]), row[2] or "")
-        for row in session.execute(Q_AUTO_REPLY, {"ids": sorted({conv.channel_id for conv in convs})})
-    }
+    tagged = [conv for conv in first if conv.id in loaded.tagged]
+    if tagged:
+        tagged_ids = sorted({conv.contact_id for conv in tagged if conv.contact_id is not None})
+        for source, key, name in connection.execute(
+            Q_TAGS, {"ids": [conv.id for conv in tagged], "contacts": tagged_ids}
+        ):
+            (customer_tags if int(source) else tags)[key].add(name)
     routed = 0
     for conv in convs:
         message = latest[conv.id]
         assert message is not None
         batch = orgs[conv.organization_id]
-        owner: int | None = None
-        handled_at: datetime | None = None
-        if conv.contact_id is not None:
-            others = [item for item in owners_by_contact.get(conv.contact_id, ()) if item[1] != conv.id]
-            if others:
-                handled_at, _, owner = max(others, key=lambda item: item[0])
+        owner, handled_at = loaded.owners.get(conv.id, (None, None))
         routed += _route_one(
             session,
             conv,
@@ -661,7 +978,7 @@ def _route(
             frozenset(tags.get(conv.id, ())),
             frozenset(customer_tags.get(conv.contact_id, ())) if conv.contact_id is not None else frozenset(),
             (owner, handled_at),
-            auto_reply.get(conv.channel_id),
+            batch.config.auto_reply.get(conv.channel_id),
             batch,
             writes,
             now,
@@ -705,7 +1022,7 @@ def _notify(
     writes: Writes, batch: OrgBatch, conv: Conv, user_ids: Iterable[int], kind: str, text: str
 ) -> None:
     created = utcnow()
-    for user_id in sorted(set(user_ids) & batch.active):
+    for user_id in batch.agents.active_among(user_ids):
         writes.notifications.append(
             {
                 "user_id": user_id,
@@ -845,18 +1162,12 @@ def _context(
     negative = 0
     if batch.config.needs_negative_count:
         negative = int(
-            session.scalar(
-                select(func.count())
-                .select_from(Message)
-                .join(Conversation, Conversation.id == Message.conversation_id)
-                .where(
-                    Conversation.brand_id == conv.brand_id,
-                    Message.direction == "in",
-                    Message.sentiment == "negative",
-                    Message.created_at > received_at - timedelta(hours=1),
-                    Message.created_at <= received_at,
-                )
+            session.connection()
+            .execute(
+                Q_NEGATIVE,
+                {"brand": conv.brand_id, "since": received_at - timedelta(hours=1), "until": received_at},
             )
+            .scalar()
             or 0
         )
     calendar_id = batch.config.channel_calendar.get(conv.channel_id)
@@ -1056,20 +1367,20 @@ def _routing_json(routing: RoutingDecision, decision: AssignmentDecision) -> dic
 
 
 def _sla(
-    session: Session,
-    convs: dict[int, Conv],
-    states: dict[int, dict[str, Any]],
+    connection: Connection,
+    loaded: Loaded,
     history: dict[int, list[MessageRow]],
+    answers: set[int],
     orgs: dict[int, OrgBatch],
     writes: Writes,
     now: datetime,
 ) -> None:
     """Recompute every conversation's clocks from its history (``actions.sla.plan_sla``)."""
-    ids = list(convs)
-    answers = {answer for answer in session.scalars(Q_ANSWERS, {"ids": ids}) if answer is not None}
+    convs, states = loaded.convs, loaded.states
     timeline: dict[int, list[TimelineRow]] = defaultdict(list)
-    for cid, at, kind, details in session.execute(Q_SLA_TIMELINE, {"ids": ids}):
-        timeline[cid].append((at, kind, details or {}))
+    if loaded.sla_timeline:
+        for cid, at, kind, details in Q_SLA_TIMELINE.execute(connection, sorted(loaded.sla_timeline)):
+            timeline[cid].append((at, kind, details or {}))
     for cid, conv in convs.items():
         batch = orgs[conv.organization_id]
         state = states[cid]
@@ -1150,7 +1461,7 @@ def _job(kind: str, payload: dict[str, Any], run_at: datetime) -> dict[str, Any]
 
 
 CONVERSATION_TABLE = table_of(Conversation)
-STATE_UPDATE = (
+STATE_UPDATE = Prepared(
     update(STATE_TABLE)
     .where(STATE_TABLE.c.conversation_id == bindparam("b_conversation_id"))
     .values(
@@ -1161,7 +1472,7 @@ STATE_UPDATE = (
         }
     )
 )
-CONVERSATION_UPDATE = (
+CONVERSATION_UPDATE = Prepared(
     update(CONVERSATION_TABLE)
     .where(CONVERSATION_TABLE.c.id == bindparam("b_id"))
     .values(
@@ -1171,7 +1482,7 @@ CONVERSATION_UPDATE = (
         }
     )
 )
-CURSOR_UPDATE = (
+CURSOR_UPDATE = Prepared(
     update(table_of(TeamWorkflow))
     .where(table_of(TeamWorkflow).c.team_id == bindparam("b_team_id"))
     .values(round_robin_cursor=bindparam("b_cursor"))
@@ -1180,6 +1491,7 @@ CURSOR_UPDATE = (
 
 def _write(
     session: Session,
+    connection: Connection,
     convs: dict[int, Conv],
     states: dict[int, dict[str, Any]],
     new_states: set[int],
@@ -1188,8 +1500,8 @@ def _write(
 ) -> None:
     changed = [conv for conv in convs.values() if conv.changed]
     if changed:
-        session.execute(
-            CONVERSATION_UPDATE,
+        CONVERSATION_UPDATE.execute(
+            connection,
             [
                 {
                     "b_id": conv.id,
@@ -1206,8 +1518,8 @@ def _write(
     bulk_insert(session, STATE_TABLE, [states[cid] for cid in sorted(new_states)])
     existing = [states[cid] for cid in convs if cid not in new_states]
     if existing:
-        session.execute(
-            STATE_UPDATE, [{"b_" + name: value for name, value in row.items()} for row in existing]
+        STATE_UPDATE.execute(
+            connection, [{"b_" + name: value for name, value in row.items()} for row in existing]
         )
     bulk_insert(session, table_of(TimelineEntry), writes.timeline)
     bulk_insert(session, table_of(Notification), writes.notifications)
@@ -1216,7 +1528,7 @@ def _write(
         from tilsvar.db import on_commit
 
         on_commit(session, wakeup.set)
-    _write_tags(session, convs, writes.tags)
+    _write_tags(session, connection, convs, writes.tags)
     for batch in orgs.values():
         updates = [
             (team_id, cursor)
@@ -1224,8 +1536,8 @@ def _write(
             if team_id in batch.cursor_rows
         ]
         if updates:
-            session.execute(
-                CURSOR_UPDATE, [{"b_team_id": team_id, "b_cursor": cursor} for team_id, cursor in updates]
+            CURSOR_UPDATE.execute(
+                connection, [{"b_team_id": team_id, "b_cursor": cursor} for team_id, cursor in updates]
             )
         bulk_insert(
             session,
@@ -1245,7 +1557,7 @@ def _write(
     record_events(session, writes.events)
     for organization_id, batch in orgs.items():
         if batch.routed:
-            audit(
+            audit_row(
                 session,
                 action="conversation.routed",
                 actor="routing",
@@ -1276,32 +1588,40 @@ def _write(
             queue_automatic_message(session, conversation=conversation, text=text, author="auto-reply")
 
 
-def _write_tags(session: Session, convs: dict[int, Conv], wanted: dict[int, set[str]]) -> None:
+def _write_tags(
+    session: Session, connection: Connection, convs: dict[int, Conv], wanted: dict[int, set[str]]
+) -> None:
     """Tag conversations, creating the tags an organisation does not have yet (rare)."""
     if not wanted:
         return
+    if len(wanted) == 1:
+        # One conversation (a webhook's message): link the tags the organisation has that the
+        # conversation lacks with one statement. If that linked every name, nothing is left to do;
+        # otherwise a name is new to the organisation or already on the conversation: go the full way.
+        ((cid, names),) = wanted.items()
+        organization_id = convs[cid].organization_id
+        linked = TAG_LINK.changed(
+            connection, [{"cid": cid, "org": organization_id, "name": name} for name in sorted(names)]
+        )
+        if linked == len(names):
+            return
     by_org: dict[int, set[str]] = defaultdict(set)
     for cid, names in wanted.items():
         by_org[convs[cid].organization_id].update(names)
     tag_ids: dict[tuple[int, str], int] = {}
+    present: set[tuple[int, int]] = set()
     for organization_id, names in by_org.items():
-        for name, tag_id in session.execute(
-            select(Tag.name, Tag.id).where(Tag.organization_id == organization_id, Tag.name.in_(names))
+        for name, tag_id, tagged in connection.execute(
+            Q_TAG_IDS, {"org": organization_id, "names": sorted(names), "ids": sorted(wanted)}
         ):
             tag_ids[(organization_id, name)] = tag_id
+            if tagged is not None:
+                present.add((tagged, tag_id))
         for name in sorted(names - {name for (org, name) in tag_ids if org == organization_id}):
             tag = Tag(organization_id=organization_id, name=name)
             session.add(tag)
             session.flush()
             tag_ids[(organization_id, name)] = tag.id
-    present: set[tuple[int, int]] = {
-        (row[0], row[1])
-        for row in session.execute(
-            select(ConversationTag.conversation_id, ConversationTag.tag_id).where(
-                ConversationTag.conversation_id.in_(list(wanted))
-            )
-        )
-    }
     rows = []
     for cid, names in sorted(wanted.items()):
         for tag_id in sorted({tag_ids[(convs[cid].organization_id, name)] for name in names}):

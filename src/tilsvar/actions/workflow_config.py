@@ -10,12 +10,12 @@ save here bumps the version, so all processes (API nodes, workers) see a change 
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
 from pydantic import ValidationError
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
 from tilsvar.actions.common import ActionError, audit
@@ -48,6 +48,8 @@ class CompiledConfig:
     calendars: dict[int, BusinessCalendar]  # by calendar id
     channel_calendar: dict[int, int]  # channel id -> calendar id
     needs_negative_count: bool
+    # channel id -> (out-of-hours auto-reply on, its text); only do_set_channel_workflow writes these
+    auto_reply: dict[int, tuple[bool, str]] = field(default_factory=dict)
 
 
 _cache: dict[int, CompiledConfig] = {}
@@ -65,13 +67,15 @@ def config_version(session: Session, organization_id: int) -> tuple[int, str]:
     return (int(row[0]), row[1].isoformat()) if row else (0, "")
 
 
+Q_VERSIONS = select(WorkflowConfig.version, WorkflowConfig.updated_at, WorkflowConfig.roster_version).where(
+    WorkflowConfig.organization_id == bindparam("org")
+)
+
+
 def versions(session: Session, organization_id: int) -> tuple[tuple[int, str], int]:
-    """The configuration version (see ``config_version``) and the roster version, in one statement."""
-    row = session.execute(
-        select(WorkflowConfig.version, WorkflowConfig.updated_at, WorkflowConfig.roster_version).where(
-            WorkflowConfig.organization_id == organization_id
-        )
-    ).first()
+    """The configuration version (see ``config_version``) and the roster version, in one statement
+    (pre-built, on the session's connection: it runs for every routed batch)."""
+    row = session.connection().execute(Q_VERSIONS, {"org": organization_id}).first()
     return ((int(row[0]), row[1].isoformat()), int(row[2])) if row else ((0, ""), 0)
 
 
@@ -130,16 +134,22 @@ def load_config(
             )
         )
     }
-    channel_calendar = {
-        channel_id: calendar_id
-        for channel_id, calendar_id in session.execute(
-            select(ChannelWorkflow.channel_id, ChannelWorkflow.calendar_id)
-            .join(Channel, Channel.id == ChannelWorkflow.channel_id)
-            .join(Brand, Brand.id == Channel.brand_id)
-            .where(Brand.organization_id == organization_id, ChannelWorkflow.calendar_id.is_not(None))
+    channel_calendar: dict[int, int] = {}
+    auto_reply: dict[int, tuple[bool, str]] = {}
+    for channel_id, calendar_id, reply_enabled, reply_text in session.execute(
+        select(
+            ChannelWorkflow.channel_id,
+            ChannelWorkflow.calendar_id,
+            ChannelWorkflow.auto_reply_enabled,
+            ChannelWorkflow.auto_reply_text,
         )
-        if calendar_id is not None
-    }
+        .join(Channel, Channel.id == ChannelWorkflow.channel_id)
+        .join(Brand, Brand.id == Channel.brand_id)
+        .where(Brand.organization_id == organization_id)
+    ):
+        if calendar_id is not None:
+            channel_calendar[channel_id] = calendar_id
+        auto_reply[channel_id] = (bool(reply_enabled), reply_text or "")
     needs_negative = any(
         leaf.field == "negative_last_hour" for rule in rules.rules for leaf in condition_fields(rule.when)
     )
@@ -151,6 +161,7 @@ def load_config(
         calendars=calendars,
         channel_calendar=channel_calendar,
         needs_negative_count=needs_negative,
+        auto_reply=auto_reply,
     )
     with _lock:
         _cache[organization_id] = compiled

@@ -33,6 +33,8 @@ class Conversation(Base):
         Index("ix_conversations_brand_waiting", "brand_id", "waiting_since", "id"),
         Index("ix_conversations_brand_last_message", "brand_id", "last_message_at", "id"),
         Index("ix_conversations_brand_priority", "brand_id", "priority_rank", "waiting_since", "id"),
+        # Routing counts the open conversations of the agents a decision looks at (actions.routing).
+        Index("ix_conversations_assignee_status", "assignee_id", "status"),
         # "Waiting now" and the oldest wait per brand, counted from this (small) index alone.
         Index(
             "ix_conversations_open_waiting",

@@ -31,9 +31,11 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, Valida
 from tilsvar.workflow.common import PRIORITIES, Priority, Ref
 from tilsvar.workflow.conditions import (
     ALWAYS,
+    All,
     Condition,
     ConditionError,
     Facts,
+    Leaf,
     MessageContext,
     Test,
     compile_condition,
@@ -342,6 +344,27 @@ class RuleSet:
                 raise RuleError(f"rule {rule.id!r}: two rules have this id")
             seen.add(rule.id)
         self._active = tuple(rule for rule in self.rules if rule.enabled)
+        # An index of the active rules by a value they require: a rule whose condition requires, say,
+        # `platform: x` (a top-level `all` part or the whole condition) cannot match a message from
+        # another platform, so evaluation tests only the rules whose required value the message has
+        # (looked up per field) plus those without such a requirement — in the same order.
+        self._ungated: tuple[int, ...] = ()
+        self._gates: dict[str, dict[object, tuple[int, ...]]] = {}
+        ungated: list[int] = []
+        gates: dict[str, dict[object, list[int]]] = {}
+        for index, rule in enumerate(self._active):
+            gate = _gate(rule.when)
+            if gate is None:
+                ungated.append(index)
+                continue
+            by_value = gates.setdefault(gate.field, {})
+            for value in gate.value if isinstance(gate.value, tuple) else (gate.value,):
+                by_value.setdefault(value, []).append(index)
+        self._ungated = tuple(ungated)
+        self._gates = {
+            name: {value: tuple(indexes) for value, indexes in by_value.items()}
+            for name, by_value in gates.items()
+        }
 
     # loading and exporting ------------------------------------------------------------------------
 
@@ -392,11 +415,22 @@ class RuleSet:
 
     # evaluation ----------------------------------------------------------------------------------
 
+    def _candidates(self, facts: Facts) -> Iterable[Rule]:
+        """The active rules that can match, in evaluation order (see ``_gates``)."""
+        if not self._gates:
+            return self._active
+        indexes = list(self._ungated)
+        for name, by_value in self._gates.items():
+            indexes.extend(by_value.get(facts.value(name), ()))
+        indexes.sort()
+        active = self._active
+        return [active[index] for index in indexes]
+
     def evaluate(self, context: MessageContext) -> RoutingDecision:
         facts = Facts(context)
         builder = _Builder()
         matches: list[RuleMatch] = []
-        for rule in self._active:
+        for rule in self._candidates(facts):
             if not rule.test(facts):
                 continue
             applied, ignored = builder.apply(rule)
@@ -414,6 +448,25 @@ class RuleSet:
             if rule.stop:
                 break
         return builder.decision(matches)
+
+
+# Fields whose `eq`/`in` test is "the message's (lower-cased) value is one of these" (conditions._compile).
+_GATE_FIELDS = frozenset({"platform", "language", "intent", "kind", "sentiment"})
+
+
+def _gate(condition: Condition) -> Leaf | None:
+    """A leaf the whole condition requires that tests a plain value (the one with the fewest values),
+    or None."""
+    if isinstance(condition, Leaf):
+        if condition.field in _GATE_FIELDS and condition.op in ("eq", "in") and condition.keywords is None:
+            return condition
+        return None
+    if isinstance(condition, All):
+        found = [gate for part in condition.parts if (gate := _gate(part)) is not None]
+        return min(
+            found, key=lambda leaf: len(leaf.value) if isinstance(leaf.value, tuple) else 1, default=None
+        )
+    return None
 
 
 def load_rules(data: str | Sequence[Mapping[str, Any]] | Mapping[str, Any]) -> RuleSet:

@@ -470,7 +470,9 @@ def evaluate_sla(
     def report(clock: _Clock | None) -> ClockStatus | None:
         return replay.status(clock, now) if clock is not None else None
 
-    statuses = [s for s in (report(replay.first), report(replay.next), report(replay.resolution)) if s]
+    # Each clock's status once (computing one costs calendar arithmetic).
+    first, next_response, resolution = report(replay.first), report(replay.next), report(replay.resolution)
+    statuses = [s for s in (first, next_response, resolution) if s]
     checks = [
         moment
         for s in statuses
@@ -483,9 +485,9 @@ def evaluate_sla(
     return SlaReport(
         policy=replay.policy,
         now=now,
-        first_response=report(replay.first),
-        next_response=report(replay.next),
-        resolution=report(replay.resolution),
+        first_response=first,
+        next_response=next_response,
+        resolution=resolution,
         history=tuple(replay.status(c, now) for c in replay.history),
         breaches=tuple(sorted(replay.breaches, key=lambda b: b.breached_at)),
         paused=replay.paused,
