@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cached_property
 from operator import itemgetter
 from pathlib import Path
 from typing import Any, cast
@@ -326,14 +327,23 @@ class _Plan:
             rows, count = _driver_run(
                 connection, self.sql, [self._positional(one) for one in params], many=True
             )
-        results = self.results
-        return [
-            tuple(
-                value if convert is None or value is None else convert(value)
-                for convert, value in zip(results, row, strict=True)
-            )
-            for row in rows
-        ], count
+        converted = self.converted
+        if not converted:
+            return [tuple(row) for row in rows], count
+        out = []
+        for row in rows:
+            values = list(row)
+            for index, convert in converted:
+                value = values[index]
+                if value is not None:
+                    values[index] = convert(value)
+            out.append(tuple(values))
+        return out, count
+
+    @cached_property
+    def converted(self) -> tuple[tuple[int, Callable[[Any], Any]], ...]:
+        """The result columns that need a conversion, by position (most need none)."""
+        return tuple((index, convert) for index, convert in enumerate(self.results) if convert is not None)
 
 
 def _driver_run(connection: Connection, sql: str, parameters: Any, *, many: bool) -> tuple[list[Any], int]:
