@@ -264,7 +264,7 @@ def profiled(pid: int, output: str) -> Iterator[None]:
             "--rate",
             "100",
             "--format",
-            "raw",
+            "speedscope" if output.endswith(".json") else "raw",
             "--output",
             output,
         ],

@@ -27,6 +27,11 @@ _lock = threading.Lock()
 _last_tick = 0.0
 
 
+# Events per rollup transaction in the worker's tick, and the pause between two of them.
+TICK_BATCH = 1000
+TICK_PAUSE_SECONDS = 0.02
+
+
 def tick(database: Database, *, force: bool = False) -> None:
     """Refresh rollups and queue due reports, at most every ``analytics_refresh_seconds``."""
     global _last_tick
@@ -36,7 +41,9 @@ def tick(database: Database, *, force: bool = False) -> None:
             return
         _last_tick = time.monotonic()
     try:
-        refresh_rollups(database)
+        # Small transactions with a pause between them: storing deliveries (the spool mover, on
+        # SQLite) must not wait for a whole burst's events to be rolled up.
+        refresh_rollups(database, batch=TICK_BATCH, pause=TICK_PAUSE_SECONDS)
         with database.session() as session:
             do_claim_due_reports(session)
     except Exception:

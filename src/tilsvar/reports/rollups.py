@@ -376,8 +376,13 @@ def _settled_position(
     return position
 
 
-def refresh_rollups(database: Database, *, batch: int = 5000, wait: bool = False) -> RefreshResult:
+def refresh_rollups(
+    database: Database, *, batch: int = 5000, wait: bool = False, pause: float = 0.0
+) -> RefreshResult:
     """Bring facts and rollups up to date with the event log; returns what was done.
+
+    Each batch of events is one transaction; ``pause`` seconds between batches let other writers in
+    (on SQLite a writer waiting for the lock polls, and back-to-back transactions starve it).
 
     Safe to run from any number of processes: the cursor row is locked (a concurrent run skips, or with
     ``wait`` waits), and every step is idempotent."""
@@ -424,6 +429,8 @@ def refresh_rollups(database: Database, *, batch: int = 5000, wait: bool = False
                 position = moved
             if len(rows) < batch:
                 break
+        if pause:
+            time.sleep(pause)
     return RefreshResult(events_seen, conversations, position, time.perf_counter() - started)
 
 
