@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -46,19 +48,12 @@ def comment(comment_id: str) -> bytes:
     )
 
 
-def wait_for(condition: Callable[[], bool], seconds: float = 20.0) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.05)
-
-
-def test_a_busy_database_spools_the_delivery_and_it_is_stored_once_later(
-    client: TestClient, database: Database, seeded: Seeded, run_jobs: Callable[[], int]
-) -> None:
+@pytest.fixture
+def page(database: Database, seeded: Seeded) -> int:
+    """A Facebook Page channel on a SQLite database (the spool exists for SQLite's one write lock)."""
     if not database.is_sqlite:
         pytest.skip("the spool exists for SQLite's one write lock")
-    page = connect(
+    return connect(
         database,
         seeded.rail,
         platform="facebook",
@@ -67,30 +62,51 @@ def test_a_busy_database_spools_the_delivery_and_it_is_stored_once_later(
         credentials={"app_secret": APP_SECRET},
     )
 
-    def post(body: bytes, secret: str = APP_SECRET) -> object:
-        return client.post(
-            "/webhooks/meta",
-            content=body,
-            headers={"Content-Type": "application/json", meta.SIGNATURE_HEADER: meta.sign(body, secret)},
-        )
 
+def signed_post(client: TestClient, body: bytes, secret: str = APP_SECRET) -> Any:
+    return client.post(
+        "/webhooks/meta",
+        content=body,
+        headers={"Content-Type": "application/json", meta.SIGNATURE_HEADER: meta.sign(body, secret)},
+    )
+
+
+@contextmanager
+def write_lock_held(database: Database) -> Iterator[None]:
+    """The database's write lock held by another connection (the worker storing a long batch)."""
     path = make_url(database.url).database
     assert path
     holder = sqlite3.connect(path, isolation_level=None)
-    holder.execute("BEGIN IMMEDIATE")  # the worker storing a long batch
+    holder.execute("BEGIN IMMEDIATE")
     try:
-        first = post(comment("1221_1"))
-        again = post(comment("1221_1"))  # the platform retries
-        forged = post(comment("1221_2"), secret="wrong")
-        malformed = post(b"{not json")
-        assert (first.status_code, first.json()) == (200, {"spooled": 1})  # type: ignore[attr-defined]
-        assert again.status_code == 200  # type: ignore[attr-defined]
-        assert forged.status_code == 403  # type: ignore[attr-defined]
-        assert malformed.status_code == 400  # type: ignore[attr-defined]
-        assert raw_events(database) == []  # nothing could be written yet
+        yield
     finally:
         holder.rollback()
         holder.close()
+
+
+def wait_for(condition: Callable[[], bool], seconds: float = 20.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def test_a_busy_database_spools_the_delivery_and_it_is_stored_once_later(
+    client: TestClient, database: Database, page: int, run_jobs: Callable[[], int]
+) -> None:
+    path = make_url(database.url).database
+    assert path
+    with write_lock_held(database):
+        first = signed_post(client, comment("1221_1"))
+        again = signed_post(client, comment("1221_1"))  # the platform retries
+        forged = signed_post(client, comment("1221_2"), secret="wrong")
+        malformed = signed_post(client, b"{not json")
+        assert (first.status_code, first.json()) == (200, {"spooled": 1})
+        assert again.status_code == 200
+        assert forged.status_code == 403
+        assert malformed.status_code == 400
+        assert raw_events(database) == []  # nothing could be written yet
 
     # The job worker (or, without one, the server itself) moves the spool into the database and
     # processes what it moved in the same transaction: the message is there without a job.
@@ -113,48 +129,24 @@ def test_a_busy_database_spools_the_delivery_and_it_is_stored_once_later(
     # With the lock free again (and the writer's spool-first second over), deliveries are stored
     # directly (and a redelivery is recognised).
     time.sleep(SPOOL_SECONDS + 0.1)
-    direct = post(comment("1221_1"))
-    assert direct.json() == {"stored": 0, "duplicates": 1}  # type: ignore[attr-defined]
+    direct = signed_post(client, comment("1221_1"))
+    assert direct.json() == {"stored": 0, "duplicates": 1}
 
 
 def test_a_spooled_delivery_that_cannot_be_processed_is_queued_for_the_worker(
     client: TestClient,
     database: Database,
-    seeded: Seeded,
+    page: int,
     run_jobs: Callable[[], int],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    if not database.is_sqlite:
-        pytest.skip("the spool exists for SQLite's one write lock")
-    page = connect(
-        database,
-        seeded.rail,
-        platform="facebook",
-        account="NordicRailPage",
-        account_id=PAGE_ID,
-        credentials={"app_secret": APP_SECRET},
-    )
-    body = comment("1221_9")
-
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("ingest is broken for a moment")
 
     # Broken before the lock is free: the server's own mover may be the one that moves it.
     monkeypatch.setattr(webhook_handlers, "do_process_webhook_events", broken)
-    path = make_url(database.url).database
-    assert path
-    holder = sqlite3.connect(path, isolation_level=None)
-    holder.execute("BEGIN IMMEDIATE")
-    try:
-        answer = client.post(
-            "/webhooks/meta",
-            content=body,
-            headers={"Content-Type": "application/json", meta.SIGNATURE_HEADER: meta.sign(body, APP_SECRET)},
-        )
-        assert answer.json() == {"spooled": 1}
-    finally:
-        holder.rollback()
-        holder.close()
+    with write_lock_held(database):
+        assert signed_post(client, comment("1221_9")).json() == {"spooled": 1}
     while move_spooled(database):
         pass
     # Moved all the same, as a stored delivery with its job: nothing lost, nothing half-processed.
