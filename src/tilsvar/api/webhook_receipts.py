@@ -17,9 +17,10 @@ one bad delivery cannot fail the others.
 SQLite the writer tries the lock for only ``LOCK_WAIT_MS``; when it is busy, the batch is checked
 (signature, JSON) without writing and appended to a small spool database beside the main one
 (``<db>.receipts``, WAL, its own lock), committed, and answered 200 (``{"spooled": n}``). A mover
-thread moves spooled deliveries into ``raw_events`` with their jobs (the same action, so
-redeliveries are still recognised there) and deletes them from the spool afterwards; spooled rows
-left by a stopped server are moved when it starts again. Moving is idempotent: a crash between the
+thread moves spooled deliveries into ``raw_events`` (the same action, so redeliveries are still
+recognised there) and processes them in that transaction (``store_and_process_deliveries``; if
+that fails they are stored with ``webhook.process`` jobs instead), then deletes them from the
+spool; spooled rows left by a stopped server are moved when it starts again. Moving is idempotent: a crash between the
 two commits moves a delivery again, and the unique key keeps one copy.
 """
 

@@ -5,6 +5,8 @@ The webhook route only verified and stored the raw bytes; here they are parsed f
 failed with the reason and kept; it is never retried, since the same bytes would fail again.
 A job takes other queued deliveries along (up to ``BATCH``), so their messages are stored by one
 ingest call in one transaction; the jobs it took along are marked done in that same transaction.
+Deliveries that went through the receipt spool (SQLite under load) skip the job: the spool mover
+stores and processes them in one transaction (``store_and_process_deliveries``).
 """
 
 from __future__ import annotations
