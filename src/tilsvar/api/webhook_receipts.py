@@ -20,8 +20,8 @@ SQLite the writer tries the lock for only ``LOCK_WAIT_MS``; when it is busy, the
 thread moves spooled deliveries into ``raw_events`` (the same action, so redeliveries are still
 recognised there) and processes them in that transaction (``store_and_process_deliveries``; if
 that fails they are stored with ``webhook.process`` jobs instead), then deletes them from the
-spool; spooled rows left by a stopped server are moved when it starts again. Moving is idempotent: a crash between the
-two commits moves a delivery again, and the unique key keeps one copy.
+spool; spooled rows left by a stopped server are moved when it starts again. Moving is idempotent:
+a crash between the two commits moves a delivery again, and the unique key keeps one copy.
 """
 
 from __future__ import annotations
