@@ -302,19 +302,13 @@ def do_revoke_api_token(session: Session, *, token: ApiToken, actor_user: User |
 
 def do_set_user_language(session: Session, *, user: User, language: str, actor_user: User | None) -> None:
     """The web UI's language for one user ("" = follow the organisation's default / the browser)."""
-    if language and language not in UI_LANGUAGES:
-        raise ActionError(f"unknown language {language!r}; one of {', '.join(UI_LANGUAGES)}")
-    if user.locale == language:
-        return
-    before, user.locale = user.locale, language
-    audit(
+    _set_language(
         session,
-        action="user.language_changed",
-        actor_user=actor_user,
-        organization_id=user.organization_id,
+        target=user,
         target_type="user",
-        target_id=user.id,
-        details={"from": before, "to": language},
+        organization_id=user.organization_id,
+        language=language,
+        actor_user=actor_user,
     )
 
 
@@ -322,17 +316,37 @@ def do_set_organization_language(
     session: Session, *, organization: Organization, language: str, actor_user: User | None
 ) -> None:
     """The default web UI language of an organisation's users ("" = each browser's language)."""
+    _set_language(
+        session,
+        target=organization,
+        target_type="organization",
+        organization_id=organization.id,
+        language=language,
+        actor_user=actor_user,
+    )
+
+
+def _set_language(
+    session: Session,
+    *,
+    target: User | Organization,
+    target_type: str,
+    organization_id: int,
+    language: str,
+    actor_user: User | None,
+) -> None:
+    """Set ``target.locale`` (checked against the UI's languages) and audit the change, if any."""
     if language and language not in UI_LANGUAGES:
         raise ActionError(f"unknown language {language!r}; one of {', '.join(UI_LANGUAGES)}")
-    if organization.locale == language:
+    if target.locale == language:
         return
-    before, organization.locale = organization.locale, language
+    before, target.locale = target.locale, language
     audit(
         session,
-        action="organization.language_changed",
+        action=f"{target_type}.language_changed",
         actor_user=actor_user,
-        organization_id=organization.id,
-        target_type="organization",
-        target_id=organization.id,
+        organization_id=organization_id,
+        target_type=target_type,
+        target_id=target.id,
         details={"from": before, "to": language},
     )
