@@ -334,44 +334,60 @@ def do_record_subscription_state(
     organization_id = _organization_id(session, channel)
     if state == "not_subscribed" and before != "not_subscribed":
         reason = f"the platform no longer sends this channel's webhooks: {detail}"[:500]
-        record_events(
+        _alert_admins(
             session,
-            [
-                ChannelStatusChanged(
-                    organization_id=organization_id,
-                    brand_id=channel.brand_id,
-                    channel_id=channel.id,
-                    status="unsubscribed",
-                    reason=reason,
-                )
-            ],
-        )
-        admins = session.scalars(
-            select(User.id).where(User.organization_id == organization_id, User.role == "admin")
-        )
-        notify(session, user_ids=list(admins), kind=QUIET_KIND, text=f"{channel.name}: {reason}")
-        audit(
-            session,
-            action="channel.unsubscribed",
-            actor="worker",
+            channel=channel,
             organization_id=organization_id,
-            target_type="channel",
-            target_id=channel.id,
+            status="unsubscribed",
+            reason=reason,
             details={"detail": detail[:500]},
         )
     elif state == "subscribed" and before == "not_subscribed":
-        record_events(
-            session,
-            [
-                ChannelStatusChanged(
-                    organization_id=organization_id,
-                    brand_id=channel.brand_id,
-                    channel_id=channel.id,
-                    status=channel.status,
-                    reason="webhook subscription restored",
-                )
-            ],
-        )
+        _status_event(session, channel, organization_id, channel.status, "webhook subscription restored")
+
+
+def _status_event(
+    session: Session, channel: Channel, organization_id: int | None, status: str, reason: str
+) -> None:
+    record_events(
+        session,
+        [
+            ChannelStatusChanged(
+                organization_id=organization_id,
+                brand_id=channel.brand_id,
+                channel_id=channel.id,
+                status=status,
+                reason=reason,
+            )
+        ],
+    )
+
+
+def _alert_admins(
+    session: Session,
+    *,
+    channel: Channel,
+    organization_id: int | None,
+    status: str,
+    reason: str,
+    details: dict[str, Any],
+) -> None:
+    """A channel health alert: the status event, a notification to the organisation's
+    administrators and an audit row (``channel.<status>``)."""
+    _status_event(session, channel, organization_id, status, reason)
+    admins = session.scalars(
+        select(User.id).where(User.organization_id == organization_id, User.role == "admin")
+    )
+    notify(session, user_ids=list(admins), kind=QUIET_KIND, text=f"{channel.name}: {reason}")
+    audit(
+        session,
+        action=f"channel.{status}",
+        actor="worker",
+        organization_id=organization_id,
+        target_type="channel",
+        target_id=channel.id,
+        details=details,
+    )
 
 
 def usual_gap(received: list[datetime]) -> float | None:
@@ -427,46 +443,18 @@ def do_check_quiet_webhooks(session: Session, *, now: datetime | None = None) ->
                 f"no webhook delivery for {minutes} min; usually one every {max(int(gap // 60), 1)} min "
                 "— check the platform's webhook subscription"
             )
-            record_events(
+            _alert_admins(
                 session,
-                [
-                    ChannelStatusChanged(
-                        organization_id=organization_id,
-                        brand_id=channel.brand_id,
-                        channel_id=channel.id,
-                        status="quiet",
-                        reason=reason,
-                    )
-                ],
-            )
-            admins = session.scalars(
-                select(User.id).where(User.organization_id == organization_id, User.role == "admin")
-            )
-            notify(session, user_ids=list(admins), kind=QUIET_KIND, text=f"{channel.name}: {reason}")
-            audit(
-                session,
-                action="channel.quiet",
-                actor="worker",
+                channel=channel,
                 organization_id=organization_id,
-                target_type="channel",
-                target_id=channel.id,
+                status="quiet",
+                reason=reason,
                 details={"reason": reason},
             )
             alerted.append(channel.id)
         elif state.quiet_alerted_at is not None and max(received) > state.quiet_alerted_at:
             state.quiet_alerted_at = None
-            record_events(
-                session,
-                [
-                    ChannelStatusChanged(
-                        organization_id=organization_id,
-                        brand_id=channel.brand_id,
-                        channel_id=channel.id,
-                        status=channel.status,
-                        reason="webhook deliveries resumed",
-                    )
-                ],
-            )
+            _status_event(session, channel, organization_id, channel.status, "webhook deliveries resumed")
     return alerted
 
 
