@@ -8,6 +8,7 @@ templates (customer text is never marked safe)."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -122,6 +123,31 @@ def _panel_after(
     return response
 
 
+def _panel_action(
+    request: Request,
+    database: Any,
+    context: WebContext,
+    conversation_id: int,
+    act: Callable[[Session, Conversation], Any],
+    *,
+    done: Callable[[Any], Response] | None = None,
+) -> Response:
+    """A conversation panel form: with the *reply* permission, run ``act`` on the conversation in one
+    transaction, then answer with the panel (or ``done(result)``); an action's refusal is shown in the
+    panel, an unknown conversation is a 404 page and a missing permission a 403."""
+    try:
+        access.require(context.user, "reply")
+        with database.session() as session:
+            result = act(session, access.access_conversation(session, context.user, conversation_id))
+    except access.NotFound:
+        return not_found(request, context)
+    except access.Forbidden as error:
+        raise HTTPException(403, str(error)) from error
+    except ActionError as error:
+        return _panel_after(request, database, context, conversation_id, error.reason)
+    return done(result) if done is not None else _panel_after(request, database, context, conversation_id)
+
+
 @router.post("/conversations/{conversation_id}/status")
 def set_status(
     request: Request,
@@ -131,8 +157,7 @@ def set_status(
     status: Annotated[str, Form()],
     snooze_until: Annotated[str, Form()] = "",
 ) -> Response:
-    try:
-        access.require(context.user, "reply")
+    def act(session: Session, conversation: Conversation) -> None:
         until = None
         if status == "snoozed":
             try:
@@ -141,18 +166,11 @@ def set_status(
                 raise ActionError("choose when the conversation should wake up") from None
             if until.tzinfo is None:
                 until = until.replace(tzinfo=UTC)
-        with database.session() as session:
-            conversation = access.access_conversation(session, context.user, conversation_id)
-            do_set_status(
-                session, user=context.user, conversation=conversation, status=status, snooze_until=until
-            )
-    except access.NotFound:
-        return not_found(request, context)
-    except access.Forbidden as error:
-        raise HTTPException(403, str(error)) from error
-    except ActionError as error:
-        return _panel_after(request, database, context, conversation_id, error.reason)
-    return _panel_after(request, database, context, conversation_id)
+        do_set_status(
+            session, user=context.user, conversation=conversation, status=status, snooze_until=until
+        )
+
+    return _panel_action(request, database, context, conversation_id, act)
 
 
 @router.post("/conversations/{conversation_id}/assign")
@@ -165,34 +183,22 @@ def assign(
     assignee_id: Annotated[str, Form()] = "",
     note: Annotated[str, Form()] = "",
 ) -> Response:
-    try:
-        access.require(context.user, "reply")
-        with database.session() as session:
-            conversation = access.access_conversation(session, context.user, conversation_id)
-            if note.strip() and assignee_id.isdigit():
-                do_hand_over(
-                    session,
-                    user=context.user,
-                    conversation=conversation,
-                    assignee_id=int(assignee_id),
-                    note=note,
-                )
-            else:
-                do_assign(
-                    session,
-                    user=context.user,
-                    conversation=conversation,
-                    team_id=int(team_id) if team_id.isdigit() else None,
-                    assignee_id=int(assignee_id) if assignee_id.isdigit() else None,
-                    unassign=assignee_id == "none",
-                )
-    except access.NotFound:
-        return not_found(request, context)
-    except access.Forbidden as error:
-        raise HTTPException(403, str(error)) from error
-    except ActionError as error:
-        return _panel_after(request, database, context, conversation_id, error.reason)
-    return _panel_after(request, database, context, conversation_id)
+    def act(session: Session, conversation: Conversation) -> None:
+        if note.strip() and assignee_id.isdigit():
+            do_hand_over(
+                session, user=context.user, conversation=conversation, assignee_id=int(assignee_id), note=note
+            )
+        else:
+            do_assign(
+                session,
+                user=context.user,
+                conversation=conversation,
+                team_id=int(team_id) if team_id.isdigit() else None,
+                assignee_id=int(assignee_id) if assignee_id.isdigit() else None,
+                unassign=assignee_id == "none",
+            )
+
+    return _panel_action(request, database, context, conversation_id, act)
 
 
 @router.post("/conversations/{conversation_id}/notes")
@@ -203,18 +209,15 @@ def add_note(
     conversation_id: int,
     text: Annotated[str, Form()] = "",
 ) -> Response:
-    try:
-        access.require(context.user, "reply")
-        with database.session() as session:
-            conversation = access.access_conversation(session, context.user, conversation_id)
-            do_add_note(session, user=context.user, conversation=conversation, text=text)
-    except access.NotFound:
-        return not_found(request, context)
-    except access.Forbidden as error:
-        raise HTTPException(403, str(error)) from error
-    except ActionError as error:
-        return _panel_after(request, database, context, conversation_id, error.reason)
-    return _panel_after(request, database, context, conversation_id)
+    return _panel_action(
+        request,
+        database,
+        context,
+        conversation_id,
+        lambda session, conversation: do_add_note(
+            session, user=context.user, conversation=conversation, text=text
+        ),
+    )
 
 
 @router.post("/conversations/{conversation_id}/customer-tags")
@@ -227,26 +230,19 @@ def set_customer_tags(
     remove: Annotated[str, Form()] = "",
 ) -> Response:
     """Tag the conversation's customer (comma-separated) or take one tag off."""
-    try:
-        access.require(context.user, "reply")
-        with database.session() as session:
-            conversation = access.access_conversation(session, context.user, conversation_id)
-            if conversation.contact_id is None:
-                raise ActionError(N_("this conversation has no known customer"), status=422)
-            do_set_contact_tags(
-                session,
-                user=context.user,
-                contact_id=conversation.contact_id,
-                add=add.split(","),
-                remove=[remove] if remove else [],
-            )
-    except access.NotFound:
-        return not_found(request, context)
-    except access.Forbidden as error:
-        raise HTTPException(403, str(error)) from error
-    except ActionError as error:
-        return _panel_after(request, database, context, conversation_id, error.reason)
-    return _panel_after(request, database, context, conversation_id)
+
+    def act(session: Session, conversation: Conversation) -> None:
+        if conversation.contact_id is None:
+            raise ActionError(N_("this conversation has no known customer"), status=422)
+        do_set_contact_tags(
+            session,
+            user=context.user,
+            contact_id=conversation.contact_id,
+            add=add.split(","),
+            remove=[remove] if remove else [],
+        )
+
+    return _panel_action(request, database, context, conversation_id, act)
 
 
 @router.post("/conversations/{conversation_id}/contact-merge")
@@ -298,25 +294,19 @@ def move_to_private(
     public_reply: Annotated[str, Form(max_length=8000)] = "",
 ) -> Response:
     """Continue a public comment in the customer's private conversation (same owner), and open it."""
-    try:
-        access.require(context.user, "reply")
-        with database.session() as session:
-            conversation = access.access_conversation(session, context.user, conversation_id)
-            private_id = do_move_to_private(
-                session,
-                user=context.user,
-                conversation=conversation,
-                public_reply=public_reply.strip() or None,
-            ).id
-    except access.NotFound:
-        return not_found(request, context)
-    except access.Forbidden as error:
-        raise HTTPException(403, str(error)) from error
-    except ActionError as error:
-        return _panel_after(request, database, context, conversation_id, error.reason)
-    if request.headers.get("HX-Request"):
-        return Response(status_code=204, headers={"HX-Redirect": f"/conversations/{private_id}"})
-    return RedirectResponse(f"/conversations/{private_id}", status_code=303)
+
+    def act(session: Session, conversation: Conversation) -> int:
+        reply = public_reply.strip() or None
+        return do_move_to_private(
+            session, user=context.user, conversation=conversation, public_reply=reply
+        ).id
+
+    def done(private_id: int) -> Response:
+        if request.headers.get("HX-Request"):
+            return Response(status_code=204, headers={"HX-Redirect": f"/conversations/{private_id}"})
+        return RedirectResponse(f"/conversations/{private_id}", status_code=303)
+
+    return _panel_action(request, database, context, conversation_id, act, done=done)
 
 
 @router.post("/conversations/{conversation_id}/typing")
