@@ -76,20 +76,9 @@ class KpiResponseFact(Base):
     minutes: Mapped[float] = mapped_column(Float)
 
 
-class KpiHourly(Base):
-    """Sums of the facts per hour × brand × channel × team × agent (of first reply) × language × intent
-    × sentiment. Every row is recomputed from the facts of its (hour, brand), never incremented."""
+class KpiMeasures:
+    """The summed measures both rollups keep per cell (hourly and daily)."""
 
-    __tablename__ = "kpi_hourly"
-
-    hour: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
-    brand_id: Mapped[int] = mapped_column(Position, primary_key=True, autoincrement=False)
-    channel_id: Mapped[int] = mapped_column(Position, primary_key=True, autoincrement=False)
-    team_id: Mapped[int] = mapped_column(Position, primary_key=True, autoincrement=False)
-    agent_id: Mapped[int] = mapped_column(Position, primary_key=True, autoincrement=False)
-    language: Mapped[str] = mapped_column(String(8), primary_key=True)
-    intent: Mapped[str] = mapped_column(String(16), primary_key=True)
-    sentiment: Mapped[str] = mapped_column(String(8), primary_key=True)
     conversations: Mapped[int] = mapped_column(default=0)
     inquiries: Mapped[int] = mapped_column(default=0)
     answered: Mapped[int] = mapped_column(default=0)
@@ -110,7 +99,23 @@ class KpiHourly(Base):
     sla_breached: Mapped[int] = mapped_column(default=0)
 
 
-class KpiDaily(Base):
+class KpiHourly(KpiMeasures, Base):
+    """Sums of the facts per hour × brand × channel × team × agent (of first reply) × language × intent
+    × sentiment. Every row is recomputed from the facts of its (hour, brand), never incremented."""
+
+    __tablename__ = "kpi_hourly"
+
+    hour: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
+    brand_id: Mapped[int] = mapped_column(Position, primary_key=True, autoincrement=False)
+    channel_id: Mapped[int] = mapped_column(Position, primary_key=True, autoincrement=False)
+    team_id: Mapped[int] = mapped_column(Position, primary_key=True, autoincrement=False)
+    agent_id: Mapped[int] = mapped_column(Position, primary_key=True, autoincrement=False)
+    language: Mapped[str] = mapped_column(String(8), primary_key=True)
+    intent: Mapped[str] = mapped_column(String(16), primary_key=True)
+    sentiment: Mapped[str] = mapped_column(String(8), primary_key=True)
+
+
+class KpiDaily(KpiMeasures, Base):
     """The coarse rollup that totals, period comparisons and breakdowns read: per UTC day × brand ×
     channel × team, one row with ``dimension`` "" (the totals) and one row per value of each label
     dimension (``agent``, ``language``, ``intent``, ``sentiment``; agent ids as text), so a week is a
@@ -130,24 +135,6 @@ class KpiDaily(Base):
     team_id: Mapped[int] = mapped_column(Position, primary_key=True, autoincrement=False)
     dimension: Mapped[str] = mapped_column(String(16), primary_key=True)
     value: Mapped[str] = mapped_column(String(24), primary_key=True)
-    conversations: Mapped[int] = mapped_column(default=0)
-    inquiries: Mapped[int] = mapped_column(default=0)
-    answered: Mapped[int] = mapped_column(default=0)
-    frt_sum_minutes: Mapped[float] = mapped_column(Float, default=0.0)
-    resolved: Mapped[int] = mapped_column(default=0)
-    resolution_sum_minutes: Mapped[float] = mapped_column(Float, default=0.0)
-    messages_in: Mapped[int] = mapped_column(default=0)
-    messages_out: Mapped[int] = mapped_column(default=0)
-    pii_messages: Mapped[int] = mapped_column(default=0)
-    pii_conversations: Mapped[int] = mapped_column(default=0)
-    hidden_messages: Mapped[int] = mapped_column(default=0)
-    flagged_messages: Mapped[int] = mapped_column(default=0)
-    csat_sent: Mapped[int] = mapped_column(default=0)
-    csat_happy: Mapped[int] = mapped_column(default=0)
-    csat_neutral: Mapped[int] = mapped_column(default=0)
-    csat_sad: Mapped[int] = mapped_column(default=0)
-    sla_measured: Mapped[int] = mapped_column(default=0)
-    sla_breached: Mapped[int] = mapped_column(default=0)
     # The time sums exactly, in microseconds (the minutes columns above are derived from them).
     frt_sum_us: Mapped[int] = mapped_column(BigInteger, default=0)
     resolution_sum_us: Mapped[int] = mapped_column(BigInteger, default=0)
