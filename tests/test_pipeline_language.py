@@ -58,6 +58,13 @@ def test_nordic_function_words_break_da_nb_sv_ties() -> None:
     assert nordic.decide("Jeg er glad", "nb") == "nb"
     assert nordic.decide("Jag kan inte sluta älska denna låt", "en") == "sv"
     assert nordic.decide("I love the bra for sale", "en") == "en"
+    assert nordic.decide("I will wait till the lite version is out", "en") == "en"
+    # two Swedish-only function words outweigh a Finnish or English guess on a short tweet
+    assert nordic.decide("nää.., inte än.. jag vet", "fi") == "sv"
+    # Bokmål and Nynorsk tied on shared Norwegian markers still beat a Danish or Swedish guess
+    assert nordic.decide("I stedet for å ta turen på kino, grav deg ned i sofaen", "da") == "nb"
+    assert nordic.decide("Slik scenografien er satt opp, sitter folk på alle sider", "sv") == "nb"
+    assert nordic.decide("I stedet for å ta turen på kino, grav deg ned i sofaen", "nn") == "nn"
 
 
 def test_stage_uses_the_tie_breaker() -> None:

@@ -72,6 +72,13 @@ def evaluate_language(folder: Path) -> dict[str, Any]:
         figures[language] = round(sum(g in accepted for g in guesses) / len(texts), 4)
     figures["mean"] = round(sum(figures.values()) / len(figures), 4)
     report["sentences_from_eval_sets"] = figures
+    # clean, edited Danish (Leipzig news and web sentences, CC BY): origin and language agree, unlike
+    # DKhate's Reddit threads where Swedes and Norwegians answer Danes
+    clean = [t for t, _ in datasets.lcc_sentences(folder) if len(t.split()) >= 3]
+    random.Random(2).shuffle(clean)
+    clean = clean[:2000]
+    guesses = detect(clean)
+    report["clean_sentences"] = {"da_lcc": round(sum(g == "da" for g in guesses) / len(clean), 4)}
     return report
 
 

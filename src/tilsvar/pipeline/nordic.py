@@ -52,6 +52,15 @@ nn: eg ikkje kva kven korleis kvifor berre meir mykje noko nokon nokre frå dei 
 nn: ho dykk fekk gjekk seier gjere gjer heile fleire sjølv saman deira òg meg deg seg litt veldig
 nn: aldri hjelp kjøpe kjøp kjøpt spørsmål slik mellom å etter tilbake opp inn enn tenke kjempe
 nn: faen takk nei hei ei kveld dagar
+da: hedder giver finde børn derefter herefter hvornår gerne spørge bruge bruger vand penge lige
+da: ligesom netop inden inde fået gået hinanden mod kære værre værste almindelig kende søge plads
+da: rejse fejl sagde
+da sv: igen
+da sv nn: haft
+nb nn: igjen tatt finne gjerne spørre vann nettopp innen kjære verre verste billett feil reise
+nb nn sv: fått gått mot inne
+nb: heter gir deretter bruke bruker penger hverandre søke plass hatt
+sv: heter ger hitta därefter gärna vatten inom varandra kära värre plats fel resa pengar
 """
 
 
@@ -98,6 +107,8 @@ _LETTERS: tuple[tuple[str, dict[str, float]], ...] = (
 )
 #: how many more votes another Nordic language needs than the detector's Nordic guess
 MARGIN = 1.0
+_NORWEGIAN = frozenset({"nb", "nn"})
+_NON_NORDIC_MIN = 3.0
 _WORD = re.compile(r"[^\W\d_]+")
 
 
@@ -148,10 +159,20 @@ def decide(text: str, guess: str | None) -> str | None:
     ranked = sorted(counts.items(), key=lambda pair: pair[1], reverse=True)
     best, top = ranked[0]
     second = ranked[1][1] if len(ranked) > 1 else 0.0
+    if (
+        top == second
+        and {ranked[0][0], ranked[1][0]} == _NORWEGIAN
+        and (len(ranked) < 3 or ranked[2][1] < top)
+    ):
+        # Bokmål and Nynorsk share most markers ("å", "deg", "opp"): a tie between the two alone is
+        # still a clear vote for Norwegian; Bokmål, the written standard of most Norwegians, unless
+        # the detector already said Nynorsk.
+        best = "nn" if guess == "nn" else "nb"
+        second = ranked[2][1] if len(ranked) > 2 else 0.0
     if top == second:
         return guess
     if nordic_guess:
         return best if top >= counts.get(guess or "", 0.0) + MARGIN else guess
-    if top >= 3 and top - second >= 2:
+    if top >= _NON_NORDIC_MIN and top - second >= 2:
         return best
     return guess
