@@ -41,3 +41,20 @@ def test_review_words_and_downtoners() -> None:
     # "a bit" softens a mild word to neutral; a plain mild word still counts
     assert label(score("Jeres hjemmeside er lidt rodet på mobilen")) == "neutral"
     assert label(score("Jeres hjemmeside er rodet på mobilen")) == "negative"
+
+
+def test_shipped_lists_nynorsk_prefix_and_contrast() -> None:
+    from tilsvar.pipeline.sentiment import external_words, label, score, word_weight
+
+    # the shipped lists (AFINN-da, Swedish VADER) fill words our table lacks, minus misleading ones
+    assert external_words()["ærgerlig"] < 0 < external_words()["tryg"]
+    assert "ha" not in external_words()
+    assert "fiks" not in external_words()
+    # Nynorsk "-leg" falls back to the Bokmål "-lig" stem; "ikkje" negates
+    assert word_weight("kjedeleg") == word_weight("kjedelig") < 0
+    assert label(score("Det var ikkje bra")) == "negative"
+    # "u-" turns a listed positive word negative, but not through a short stem ("okulary" ≠ o + "kul")
+    assert word_weight("uoverbevisende") < 0
+    assert word_weight("okulary") == 0.0
+    # the clause after "men/but" decides
+    assert score("Flott lyd, men kjedelig historie") < 0 < score("Kjedelig start, men flott slutt")
