@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tilsvar.actions.common import ActionError, audit
+from tilsvar.actions.faq_vectors import request_embeddings
 from tilsvar.faq.engine import Article, FaqIndex
 from tilsvar.faq.service import articles_changed
 from tilsvar.models import Brand, Conversation, Message, Organization, User, utcnow
@@ -133,6 +134,8 @@ def do_import_articles(
             result.unchanged += 1
     session.flush()
     articles_changed(session, organization.id)
+    if result.created or result.updated:
+        request_embeddings(session, organization_id=organization.id)
     audit(
         session,
         action="faq.imported",
@@ -175,6 +178,7 @@ def do_save_article(
     article.updated_at = now
     session.flush()
     articles_changed(session, user.organization_id)
+    request_embeddings(session, organization_id=user.organization_id)
     audit(session, action="faq.saved", actor_user=user, target_type="faq_article", target_id=article.id)
     return article
 
