@@ -38,19 +38,20 @@ def request_embeddings(session: Session, *, organization_id: int) -> None:
 
 def missing_texts(session: Session, *, organization_id: int, model: str) -> list[tuple[int, str, str]]:
     """``(article id, digest, text)`` of every article text without a vector of ``model``."""
-    have = set(
-        session.execute(
+    have: set[tuple[int, str]] = {
+        (article_id, key)
+        for article_id, key in session.execute(
             select(FaqEmbedding.article_id, FaqEmbedding.digest).where(
                 FaqEmbedding.organization_id == organization_id, FaqEmbedding.model == model
             )
-        ).tuples()
-    )
+        )
+    }
     missing: list[tuple[int, str, str]] = []
     for article_id, title, questions in session.execute(
         select(FaqArticle.id, FaqArticle.title, FaqArticle.questions)
         .where(FaqArticle.organization_id == organization_id)
         .order_by(FaqArticle.id)
-    ).tuples():
+    ):
         for text in article_texts(title, questions):
             key = digest(text)
             if (article_id, key) not in have:
@@ -67,7 +68,7 @@ def do_prune_faq_vectors(session: Session, *, organization_id: int, model: str) 
             select(FaqArticle.id, FaqArticle.title, FaqArticle.questions).where(
                 FaqArticle.organization_id == organization_id
             )
-        ).tuples()
+        )
         for text in article_texts(title, questions)
     }
     stale = [
@@ -76,7 +77,7 @@ def do_prune_faq_vectors(session: Session, *, organization_id: int, model: str) 
             select(FaqEmbedding.id, FaqEmbedding.article_id, FaqEmbedding.digest, FaqEmbedding.model).where(
                 FaqEmbedding.organization_id == organization_id
             )
-        ).tuples()
+        )
         if row_model != model or (article_id, key) not in wanted
     ]
     for start in range(0, len(stale), 500):
@@ -111,13 +112,14 @@ def do_store_faq_vectors(
             )
         )
     )
-    have = set(
-        session.execute(
+    have: set[tuple[int, str]] = {
+        (article_id, key)
+        for article_id, key in session.execute(
             select(FaqEmbedding.article_id, FaqEmbedding.digest).where(
                 FaqEmbedding.article_id.in_(alive), FaqEmbedding.model == model
             )
-        ).tuples()
-    )
+        )
+    }
     now = utcnow()
     stored = 0
     for article_id, key, vector in vectors:

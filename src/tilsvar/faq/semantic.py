@@ -24,7 +24,7 @@ WEIGHT_CENTROID = 1.0
 WEIGHT_LEXICAL = 0.5
 # A settled suggestion needs some lexical match (the caller's minimum score) or an embedding this
 # close (cosine of the nearest article text): calibrated in docs/faq.md.
-MIN_SIMILARITY = 0.85
+MIN_SIMILARITY = 0.84
 # Turns the blended (standardised) scores into a share per article: the reported score.
 TEMPERATURE = 1.5
 

