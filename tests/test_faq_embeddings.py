@@ -237,23 +237,46 @@ def test_erasing_the_customer_removes_their_question_and_its_vector(
     }
 
 
-def test_cli_embeds_and_suggests_settled(settings: Settings, seeded: Seeded, tmp_path: Path) -> None:
+def test_an_import_queues_the_job_and_the_cli_embeds_and_suggests_settled(
+    settings: Settings, seeded: Seeded, database: Database, run_jobs: Callable[[], int], tmp_path: Path
+) -> None:
     from test_faq import run
 
-    source = tmp_path / "articles.jsonl"
-    source.write_text(
-        "\n".join(json.dumps({"id": key, **article}) for key, article in (("bike", BIKE), ("delay", DELAY))),
-        encoding="utf-8",
+    def write(articles: list[tuple[str, dict[str, Any]]]) -> str:
+        source = tmp_path / "articles.jsonl"
+        source.write_text("\n".join(json.dumps({"id": key, **a}) for key, a in articles), encoding="utf-8")
+        return str(source)
+
+    assert (
+        json.loads(run(settings, "faq", "import", write([("bike", BIKE), ("delay", DELAY)])).stdout)[
+            "created"
+        ]
+        == 2
     )
-    assert json.loads(run(settings, "faq", "import", str(source)).stdout)["created"] == 2
     ask = json.dumps({"id": 1, "text": DANISH_BIKE}) + "\n"
     lexical = json.loads(run(settings, "faq", "suggest", stdin=ask).stdout)
     assert lexical["mode"] == "lexical"  # the worker has not embedded the articles yet
-    embedded = json.loads(run(settings, "faq", "embed").stdout)
-    assert embedded["stored"] == 5
-    assert embedded["remaining"] == 0
+    assert _queued(database) == 1
+    run_jobs()  # the worker's faq.embed job
+    with database.reader() as session:
+        assert session.scalar(select(func.count()).select_from(FaqEmbedding)) == 5
     settled = json.loads(run(settings, "faq", "suggest", stdin=ask).stdout)
     assert settled["mode"] == "settled"
     assert settled["suggestions"][0]["article_id"] == "bike"
     keystroke = json.loads(run(settings, "faq", "suggest", "--mode", "keystroke", stdin=ask).stdout)
     assert keystroke["mode"] == "lexical"
+
+    # Re-importing with one question changed: that vector is stale until `tilsvar faq embed`.
+    changed = {**BIKE, "questions": ["Can I take a bike with me?"]}
+    assert (
+        json.loads(run(settings, "faq", "import", write([("bike", changed), ("delay", DELAY)])).stdout)[
+            "updated"
+        ]
+        == 1
+    )
+    assert json.loads(run(settings, "faq", "suggest", stdin=ask).stdout)["mode"] == "lexical"
+    embedded = json.loads(run(settings, "faq", "embed").stdout)
+    assert (embedded["stored"], embedded["deleted"], embedded["remaining"]) == (1, 1, 0)
+    again = json.loads(run(settings, "faq", "suggest", stdin=ask).stdout)
+    assert again["mode"] == "settled"
+    assert again["suggestions"][0]["article_id"] == "bike"
