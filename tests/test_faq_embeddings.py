@@ -7,8 +7,11 @@ removes its vectors."""
 
 from __future__ import annotations
 
+import http.server
 import json
-from collections.abc import Callable
+import threading
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +19,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
+from test_faq_suggestions_ui import CHROMIUM, _chat, _launch
 from tilsvar.db import Database
 from tilsvar.faq import embedder
 from tilsvar.faq.semantic import article_texts, digest
@@ -280,3 +284,93 @@ def test_an_import_queues_the_job_and_the_cli_embeds_and_suggests_settled(
     again = json.loads(run(settings, "faq", "suggest", stdin=ask).stdout)
     assert again["mode"] == "settled"
     assert again["suggestions"][0]["article_id"] == "bike"
+
+
+@pytest.fixture
+def brand_site() -> Iterator[tuple[str, dict[str, str]]]:
+    """A brand's own site (another origin) serving ``pages``, for the widget."""
+    pages: dict[str, str] = {}
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = pages.get(self.path, "").encode()
+            self.send_response(200 if body else 404)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *_args: Any) -> None:
+            return
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", pages
+    server.shutdown()
+    server.server_close()
+
+
+def _wait_for_vectors(database: Database, count: int) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        with database.reader() as session:
+            if session.scalar(select(func.count()).select_from(FaqEmbedding)) == count:
+                return
+        time.sleep(0.2)
+    raise AssertionError("the worker did not store the vectors")
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium is not installed (make chromium)")
+def test_the_widget_and_the_reply_box_show_settled_suggestions_in_chromium(
+    live_server: str,
+    brand_site: tuple[str, dict[str, str]],
+    database: Database,
+    seeded: Seeded,
+    ingest: IngestFn,
+) -> None:
+    import httpx
+    from playwright.sync_api import expect, sync_playwright
+
+    site, pages = brand_site
+    with httpx.Client(base_url=live_server, headers=auth(seeded.admin_token)) as api:
+        for article in (BIKE, DELAY, LOST):
+            assert (
+                api.post("/api/v1/faq/articles", json={**article, "brand_id": seeded.rail.id}).status_code
+                == 201
+            )
+    _wait_for_vectors(database, 8)  # the server's own worker ran faq.embed
+    key = _chat(database, seeded, site)
+    pages["/"] = (
+        '<!doctype html><html lang="da"><head><meta charset=utf-8><title>Nordic Rail</title></head><body>'
+        f'<script src="{live_server}/widget/{key}.js" async></script></body></html>'
+    )
+    ingest(seeded.x_channel, "@NordicRailHelp " + DANISH_BIKE, external_id="x1")
+    problems: list[str] = []
+    with sync_playwright() as playwright:
+        browser = _launch(playwright)
+        page = browser.new_page()
+        page.on("pageerror", lambda error: problems.append(str(error)))
+        page.goto(f"{site}/")
+        widget = page.locator("[data-tilsvar-chat]")
+        widget.get_by_role("button", name="Chat with Nordic Rail").click()
+        widget.get_by_label("Message").press_sequentially(DANISH_BIKE, delay=20)
+        # After the pause the settled request ranks the English bike article first.
+        expect(widget.locator("[data-tilsvar-faq] li button").first).to_have_text(
+            "Bikes on board", timeout=15_000
+        )
+
+        agent = browser.new_page()
+        agent.on("pageerror", lambda error: problems.append(str(error)))
+        agent.goto(f"{live_server}/login")
+        agent.get_by_label("E-mail").fill(seeded.agent.email)
+        agent.get_by_label("Password").fill(seeded.password)
+        agent.get_by_role("button", name="Sign in").click()
+        agent.locator("#inbox-rows a").first.click()
+        # Before the agent types: settled, for the customer's Danish message.
+        expect(agent.locator("#faq-suggestions li strong").first).to_have_text(
+            "Bikes on board", timeout=15_000
+        )
+        assert problems == []
+        browser.close()
