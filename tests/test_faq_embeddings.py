@@ -329,6 +329,7 @@ def test_the_widget_and_the_reply_box_show_settled_suggestions_in_chromium(
     database: Database,
     seeded: Seeded,
     ingest: IngestFn,
+    run_jobs: Callable[[], int],
 ) -> None:
     import httpx
     from playwright.sync_api import expect, sync_playwright
@@ -340,7 +341,8 @@ def test_the_widget_and_the_reply_box_show_settled_suggestions_in_chromium(
                 api.post("/api/v1/faq/articles", json={**article, "brand_id": seeded.rail.id}).status_code
                 == 201
             )
-    _wait_for_vectors(database, 8)  # the server's own worker ran faq.embed
+    run_jobs()  # faq.embed (the server's own worker may take it first: it runs on SQLite only)
+    _wait_for_vectors(database, 8)
     key = _chat(database, seeded, site)
     pages["/"] = (
         '<!doctype html><html lang="da"><head><meta charset=utf-8><title>Nordic Rail</title></head><body>'
