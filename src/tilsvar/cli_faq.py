@@ -18,6 +18,11 @@ faq_app = typer.Typer(
 )
 
 
+class SuggestMode(StrEnum):
+    settled = "settled"
+    keystroke = "keystroke"
+
+
 def _fail(message: str) -> typer.Exit:
     print(f"error: {message}", file=sys.stderr)
     return typer.Exit(2)
@@ -91,9 +96,14 @@ def faq_suggest(
         str | None, typer.Option(help="Only this brand's articles (and those for all brands).")
     ] = None,
     org: Annotated[str | None, typer.Option(help="Organization slug (when there are several).")] = None,
+    mode: Annotated[
+        SuggestMode,
+        typer.Option(help="settled: also rank with the articles' sentence vectors; keystroke: lexical."),
+    ] = SuggestMode.settled,
 ) -> None:
-    """JSON lines {"id","text","language"?} on stdin → {"id","suggestions":[{"article_id","score"}]}
-    (``article_id`` is the article's id from the import)."""
+    """JSON lines {"id","text","language"?} on stdin → {"id","suggestions":[{"article_id","score"}],
+    "mode"} (``article_id`` is the article's id from the import; ``mode`` lexical or settled: settled
+    needs the articles' vectors, see ``tilsvar faq embed``)."""
     from sqlalchemy import select
 
     from tilsvar.faq.service import suggest
@@ -130,13 +140,29 @@ def faq_suggest(
                 language=record.get("language"),
                 k=k,
                 min_score=minimum,
+                settled=mode is SuggestMode.settled,
             )
             result = {
                 "id": record.get("id"),
                 "suggestions": [{"article_id": s.key, "score": s.score} for s in found],
+                "mode": found.mode,
             }
             out.write(json.dumps(result, ensure_ascii=False) + "\n")
         out.flush()
+
+
+@faq_app.command("embed")
+def faq_embed(
+    org: Annotated[str | None, typer.Option(help="Organization slug (when there are several).")] = None,
+) -> None:
+    """Compute the articles' missing sentence vectors now (the worker's ``faq.embed`` job does this after
+    every import or edit) and drop stale ones: {"stored","deleted","remaining"}."""
+    from tilsvar.jobs.faq_handlers import embed_organization
+
+    database = _database()
+    with database.reader() as session:
+        organization_id = _organization(session, org).id
+    typer.echo(json.dumps(embed_organization(database, organization_id, limit=None)))
 
 
 @faq_app.command("propose")

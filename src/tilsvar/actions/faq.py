@@ -4,7 +4,8 @@ suggestions (deflection), and mine resolved conversations for articles worth wri
 Every change bumps the article's ``updated_at`` (or the article count), which is the version the
 in-memory suggestion indexes (``faq.service``) compare, and tells this process's index to look at
 that version on its next request (``articles_changed``, after commit); other processes look at
-most a second later.
+most a second later. Creating, changing or importing articles also asks the ``faq.embed`` job for
+their sentence vectors (``actions.faq_vectors``; the settled suggestion mode).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tilsvar.actions.common import ActionError, audit
+from tilsvar.actions.faq_vectors import request_embeddings
 from tilsvar.faq.engine import Article, FaqIndex
 from tilsvar.faq.service import articles_changed
 from tilsvar.models import Brand, Conversation, Message, Organization, User, utcnow
@@ -133,6 +135,8 @@ def do_import_articles(
             result.unchanged += 1
     session.flush()
     articles_changed(session, organization.id)
+    if result.created or result.updated:
+        request_embeddings(session, organization_id=organization.id)
     audit(
         session,
         action="faq.imported",
@@ -175,6 +179,7 @@ def do_save_article(
     article.updated_at = now
     session.flush()
     articles_changed(session, user.organization_id)
+    request_embeddings(session, organization_id=user.organization_id)
     audit(session, action="faq.saved", actor_user=user, target_type="faq_article", target_id=article.id)
     return article
 

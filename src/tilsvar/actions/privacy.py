@@ -301,10 +301,12 @@ def _erase_one(session: Session, subject: Subject, *, delete_on_platform: bool) 
     for chunk in _chunks(sorted(raw_ids)):
         result.add("raw_events", _rowcount(session.execute(delete(RawEvent).where(RawEvent.id.in_(chunk)))))
     # FAQ: proposals built from their questions, widget events under their visitor id.
+    erased_texts = _erased_texts(session, doomed)
     result.add(
         "faq_proposals_changed",
-        _scrub_proposals(session, subject.organization_id, set(own) | set(shared), doomed),
+        _scrub_proposals(session, subject.organization_id, set(own) | set(shared), erased_texts),
     )
+    result.add("faq_articles_changed", _scrub_articles(session, subject.organization_id, erased_texts))
     result.add(
         "faq_events",
         _rowcount(
@@ -442,17 +444,55 @@ def _scrub_clusters(session: Session, cluster_ids: set[Any], words: set[str]) ->
     return changed
 
 
-def _scrub_proposals(
-    session: Session, organization_id: int, conversation_ids: set[int], doomed: list[int]
-) -> int:
-    texts = set()
+def _erased_texts(session: Session, doomed: list[int]) -> set[str]:
+    """The customer texts of ``doomed`` messages as proposals and articles may hold them (≤ 500)."""
+    texts: set[str] = set()
     for chunk in _chunks(doomed):
         for body, redacted in session.execute(
             select(Message.text, Message.redacted_text).where(
                 Message.id.in_(chunk), Message.direction == "in"
             )
         ):
-            texts |= {(redacted or body)[:500], body[:500]}
+            texts |= {
+                (redacted or body)[:500].strip(),
+                body[:500].strip(),
+                (redacted or body)[:500],
+                body[:500],
+            }
+    return texts
+
+
+def _scrub_articles(session: Session, organization_id: int, texts: set[str]) -> int:
+    """FAQ articles accepted from a proposal hold customer questions as alternative questions: those
+    of the erased messages go, and so do the changed articles' vectors (the ``faq.embed`` job computes
+    the rest again). Returns how many articles changed."""
+    from tilsvar.actions.faq_vectors import request_embeddings
+    from tilsvar.faq.service import articles_changed
+    from tilsvar.models import utcnow
+    from tilsvar.models.knowledge import FaqArticle, FaqEmbedding
+
+    if not texts:
+        return 0
+    changed: list[int] = []
+    for article in session.scalars(select(FaqArticle).where(FaqArticle.organization_id == organization_id)):
+        questions = [q for q in (article.questions or []) if q not in texts]
+        if questions == list(article.questions or []) and article.title not in texts:
+            continue
+        article.questions = questions
+        if article.title in texts:
+            article.title = questions[0][:300] if questions else "(erased)"
+        article.updated_at = utcnow()
+        changed.append(article.id)
+    if changed:
+        session.execute(delete(FaqEmbedding).where(FaqEmbedding.article_id.in_(changed)))
+        articles_changed(session, organization_id)
+        request_embeddings(session, organization_id=organization_id)
+    return len(changed)
+
+
+def _scrub_proposals(
+    session: Session, organization_id: int, conversation_ids: set[int], texts: set[str]
+) -> int:
     changed = 0
     for proposal in session.scalars(
         select(FaqProposal).where(FaqProposal.organization_id == organization_id)
@@ -673,10 +713,12 @@ def do_clean_up_after(
         session.execute(delete(TrendMember).where(TrendMember.message_id.in_(chunk)))
         session.execute(update(TrendAlert).where(TrendAlert.message_id.in_(chunk)).values(message_id=None))
     result.add("trend_clusters_changed", _scrub_clusters(session, clusters, words))
+    erased_texts = _erased_texts(session, message_ids)
     result.add(
         "faq_proposals_changed",
-        _scrub_proposals(session, organization_id, set(conversation_ids), message_ids),
+        _scrub_proposals(session, organization_id, set(conversation_ids), erased_texts),
     )
+    result.add("faq_articles_changed", _scrub_articles(session, organization_id, erased_texts))
     # Jobs, domain events and notifications that name them.
     needles = [json.dumps(value) for value in [*external, *(author_ids or [])]]
     message_keys = {str(mid) for mid in message_ids}

@@ -8,7 +8,7 @@ import threading
 import time
 from collections import deque
 from datetime import timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response
 from pydantic import BaseModel, Field
@@ -30,6 +30,13 @@ from tilsvar.models.knowledge import FaqArticle, FaqProposal
 from tilsvar.settings import get_settings
 
 router = APIRouter(prefix="/api/v1")
+
+SuggestMode = Literal["keystroke", "settled"]
+MODE_HELP = (
+    "keystroke (default): lexical, for every pause in typing; settled: after the typist paused "
+    "(~600 ms), also ranked with sentence vectors (slower, more accurate; lexical while the articles' "
+    "vectors are not computed yet)."
+)
 
 
 class ArticleIn(BaseModel):
@@ -141,9 +148,11 @@ def agent_suggest(
         str | None, Query(max_length=32, description="Adapt the answer to this platform.")
     ] = None,
     k: Annotated[int, Query(ge=1, le=10)] = 3,
+    mode: Annotated[SuggestMode, Query(description=MODE_HELP)] = "keystroke",
 ) -> dict[str, Any]:
     """Each suggestion carries ``answer``: the article as a reply on ``platform`` (plain text within
-    the platform's limit, cut at a word with the article's link when too long, e.g. X 280)."""
+    the platform's limit, cut at a word with the article's link when too long, e.g. X 280).
+    ``mode`` in the answer says how they were ranked: ``lexical`` or ``settled`` (vectors)."""
     access.require(user, "read")
     visible = set(access.brand_ids(session, user))  # one read per keystroke besides the token's
     if brand is not None and brand not in visible:
@@ -156,13 +165,15 @@ def agent_suggest(
         language=language,
         k=k,
         min_score=get_settings().faq_min_score,
+        settled=mode == "settled",
     )
     return {
         "suggestions": [
             s.as_json() | {"answer": s.answer(platform or "")}
             for s in found
             if s.brand_id is None or s.brand_id in visible
-        ]
+        ],
+        "mode": found.mode,
     }
 
 
@@ -301,6 +312,7 @@ def public_suggest(
     q: Annotated[str, Query(max_length=500)] = "",
     language: Annotated[str | None, Query(max_length=8)] = None,
     k: Annotated[int, Query(ge=1, le=5)] = 3,
+    mode: Annotated[SuggestMode, Query(description=MODE_HELP)] = "keystroke",
 ) -> dict[str, Any]:
     """No token. ``org`` and ``brand`` are slugs; the brand must have a web chat channel. Returns
     ``{"suggestions": [{"article_id", "title", "snippet", "url", "score"}]}``; rate-limited per client
@@ -314,6 +326,7 @@ def public_suggest(
         language=language,
         k=k,
         min_score=get_settings().faq_min_score,
+        settled=mode == "settled",
     )
     return {
         "suggestions": [
@@ -325,7 +338,8 @@ def public_suggest(
                 "score": s.score,
             }
             for s in suggestions
-        ]
+        ],
+        "mode": suggestions.mode,
     }
 
 

@@ -25,6 +25,7 @@ from starlette.concurrency import run_in_threadpool
 from tilsvar.actions.faq import do_record_faq_event
 from tilsvar.actions.webchat import chat_transcript, do_post_chat_message, webchat_channel
 from tilsvar.api.deps import DatabaseDep, ReadSession
+from tilsvar.api.faq_routes import MODE_HELP, SuggestMode
 from tilsvar.channels.webchat import (
     MAX_BODY_BYTES,
     MAX_TEXT_CHARS,
@@ -225,10 +226,11 @@ def widget_faq(
     database: DatabaseDep,
     q: Annotated[str, Query(max_length=500)] = "",
     language: Annotated[str | None, Query(max_length=16)] = None,
+    mode: Annotated[SuggestMode, Query(description=MODE_HELP)] = "keystroke",
     origin: Annotated[str | None, Header()] = None,
 ) -> Response:
     """Up to three published articles of the chat's brand (or of every brand):
-    ``{"suggestions": [{"article_id", "title", "snippet", "url"}]}``."""
+    ``{"suggestions": [{"article_id", "title", "snippet", "url"}], "mode"}``."""
     found = _chat_brand(database, public_key)
     if found is None:
         return _json(404, {"detail": "no such chat"})
@@ -248,6 +250,7 @@ def widget_faq(
             language=_language(language),
             k=3,
             min_score=get_settings().faq_min_score,
+            settled=mode == "settled",
         )
     items = [
         {
@@ -258,7 +261,9 @@ def widget_faq(
         }
         for s in suggestions
     ]
-    return _json(200, {"suggestions": items}, {**headers, "Cache-Control": "no-store"})
+    return _json(
+        200, {"suggestions": items, "mode": suggestions.mode}, {**headers, "Cache-Control": "no-store"}
+    )
 
 
 @router.post(

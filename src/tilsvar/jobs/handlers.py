@@ -262,6 +262,7 @@ def _private_reply(
 from tilsvar.jobs import (  # noqa: E402, F401  (register their kinds)
     channel_jobs,
     email_handlers,
+    faq_handlers,
     listening_jobs,
     privacy_handlers,
     trends_handlers,

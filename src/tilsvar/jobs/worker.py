@@ -92,6 +92,7 @@ class Worker:
     def run_forever(self, stop: threading.Event) -> None:
         from tilsvar.jobs.analytics import tick as analytics_tick
         from tilsvar.jobs.channel_jobs import tick as channel_tick
+        from tilsvar.jobs.faq_handlers import tick as faq_tick
         from tilsvar.jobs.privacy_handlers import tick as retention_tick
 
         settings = get_settings()
@@ -112,6 +113,7 @@ class Worker:
                 analytics_tick(self.database)  # KPI rollups and due weekly reports
                 retention_tick(self.database)  # retention policies, daily
                 channel_tick(self.database)  # quiet-webhook checks and YouTube polls stay scheduled
+                faq_tick(self.database)  # once: FAQ vectors missing since an upgrade get computed
             except Exception:
                 log.exception("worker loop failed; retrying")
                 ran = 0

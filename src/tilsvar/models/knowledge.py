@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tilsvar.models.base import Base, IdType, JsonType, UTCDateTime, utcnow
@@ -36,6 +36,29 @@ class FaqArticle(Base):
     status: Mapped[str] = mapped_column(String(16), default="published")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class FaqEmbedding(Base):
+    """The sentence vector of one text of an article (its title or an alternative question), computed
+    by the ``faq.embed`` job and shared by every API node (docs/faq.md, "Settled suggestions").
+
+    ``digest`` identifies the text (sha256 of its kind and text) and ``model`` the embedding model:
+    a vector whose text is no longer the article's, or of another model, is stale and is replaced by
+    the job. No text is stored here; deleting the article deletes its vectors."""
+
+    __tablename__ = "faq_embeddings"
+    __table_args__ = (
+        UniqueConstraint("article_id", "model", "digest"),
+        Index("ix_faq_embeddings_org", "organization_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
+    article_id: Mapped[int] = mapped_column(ForeignKey("faq_articles.id", ondelete="CASCADE"))
+    model: Mapped[str] = mapped_column(String(64))
+    digest: Mapped[str] = mapped_column(String(64))
+    vector: Mapped[bytes] = mapped_column(LargeBinary)  # float32 little-endian
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class FaqEvent(Base):

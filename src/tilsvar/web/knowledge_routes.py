@@ -87,11 +87,17 @@ def _article(database: DatabaseDep, context: WebUser, article_id: int) -> FaqArt
 
 @router.get("/conversations/{conversation_id}/faq")
 def reply_box_faq(
-    request: Request, database: DatabaseDep, context: WebUser, conversation_id: int, text: str = ""
+    request: Request,
+    database: DatabaseDep,
+    context: WebUser,
+    conversation_id: int,
+    text: str = "",
+    mode: str = "",
 ) -> HTMLResponse:
     """FAQ articles for the reply box: for what the agent is typing, or (before they type) for the
     customer's last message; each with its answer adapted to the conversation's channel (plain text,
-    within the platform's limit), ready to insert."""
+    within the platform's limit), ready to insert. ``mode=settled`` (asked when typing pauses, and
+    for the customer's message) also ranks with sentence vectors (docs/faq.md)."""
     access.require(context.user, "read")
     try:
         with database.reader() as session:
@@ -106,6 +112,7 @@ def reply_box_faq(
                 language=detail.row.language,
                 k=3,
                 min_score=get_settings().faq_min_score,
+                settled=mode == "settled",
             )
     except access.NotFound:
         return not_found(request, context)

@@ -168,6 +168,7 @@
   });
 
   var faqTimer = null;
+  var settledTimer = null;
   var faqAsked = "";
   var faqSequence = 0;
   var language = (document.documentElement.getAttribute("lang") || "").slice(0, 16);
@@ -216,14 +217,18 @@
     }).catch(function () { /* the chat still works without the article */ });
   }
 
-  function askFaq() {
+  // Two asks per pause in typing: at once (lexical, fast) and, when the pause lasts, "settled"
+  // (ranked with sentence vectors on the server; slower, more accurate).
+  function askFaq(settled) {
     var text = input.value.trim();
     if (text.length < 3) { hideFaq(); return; }
-    if (text === faqAsked) { return; }
-    faqAsked = text;
+    var asking = (settled ? "settled:" : "keystroke:") + text;
+    if (asking === faqAsked) { return; }
+    faqAsked = asking;
     var mine = ++faqSequence;
     var url = base + "/faq?q=" + encodeURIComponent(text.slice(0, 500)) +
-      (language ? "&language=" + encodeURIComponent(language) : "");
+      (language ? "&language=" + encodeURIComponent(language) : "") +
+      (settled ? "&mode=settled" : "");
     request("GET", url).then(function (data) {
       if (mine === faqSequence) { showSuggestions(data.suggestions || []); }
     }).catch(function () { /* suggestions are a help, not a must */ });
@@ -238,7 +243,9 @@
 
   input.addEventListener("input", function () {
     window.clearTimeout(faqTimer);
-    faqTimer = window.setTimeout(askFaq, 200);  // on a pause in typing, not on every key
+    window.clearTimeout(settledTimer);
+    faqTimer = window.setTimeout(function () { askFaq(false); }, 200);  // on a pause, not every key
+    settledTimer = window.setTimeout(function () { askFaq(true); }, 600);
   });
 
   form.addEventListener("submit", function (event) {

