@@ -23,7 +23,9 @@ def logistic(c: float, solver: str = "lbfgs") -> Any:
     from sklearn.linear_model import LogisticRegression
 
     if solver == "liblinear":
-        return LogisticRegression(C=c, class_weight="balanced", solver="liblinear", dual=True, max_iter=5000)
+        return LogisticRegression(
+            C=c, class_weight="balanced", solver="liblinear", dual=True, max_iter=5000, random_state=0
+        )
     return LogisticRegression(C=c, class_weight="balanced", max_iter=3000)
 
 

@@ -256,7 +256,9 @@ def _logistic(meta: dict[str, Any]) -> Any:
 
     c = float(meta.get("c", 8.0))
     if meta.get("solver") == "liblinear":
-        return LogisticRegression(C=c, class_weight="balanced", solver="liblinear", dual=True, max_iter=5000)
+        return LogisticRegression(
+            C=c, class_weight="balanced", solver="liblinear", dual=True, max_iter=5000, random_state=0
+        )
     return LogisticRegression(C=c, class_weight="balanced", max_iter=3000)
 
 
