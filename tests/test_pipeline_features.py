@@ -58,3 +58,13 @@ def test_cue_sets_find_what_one_alternation_finds(patterns: list[str]) -> None:
 
 def test_strip_noise_removes_emoji_symbols_handles_and_links() -> None:
     assert strip_noise("@DSB toget 😡 er\tforsinket https://t.co/x #fail ©") == "toget er forsinket fail"
+
+
+def test_a_folding_spec_sees_text_typed_without_diacritics_as_the_same() -> None:
+    spec = FeatureSpec(chars=(1, 2, 3), words=(), fold=True)
+    with_marks, without = featurize(
+        ["Zjębany łajdak, idź się leczyć", "zjebany lajdak, idz sie leczyc"], spec
+    )
+    assert (with_marks != without).nnz == 0
+    assert FeatureSpec.from_meta({"features": spec.to_meta()}) == spec
+    assert "fold" not in FeatureSpec().to_meta()  # older model files keep their exact metadata

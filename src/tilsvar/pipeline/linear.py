@@ -6,8 +6,10 @@ numpy (one UTF-32 array, rolling polynomial hashes, no Python loop per n-gram), 
 moderation and language stages cheap; words are hashed with CRC-32. Values are ``1 + log(count)``, each
 block L2-normalised, the whole row L2-normalised again. Hashing is stateless, so a model file is just the
 coefficient matrix, the intercepts, the class names and metadata (including the feature settings) in a
-compressed ``.npz``. The same ``featurize`` is used by ``training/`` and at run time, so a shipped model
-always sees the features it was trained on. scikit-learn is needed only for training and ``tilsvar eval``.
+compressed ``.npz``. A spec may also fold diacritics away before hashing (``fold``: "zjebany" and
+"zjębany", common in tweets typed without Polish letters, share their n-grams). The same ``featurize``
+is used by ``training/`` and at run time, so a shipped model always sees the features it was trained on.
+scikit-learn is needed only for training and ``tilsvar eval``.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from tilsvar.pipeline.text import fold
 
 if TYPE_CHECKING:
     import numpy as np
@@ -43,11 +47,13 @@ def normalize(text: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class FeatureSpec:
-    """Which n-grams a model uses: character n-gram sizes, word n-gram sizes, hash bits per block."""
+    """Which n-grams a model uses: character n-gram sizes, word n-gram sizes, hash bits per block, and
+    whether diacritics are folded away first."""
 
     chars: tuple[int, ...] = (1, 2, 3, 4)
     words: tuple[int, ...] = (1, 2)
     bits: int = BITS
+    fold: bool = False
 
     @property
     def width(self) -> int:
@@ -55,7 +61,10 @@ class FeatureSpec:
         return int(2**self.bits) * blocks
 
     def to_meta(self) -> dict[str, Any]:
-        return {"chars": list(self.chars), "words": list(self.words), "bits": self.bits}
+        meta: dict[str, Any] = {"chars": list(self.chars), "words": list(self.words), "bits": self.bits}
+        if self.fold:
+            meta["fold"] = True
+        return meta
 
     @classmethod
     def from_meta(cls, meta: dict[str, Any]) -> FeatureSpec:
@@ -64,7 +73,12 @@ class FeatureSpec:
             chars=tuple(int(n) for n in spec.get("chars", (1, 2, 3, 4))),
             words=tuple(int(n) for n in spec.get("words", (1, 2))),
             bits=int(spec.get("bits", BITS)),
+            fold=bool(spec.get("fold", False)),
         )
+
+    def prepare(self, text: str) -> str:
+        """The text as this spec's n-grams see it: ``normalize``, then folded if asked."""
+        return fold(normalize(text)) if self.fold else normalize(text)
 
 
 DEFAULT_SPEC = FeatureSpec()
@@ -175,7 +189,7 @@ def featurize(texts: Sequence[str], spec: FeatureSpec = DEFAULT_SPEC) -> csr_mat
     key = (spec, tuple(texts))
     if (found := _LAST.get(key)) is not None:
         return found
-    matrix = featurize_normalized([normalize(text) for text in texts], spec)
+    matrix = featurize_normalized([spec.prepare(text) for text in texts], spec)
     _LAST.clear()
     _LAST[key] = matrix
     return matrix

@@ -22,7 +22,7 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from tilsvar.pipeline import lexicons, wordmodel
-from tilsvar.pipeline.linear import DATA_DIR, FeatureSpec, featurize, shipped
+from tilsvar.pipeline.linear import DATA_DIR, featurize_normalized, shipped
 from tilsvar.pipeline.text import URL_RE, CueSet, fold, lexicon_form
 
 if TYPE_CHECKING:
@@ -276,14 +276,13 @@ def offensive_scores(texts: Sequence[str], languages: Sequence[str | None]) -> l
         english_probabilities = word_model.probabilities([texts[index] for index in english])
         for index, probability in zip(english, english_probabilities, strict=True):
             scores[index] = _calibrate(probability, threshold)
-    shared: dict[FeatureSpec, Any] = {}
     for name, indexes in by_model.items():
         model = shipped(name)
         threshold = float(model.meta.get("threshold", 0.5))
-        # the whole batch is featurized once (and the sentiment stage reuses it, see linear.featurize)
-        if model.spec not in shared:
-            shared[model.spec] = featurize(texts, model.spec)
-        probabilities = model.proba_of(shared[model.spec][indexes])[:, 1]
+        # only the model's own messages are featurized (models may use different n-grams, see linear.py)
+        spec = model.spec
+        features = featurize_normalized([spec.prepare(texts[index]) for index in indexes], spec)
+        probabilities = model.proba_of(features)[:, 1]
         for index, probability in zip(indexes, probabilities, strict=True):
             scores[index] = _calibrate(float(probability), threshold)
     return scores
