@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tilsvar.workflow.calendar import calendar_from_hours
-from tilsvar.workflow.conditions import MessageContext
+from tilsvar.workflow.conditions import Facts, MessageContext, explain_condition
 from tilsvar.workflow.rules import RuleError, RuleSet, load_rules
 from tilsvar.workflow.textmatch import KeywordSet, fold
 
@@ -244,6 +244,43 @@ def evaluate_one(condition: Any, **fields: Any) -> bool:
 )
 def test_conditions(condition: Any, fields: dict[str, Any], expected: bool) -> None:
     assert evaluate_one(condition, **fields) is expected
+
+
+@pytest.mark.parametrize(
+    ("condition", "fields"),
+    [
+        ({"field": "brand", "op": "ne", "value": 2}, {"brand": 1}),
+        ({"channel": ["@a", "@nordicrail"]}, {"channel": 4, "channel_account": "@nordicrail"}),
+        ({"platform": ["facebook", "instagram"]}, {"platform": "Instagram"}),
+        ({"field": "sentiment_score", "op": "lt", "value": -0.5}, {"sentiment_score": -0.8}),
+        ({"field": "priority", "op": "ge", "value": "high"}, {"priority": "urgent"}),
+        ({"tags": ["refund"]}, {"tags": frozenset({"Refund", "x"})}),
+        ({"field": "text", "op": "contains_all", "value": ["tog*", "aflyst"]}, {"text": "Toget er AFLYST"}),
+        ({"field": "text", "op": "contains_none", "value": ["tak"]}, {"text": "Hej"}),
+        ({"field": "text", "op": "matches", "value": r"\bDSB\d+"}, {"text": "Tog dsb123 aflyst"}),
+        (
+            {"any": [{"kind": "dm"}, {"language": "da"}, {"kind": "email"}]},
+            {"kind": "email", "language": "da"},
+        ),
+        ({"not": {"any": [{"kind": "post"}, {"language": ["sv", "nb"]}]}}, {"kind": None}),
+        ({"not": {"not": {"language": ["da", "nb"]}}}, {"language": "da"}),
+        (
+            {"all": [{"platform": "x"}, {"not": {"kind": "dm"}}, {"any": [{"hour": 3}, {"staffed": True}]}]},
+            {"platform": "x", "kind": "comment"},
+        ),
+        ({"all": [{"handle": "@Anna_K"}, {"weekday": ["mon", "tue"]}]}, {"handle": "anna_k"}),
+        (None, {}),
+    ],
+)
+def test_compiled_explanation_says_what_the_condition_tree_says(
+    condition: Any, fields: dict[str, Any]
+) -> None:
+    rule = load_rules([{"id": "r", "when": condition, "then": [{"add_tag": "t"}]}]).rules[0]
+    facts = Facts(MessageContext(received_at=TUESDAY_10, **fields))
+    assert rule.test(facts)
+    assert tuple(rule.explain(facts)) == tuple(explain_condition(rule.when, facts))
+    decision = load_rules([rule.to_data()]).evaluate(MessageContext(received_at=TUESDAY_10, **fields))
+    assert decision.matches[0].conditions == tuple(explain_condition(rule.when, facts))
 
 
 def test_weekday_uses_the_calendar_time_zone() -> None:

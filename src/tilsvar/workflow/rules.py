@@ -34,12 +34,13 @@ from tilsvar.workflow.conditions import (
     All,
     Condition,
     ConditionError,
+    Explain,
     Facts,
     Leaf,
     MessageContext,
     Test,
     compile_condition,
-    explain_condition,
+    compile_explanation,
     parse_condition,
 )
 
@@ -196,6 +197,11 @@ class Rule:
             then=tuple(actions),
             test=compile_condition(when),
         )
+
+    @cached_property
+    def explain(self) -> Explain:
+        """Why the rule's condition holds for a message (``explain_condition``, compiled once)."""
+        return compile_explanation(self.when)
 
     def to_data(self) -> dict[str, Any]:
         data: dict[str, Any] = {"id": self.id}
@@ -439,7 +445,7 @@ class RuleSet:
                     rule_id=rule.id,
                     name=rule.name,
                     position=rule.position,
-                    conditions=tuple(explain_condition(rule.when, facts)),
+                    conditions=tuple(rule.explain(facts)),
                     applied=tuple(applied),
                     ignored=tuple(ignored),
                     stopped=rule.stop,
