@@ -335,19 +335,9 @@ class LiveAgents(Mapping[Ref, AgentSnapshot]):
         if built is None:
             if user_id not in self._read:
                 self._read_around(user_id)
-            agent = self.roster.agents[user_id]
             active, online = self.live.get(user_id, (False, False))
-            built = self._built[user_id] = AgentSnapshot(  # (positional: dataclasses.replace costs more)
-                agent.id,
-                agent.name,
-                online,
-                active,
-                agent.teams,
-                agent.languages,
-                agent.channels,
-                agent.topics,
-                agent.capacity,
-                dict(self.load.get(user_id, {})),
+            built = self._built[user_id] = self.roster.agents[user_id].with_live_state(
+                online=online, active=active, load=dict(self.load.get(user_id, {}))
             )
         return built
 
@@ -475,21 +465,21 @@ _LATEST = aliased(Message, name="latest")
 _AUTHOR = aliased(Identity, name="author")
 
 
-def _previous_owner(column: Any) -> Any:
-    """The assignee, or the time of the last answer, of the customer's other conversation answered
-    most recently (the sticky owner; ties: the oldest conversation)."""
-    return (
-        select(column)
-        .where(
-            _OTHER.contact_id == Conversation.contact_id,
-            _OTHER.id != Conversation.id,
-            _OTHER.assignee_id.is_not(None),
-            _OTHER.last_outbound_at.is_not(None),
-        )
-        .order_by(_OTHER.last_outbound_at.desc(), _OTHER.id)
-        .limit(1)
-        .scalar_subquery()
+_OWNER = aliased(Conversation, name="owner_conversation")
+# The customer's other conversation that has an assignee and was answered most recently (the sticky
+# owner's; ties: the oldest conversation). Joined once: its assignee and time of the last answer.
+_PREVIOUS_OWNER = (
+    select(_OTHER.id)
+    .where(
+        _OTHER.contact_id == Conversation.contact_id,
+        _OTHER.id != Conversation.id,
+        _OTHER.assignee_id.is_not(None),
+        _OTHER.last_outbound_at.is_not(None),
     )
+    .order_by(_OTHER.last_outbound_at.desc(), _OTHER.id)
+    .limit(1)
+    .scalar_subquery()
+)
 
 
 DETAIL_COLUMNS = (
@@ -527,14 +517,15 @@ _CONVERSATIONS = (
             TimelineEntry.kind.in_(SLA_TIMELINE_KINDS),
         )
         .label("sla_timeline"),
-        _previous_owner(_OTHER.assignee_id).label("owner"),
-        _previous_owner(_OTHER.last_outbound_at).label("owner_answered_at"),
+        _OWNER.assignee_id.label("owner"),
+        _OWNER.last_outbound_at.label("owner_answered_at"),
         *DETAIL_COLUMNS,
         *STATE_TABLE.c,
     )
     .join(Channel, Channel.id == Conversation.channel_id)
     .join(Brand, Brand.id == Conversation.brand_id)
     .outerjoin(STATE_TABLE, STATE_TABLE.c.conversation_id == Conversation.id)
+    .outerjoin(_OWNER, _OWNER.id == _PREVIOUS_OWNER)
     .outerjoin(
         _LATEST,
         and_(
