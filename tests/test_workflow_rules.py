@@ -283,6 +283,67 @@ def test_compiled_explanation_says_what_the_condition_tree_says(
     assert decision.matches[0].conditions == tuple(explain_condition(rule.when, facts))
 
 
+_TAGS = ("VIP", "press", "Refund", "Straße")
+_LEAVES = st.one_of(
+    st.sampled_from(["x", "email", "facebook"]).map(lambda v: {"platform": v}),
+    st.lists(st.sampled_from(["da", "sv", "pl"]), min_size=1, max_size=2, unique=True).map(
+        lambda v: {"language": v}
+    ),
+    st.sampled_from(["dm", "comment"]).map(lambda v: {"kind": v}),
+    st.lists(st.sampled_from(_TAGS), min_size=1, max_size=2, unique=True).map(lambda v: {"customer_tags": v}),
+    st.tuples(
+        st.sampled_from(["contains_any", "contains_all"]), st.lists(st.sampled_from(_TAGS), min_size=1)
+    ).map(lambda t: {"field": "tags", "op": t[0], "value": t[1]}),
+    st.sampled_from(["refund", "tog*"]).map(lambda v: {"text": [v]}),
+)
+_CONDITIONS = st.one_of(
+    _LEAVES,
+    st.lists(_LEAVES, min_size=1, max_size=3).map(lambda parts: {"all": parts}),
+    st.lists(_LEAVES, min_size=2, max_size=3).map(lambda parts: {"any": parts}),
+    _LEAVES.map(lambda part: {"not": part}),
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    conditions=st.lists(st.tuples(_CONDITIONS, st.booleans()), min_size=1, max_size=12),
+    platform=st.sampled_from(["x", "email", "instagram"]),
+    language=st.sampled_from(["da", "sv", "en"]),
+    kind=st.sampled_from(["dm", "comment"]),
+    tags=st.frozensets(st.sampled_from([*_TAGS, "vip", "other"])),
+    customer_tags=st.frozensets(st.sampled_from([*_TAGS, "vip", "other"])),
+    text=st.sampled_from(["", "Refund my ticket", "toget er sent"]),
+)
+def test_indexed_evaluation_matches_every_rule_in_order(
+    conditions: list[tuple[Any, bool]],
+    platform: str,
+    language: str,
+    kind: str,
+    tags: frozenset[str],
+    customer_tags: frozenset[str],
+    text: str,
+) -> None:
+    """Rules are looked up by the values they require (platform, language, tags ...); the matches are
+    exactly those of testing every active rule in order, up to the first matching ``stop``."""
+    rules = load_rules(
+        [
+            {"id": f"r{i}", "when": when, "then": [{"add_tag": f"t{i}"}], "stop": stop}
+            for i, (when, stop) in enumerate(conditions)
+        ]
+    )
+    context = message(
+        platform=platform, language=language, kind=kind, tags=tags, customer_tags=customer_tags, text=text
+    )
+    facts = Facts(context)
+    expected = []
+    for rule in rules.rules:
+        if rule.test(facts):
+            expected.append(rule.id)
+            if rule.stop:
+                break
+    assert [match.rule_id for match in rules.evaluate(context).matches] == expected
+
+
 def test_weekday_uses_the_calendar_time_zone() -> None:
     calendar = calendar_from_hours("Pacific/Auckland", {"wed": ["09:00-17:00"]})
     late_tuesday_utc = datetime(2026, 3, 10, 20, 0, tzinfo=UTC)  # Wednesday morning in Auckland
