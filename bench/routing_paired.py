@@ -81,7 +81,7 @@ def main() -> None:
                 for repeat in range(args.repeats):
                     order = (
                         (("base", older), ("new", newer))
-                        if repeat % 2 == 0
+                        if (repeat + calls // 2) % 2 == 0  # who goes first alternates
                         else (("new", newer), ("base", older))
                     )
                     for label, route in order:
