@@ -6,13 +6,14 @@ queue."""
 from __future__ import annotations
 
 import random
+from datetime import timedelta
 
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from tilsvar.actions.org import do_add_team_member, do_create_team, do_create_user
 from tilsvar.db import Database
-from tilsvar.models import Conversation, Organization, Team, User
+from tilsvar.models import Conversation, Organization, Team, User, utcnow
 from workflow_support import FakePipeline, RunJobs, conversation_of, pipeline, put_rules, set_online, workflow
 
 from conftest import IngestFn, Seeded
@@ -196,6 +197,42 @@ def test_round_robin_among_online_agents_and_a_follow_up_is_not_rerouted(
     assert view["team"]["id"] == seeded.service_team.id
     assert "Follow-up" in view["explanation"]
     assert "kept with current assignee" in view["explanation"]
+
+
+def test_a_customers_new_conversation_goes_to_the_agent_who_answered_them_last(
+    client: TestClient,
+    seeded: Seeded,
+    database: Database,
+    ingest: IngestFn,
+    run_jobs: RunJobs,
+) -> None:
+    with database.session() as session:
+        org = session.get_one(Organization, seeded.org.id)
+        second = do_create_user(
+            session, organization=org, email="bo@nordicrail.example", role="agent", name="Bo"
+        )
+        do_add_team_member(session, team=session.get_one(Team, seeded.service_team.id), user=second)
+        second_id = second.id
+    set_online(client, seeded.admin_token, seeded.agent.id)
+    set_online(client, seeded.admin_token, second_id)
+    first = conversation_of(database, ingest(seeded.fb_channel, "Mit kort virker ikke", author_id="a"))
+    run_jobs()
+    assert workflow(client, seeded.admin_token, first)["assignee"]["id"] == seeded.agent.id
+    with database.session() as session:  # the agent answered the customer (an hour ago)
+        session.get_one(Conversation, first).last_outbound_at = utcnow() - timedelta(hours=1)
+
+    # Round robin would give the next conversation to Bo; the customer's goes back to their agent.
+    second_conversation = conversation_of(
+        database, ingest(seeded.fb_channel, "Og en ting til", author_id="a")
+    )
+    run_jobs()
+    view = workflow(client, seeded.admin_token, second_conversation)
+    assert second_conversation != first
+    assert view["assignee"]["id"] == seeded.agent.id
+    assert "sticky" in view["explanation"]
+    other = conversation_of(database, ingest(seeded.fb_channel, "Hej", author_id="b"))
+    run_jobs()
+    assert workflow(client, seeded.admin_token, other)["assignee"]["id"] == second_id
 
 
 def test_a_deleted_or_offline_owner_falls_back_to_the_team_queue(

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tilsvar.workflow.calendar import calendar_from_hours
-from tilsvar.workflow.conditions import MessageContext
+from tilsvar.workflow.conditions import Facts, MessageContext, explain_condition
 from tilsvar.workflow.rules import RuleError, RuleSet, load_rules
 from tilsvar.workflow.textmatch import KeywordSet, fold
 
@@ -244,6 +244,104 @@ def evaluate_one(condition: Any, **fields: Any) -> bool:
 )
 def test_conditions(condition: Any, fields: dict[str, Any], expected: bool) -> None:
     assert evaluate_one(condition, **fields) is expected
+
+
+@pytest.mark.parametrize(
+    ("condition", "fields"),
+    [
+        ({"field": "brand", "op": "ne", "value": 2}, {"brand": 1}),
+        ({"channel": ["@a", "@nordicrail"]}, {"channel": 4, "channel_account": "@nordicrail"}),
+        ({"platform": ["facebook", "instagram"]}, {"platform": "Instagram"}),
+        ({"field": "sentiment_score", "op": "lt", "value": -0.5}, {"sentiment_score": -0.8}),
+        ({"field": "priority", "op": "ge", "value": "high"}, {"priority": "urgent"}),
+        ({"tags": ["refund"]}, {"tags": frozenset({"Refund", "x"})}),
+        ({"field": "text", "op": "contains_all", "value": ["tog*", "aflyst"]}, {"text": "Toget er AFLYST"}),
+        ({"field": "text", "op": "contains_none", "value": ["tak"]}, {"text": "Hej"}),
+        ({"field": "text", "op": "matches", "value": r"\bDSB\d+"}, {"text": "Tog dsb123 aflyst"}),
+        (
+            {"any": [{"kind": "dm"}, {"language": "da"}, {"kind": "email"}]},
+            {"kind": "email", "language": "da"},
+        ),
+        ({"not": {"any": [{"kind": "post"}, {"language": ["sv", "nb"]}]}}, {"kind": None}),
+        ({"not": {"not": {"language": ["da", "nb"]}}}, {"language": "da"}),
+        (
+            {"all": [{"platform": "x"}, {"not": {"kind": "dm"}}, {"any": [{"hour": 3}, {"staffed": True}]}]},
+            {"platform": "x", "kind": "comment"},
+        ),
+        ({"all": [{"handle": "@Anna_K"}, {"weekday": ["mon", "tue"]}]}, {"handle": "anna_k"}),
+        (None, {}),
+    ],
+)
+def test_compiled_explanation_says_what_the_condition_tree_says(
+    condition: Any, fields: dict[str, Any]
+) -> None:
+    rule = load_rules([{"id": "r", "when": condition, "then": [{"add_tag": "t"}]}]).rules[0]
+    facts = Facts(MessageContext(received_at=TUESDAY_10, **fields))
+    assert rule.test(facts)
+    assert tuple(rule.explain(facts)) == tuple(explain_condition(rule.when, facts))
+    decision = load_rules([rule.to_data()]).evaluate(MessageContext(received_at=TUESDAY_10, **fields))
+    assert decision.matches[0].conditions == tuple(explain_condition(rule.when, facts))
+
+
+_TAGS = ("VIP", "press", "Refund", "Straße")
+_LEAVES = st.one_of(
+    st.sampled_from(["x", "email", "facebook"]).map(lambda v: {"platform": v}),
+    st.lists(st.sampled_from(["da", "sv", "pl"]), min_size=1, max_size=2, unique=True).map(
+        lambda v: {"language": v}
+    ),
+    st.sampled_from(["dm", "comment"]).map(lambda v: {"kind": v}),
+    st.lists(st.sampled_from(_TAGS), min_size=1, max_size=2, unique=True).map(lambda v: {"customer_tags": v}),
+    st.tuples(
+        st.sampled_from(["contains_any", "contains_all"]), st.lists(st.sampled_from(_TAGS), min_size=1)
+    ).map(lambda t: {"field": "tags", "op": t[0], "value": t[1]}),
+    st.sampled_from(["refund", "tog*"]).map(lambda v: {"text": [v]}),
+)
+_CONDITIONS = st.one_of(
+    _LEAVES,
+    st.lists(_LEAVES, min_size=1, max_size=3).map(lambda parts: {"all": parts}),
+    st.lists(_LEAVES, min_size=2, max_size=3).map(lambda parts: {"any": parts}),
+    _LEAVES.map(lambda part: {"not": part}),
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    conditions=st.lists(st.tuples(_CONDITIONS, st.booleans()), min_size=1, max_size=12),
+    platform=st.sampled_from(["x", "email", "instagram"]),
+    language=st.sampled_from(["da", "sv", "en"]),
+    kind=st.sampled_from(["dm", "comment"]),
+    tags=st.frozensets(st.sampled_from([*_TAGS, "vip", "other"])),
+    customer_tags=st.frozensets(st.sampled_from([*_TAGS, "vip", "other"])),
+    text=st.sampled_from(["", "Refund my ticket", "toget er sent"]),
+)
+def test_indexed_evaluation_matches_every_rule_in_order(
+    conditions: list[tuple[Any, bool]],
+    platform: str,
+    language: str,
+    kind: str,
+    tags: frozenset[str],
+    customer_tags: frozenset[str],
+    text: str,
+) -> None:
+    """Rules are looked up by the values they require (platform, language, tags ...); the matches are
+    exactly those of testing every active rule in order, up to the first matching ``stop``."""
+    rules = load_rules(
+        [
+            {"id": f"r{i}", "when": when, "then": [{"add_tag": f"t{i}"}], "stop": stop}
+            for i, (when, stop) in enumerate(conditions)
+        ]
+    )
+    context = message(
+        platform=platform, language=language, kind=kind, tags=tags, customer_tags=customer_tags, text=text
+    )
+    facts = Facts(context)
+    expected = []
+    for rule in rules.rules:
+        if rule.test(facts):
+            expected.append(rule.id)
+            if rule.stop:
+                break
+    assert [match.rule_id for match in rules.evaluate(context).matches] == expected
 
 
 def test_weekday_uses_the_calendar_time_zone() -> None:

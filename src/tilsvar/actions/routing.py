@@ -39,6 +39,7 @@ from sqlalchemy import (
     Connection,
     Integer,
     Select,
+    String,
     and_,
     bindparam,
     case,
@@ -301,24 +302,21 @@ class LiveAgents(Mapping[Ref, AgentSnapshot]):
                 self.load[user_id] = counts
 
     def read(self, user_ids: Iterable[int]) -> None:
-        """Make sure the live state and load of ``user_ids`` are read (one statement for those missing)."""
+        """Make sure the live state and load of ``user_ids`` are read (one statement for those missing,
+        up to ``AGENT_SLOTS[-1]`` of them)."""
         if self._everyone:
             return
         missing = sorted(set(user_ids) - self._read)
-        if missing:
-            self._absorb(
-                self._connection.execute(Q_AGENTS_SOME, {"org": self._organization_id, "ids": missing})
-            )
-            self._read.update(missing)  # (no row: not a user of the organisation any more)
+        for start in range(0, len(missing), AGENT_SLOTS[-1]):
+            chunk = missing[start : start + AGENT_SLOTS[-1]]
+            statement, params = agents_by_id(chunk)
+            params["org"] = self._organization_id
+            self._absorb(statement.execute(self._connection, params))
+        self._read.update(missing)  # (no row: not a user of the organisation any more)
 
     def _read_around(self, user_id: int) -> None:
-        """Read the agent and everyone in their teams (by the database's memberships, which are the
-        roster's: it is current as of this batch), and by id whoever the roster has there besides."""
-        if self._everyone:
-            return
-        self._absorb(
-            Q_AGENTS_AROUND.execute(self._connection, {"org": self._organization_id, "user": user_id})
-        )
+        """Read the agent and everyone in their teams. The roster's memberships are the database's:
+        the roster is current as of this batch (its version was read in this transaction)."""
         self.read(self._around(user_id))
 
     def _around(self, user_id: int) -> set[int]:
@@ -337,19 +335,9 @@ class LiveAgents(Mapping[Ref, AgentSnapshot]):
         if built is None:
             if user_id not in self._read:
                 self._read_around(user_id)
-            agent = self.roster.agents[user_id]
             active, online = self.live.get(user_id, (False, False))
-            built = self._built[user_id] = AgentSnapshot(  # (positional: dataclasses.replace costs more)
-                agent.id,
-                agent.name,
-                online,
-                active,
-                agent.teams,
-                agent.languages,
-                agent.channels,
-                agent.topics,
-                agent.capacity,
-                dict(self.load.get(user_id, {})),
+            built = self._built[user_id] = self.roster.agents[user_id].with_live_state(
+                online=online, active=active, load=dict(self.load.get(user_id, {}))
             )
         return built
 
@@ -477,21 +465,21 @@ _LATEST = aliased(Message, name="latest")
 _AUTHOR = aliased(Identity, name="author")
 
 
-def _previous_owner(column: Any) -> Any:
-    """The assignee, or the time of the last answer, of the customer's other conversation answered
-    most recently (the sticky owner; ties: the oldest conversation)."""
-    return (
-        select(column)
-        .where(
-            _OTHER.contact_id == Conversation.contact_id,
-            _OTHER.id != Conversation.id,
-            _OTHER.assignee_id.is_not(None),
-            _OTHER.last_outbound_at.is_not(None),
-        )
-        .order_by(_OTHER.last_outbound_at.desc(), _OTHER.id)
-        .limit(1)
-        .scalar_subquery()
+_OWNER = aliased(Conversation, name="owner_conversation")
+# The customer's other conversation that has an assignee and was answered most recently (the sticky
+# owner's; ties: the oldest conversation). Joined once: its assignee and time of the last answer.
+_PREVIOUS_OWNER = (
+    select(_OTHER.id)
+    .where(
+        _OTHER.contact_id == Conversation.contact_id,
+        _OTHER.id != Conversation.id,
+        _OTHER.assignee_id.is_not(None),
+        _OTHER.last_outbound_at.is_not(None),
     )
+    .order_by(_OTHER.last_outbound_at.desc(), _OTHER.id)
+    .limit(1)
+    .scalar_subquery()
+)
 
 
 DETAIL_COLUMNS = (
@@ -529,14 +517,15 @@ _CONVERSATIONS = (
             TimelineEntry.kind.in_(SLA_TIMELINE_KINDS),
         )
         .label("sla_timeline"),
-        _previous_owner(_OTHER.assignee_id).label("owner"),
-        _previous_owner(_OTHER.last_outbound_at).label("owner_answered_at"),
+        _OWNER.assignee_id.label("owner"),
+        _OWNER.last_outbound_at.label("owner_answered_at"),
         *DETAIL_COLUMNS,
         *STATE_TABLE.c,
     )
     .join(Channel, Channel.id == Conversation.channel_id)
     .join(Brand, Brand.id == Conversation.brand_id)
     .outerjoin(STATE_TABLE, STATE_TABLE.c.conversation_id == Conversation.id)
+    .outerjoin(_OWNER, _OWNER.id == _PREVIOUS_OWNER)
     .outerjoin(
         _LATEST,
         and_(
@@ -566,10 +555,10 @@ _HISTORY = select(
 ).order_by(Message.created_at, Message.id)
 
 
-def _agents_statement(*, some: bool = False, around: bool = False) -> Select[*tuple[Any, ...]]:
+def _agents_statement(*, slots: int = 0) -> Select[*tuple[Any, ...]]:
     """Users' active flag, presence and open conversations — in all, and on each platform with its own
-    channel key (``CHANNEL_KEYS``; the rest are "social") — one row per user: of the users ``ids``
-    (``some``) or of the whole organisation."""
+    channel key (``CHANNEL_KEYS``; the rest are "social") — one row per user: of the users bound to
+    ``:u0`` .. ``:u<slots - 1>`` (``slots``) or of the whole organisation."""
     query = (
         select(
             User.id,
@@ -591,20 +580,27 @@ def _agents_statement(*, some: bool = False, around: bool = False) -> Select[*tu
         .where(User.organization_id == ORG)
         .group_by(User.id, User.is_active, AgentProfile.online)
     )
-    if around:  # the user :user and the members of their teams
-        mine, theirs = aliased(TeamMember), aliased(TeamMember)
-        team_mates = (
-            select(theirs.user_id)
-            .join(mine, mine.team_id == theirs.team_id)
-            .where(mine.user_id == bindparam("user"))
-        )
-        return query.where(or_(User.id == bindparam("user"), User.id.in_(team_mates)))
-    return query.where(User.id.in_(IDS)) if some else query
+    if slots:
+        return query.where(User.id.in_([bindparam(f"u{i}", type_=Integer) for i in range(slots)]))
+    return query
 
 
-Q_AGENTS_SOME = _agents_statement(some=True)
 Q_AGENTS_ALL = _agents_statement()
-Q_AGENTS_AROUND = Prepared(_agents_statement(around=True))
+# Some users by id — the agent a decision looks at and their team mates: a fixed number of id slots
+# (the unused ones bound to NULL, which matches no row), so that each size is a ``Prepared`` statement
+# compiled once, where an expanding IN list would be rendered again on every call.
+AGENT_SLOTS = (4, 8, 16, 32, 64, 128)
+_AGENTS_BY_ID = {slots: Prepared(_agents_statement(slots=slots)) for slots in AGENT_SLOTS}
+
+
+def agents_by_id(user_ids: list[int]) -> tuple[Prepared, dict[str, Any]]:
+    """The statement for ``user_ids`` (at most ``AGENT_SLOTS[-1]``) and their parameters (without :org)."""
+    slots = next(size for size in AGENT_SLOTS if size >= len(user_ids))
+    params: dict[str, Any] = {f"u{i}": None for i in range(len(user_ids), slots)}
+    params.update((f"u{i}", user_id) for i, user_id in enumerate(user_ids))
+    return _AGENTS_BY_ID[slots], params
+
+
 # The configuration and roster versions (0, version, roster version, time) and the teams' round-robin
 # cursors (1, team id, cursor, NULL), in one statement.
 Q_VERSIONS_CURSORS = Prepared(
@@ -697,21 +693,27 @@ Q_TAG_IDS = (
 )
 
 
-# Link a conversation (:cid) to the organisation's tag :name if it exists and the conversation does
-# not carry it yet (run for each name).
-TAG_LINK = Prepared(
-    insert(table_of(ConversationTag)).from_select(
-        ["conversation_id", "tag_id"],
-        select(bindparam("cid", type_=Integer), Tag.id).where(
-            Tag.organization_id == ORG,
-            Tag.name == bindparam("name"),
-            ~exists().where(
-                ConversationTag.conversation_id == bindparam("cid", type_=Integer),
-                ConversationTag.tag_id == Tag.id,
+def _tag_link(slots: int) -> Prepared:
+    """Link a conversation (:cid) to those of the organisation's tags named :n0 .. :n<slots - 1> that
+    exist and that it does not carry yet (unused name slots bound to NULL, which names no tag)."""
+    return Prepared(
+        insert(table_of(ConversationTag)).from_select(
+            ["conversation_id", "tag_id"],
+            select(bindparam("cid", type_=Integer), Tag.id).where(
+                Tag.organization_id == ORG,
+                Tag.name.in_([bindparam(f"n{i}", type_=String) for i in range(slots)]),
+                ~exists().where(
+                    ConversationTag.conversation_id == bindparam("cid", type_=Integer),
+                    ConversationTag.tag_id == Tag.id,
+                ),
             ),
-        ),
+        )
     )
-)
+
+
+# One statement per size, each compiled once (an expanding IN list is rendered again on every call).
+TAG_SLOTS = (4, 8, 16, 32)
+_TAG_LINKS = {slots: _tag_link(slots) for slots in TAG_SLOTS}
 
 
 @dataclass
@@ -1599,12 +1601,13 @@ def _write_tags(
         # conversation lacks with one statement. If that linked every name, nothing is left to do;
         # otherwise a name is new to the organisation or already on the conversation: go the full way.
         ((cid, names),) = wanted.items()
-        organization_id = convs[cid].organization_id
-        linked = TAG_LINK.changed(
-            connection, [{"cid": cid, "org": organization_id, "name": name} for name in sorted(names)]
-        )
-        if linked == len(names):
-            return
+        if len(names) <= TAG_SLOTS[-1]:
+            slots = next(size for size in TAG_SLOTS if size >= len(names))
+            params: dict[str, Any] = {"cid": cid, "org": convs[cid].organization_id}
+            ordered = sorted(names)
+            params.update((f"n{i}", ordered[i] if i < len(ordered) else None) for i in range(slots))
+            if _TAG_LINKS[slots].changed(connection, [params]) == len(names):
+                return
     by_org: dict[int, set[str]] = defaultdict(set)
     for cid, names in wanted.items():
         by_org[convs[cid].organization_id].update(names)

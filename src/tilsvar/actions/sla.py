@@ -161,22 +161,34 @@ def current_policy(config: CompiledConfig, conversation: PolicyTarget) -> SlaPol
     )
 
 
-def _clock_json(clock: ClockStatus | None) -> dict[str, Any] | None:
+class _IsoTexts(dict[tuple[datetime, Any], str]):
+    """Each instant's ``isoformat`` once per plan: a plan writes the same few instants (the customer's
+    message starts two or three clocks) a dozen times, and routing plans one per message."""
+
+    def __call__(self, moment: datetime) -> str:
+        key = (moment, moment.tzinfo)  # (equal instants in other zones are written differently)
+        text = self.get(key)
+        if text is None:
+            text = self[key] = moment.isoformat()
+        return text
+
+
+def _clock_json(clock: ClockStatus | None, iso: _IsoTexts) -> dict[str, Any] | None:
     if clock is None:
         return None
     return {
         "state": clock.state,
         "level": clock.level,
-        "started_at": clock.started_at.isoformat(),
+        "started_at": iso(clock.started_at),
         "target_minutes": clock.target_minutes,
         "business_hours": clock.business_hours,
         "elapsed_minutes": round(clock.elapsed_minutes, 2),
         "remaining_minutes": round(clock.remaining_minutes, 2)
         if clock.remaining_minutes is not None
         else None,
-        "due_at": clock.due_at.isoformat() if clock.due_at else None,
-        "warning_at": clock.warning_at.isoformat() if clock.warning_at else None,
-        "breached_at": clock.breached_at.isoformat() if clock.breached_at else None,
+        "due_at": iso(clock.due_at) if clock.due_at else None,
+        "warning_at": iso(clock.warning_at) if clock.warning_at else None,
+        "breached_at": iso(clock.breached_at) if clock.breached_at else None,
     }
 
 
@@ -236,24 +248,25 @@ def plan_sla(
     calendar = config.calendars.get(calendar_id) if calendar_id is not None else None
     report = evaluate_sla(events, policy=first_policy, now=now, calendar=calendar)
     running_levels = [clock.level for clock in report.clocks if clock.state in ("running", "paused")]
+    iso = _IsoTexts()
     values: dict[str, Any] = {
         "policy_key": policy.id,
         "sla": {
             "policy": report.policy.id,
             "policy_name": report.policy.name,
             "paused": report.paused,
-            "first_response": _clock_json(report.first_response),
-            "next_response": _clock_json(report.next_response),
-            "resolution": _clock_json(report.resolution),
+            "first_response": _clock_json(report.first_response, iso),
+            "next_response": _clock_json(report.next_response, iso),
+            "resolution": _clock_json(report.resolution, iso),
             "breaches": [
                 {
                     "metric": b.metric,
-                    "started_at": b.started_at.isoformat(),
-                    "breached_at": b.breached_at.isoformat(),
+                    "started_at": iso(b.started_at),
+                    "breached_at": iso(b.breached_at),
                 }
                 for b in report.breaches
             ],
-            "evaluated_at": now.isoformat(),
+            "evaluated_at": iso(now),
         },
         "sla_level": max(running_levels, key=lambda level: LEVEL_ORDER.get(level, 0), default="none"),
         "first_response_due_at": _live_due(report.first_response),
@@ -266,12 +279,12 @@ def plan_sla(
     announced_now = list(announced or [])
     news: list[tuple[str, str, datetime | None]] = []
     for clock in report.clocks:
-        key = f"warning:{clock.metric}:{clock.started_at.isoformat()}"
+        key = f"warning:{clock.metric}:{iso(clock.started_at)}"
         if clock.state == "running" and clock.warning and not clock.breached and key not in announced_now:
             announced_now.append(key)
             news.append(("warning", clock.metric, clock.due_at))
     for breach in report.breaches:
-        key = f"breach:{breach.metric}:{breach.started_at.isoformat()}"
+        key = f"breach:{breach.metric}:{iso(breach.started_at)}"
         if key not in announced_now:
             announced_now.append(key)
             news.append(("breach", breach.metric, breach.breached_at))
@@ -286,9 +299,7 @@ def plan_sla(
             else f"SLA breached: {label} was due {when}"
         )
         outcome.alerts.append((level, metric, due, text))
-        timeline.append(
-            (f"sla_{level}", text, {"metric": metric, "due_at": due.isoformat() if due else None})
-        )
+        timeline.append((f"sla_{level}", text, {"metric": metric, "due_at": iso(due) if due else None}))
     check = report.next_check_at
     if check is not None and check != next_check_at:
         outcome.check_at = check

@@ -43,6 +43,16 @@ class AgentSnapshot:
     capacity: Mapping[str, int] = field(default_factory=dict)  # per channel key; "*" for the rest
     load: Mapping[str, int] = field(default_factory=dict)  # open conversations per channel key
 
+    def with_live_state(self, *, online: bool, active: bool, load: Mapping[str, int]) -> AgentSnapshot:
+        """This agent with their current presence, active flag and load: ``dataclasses.replace``
+        without running ``__init__`` again (routing makes one per team member a decision looks at,
+        where the frozen dataclass's ``__init__`` cost more than the rest of the look)."""
+        copy = object.__new__(AgentSnapshot)
+        fields = copy.__dict__
+        fields.update(self.__dict__)
+        fields["online"], fields["active"], fields["load"] = online, active, load
+        return copy
+
     def capacity_for(self, channel: str) -> int | None:
         """None means unlimited."""
         return self.capacity.get(channel, self.capacity.get("*"))

@@ -195,10 +195,9 @@ class Leaf:
     def describe(self, facts: Facts) -> str:
         spec = FIELDS[self.field]
         if self.keywords is not None:
-            found = self.keywords.found(facts.text)
             if self.op == "contains_none":
                 return f"{self.field} mentions none of {_show(self.value)}"
-            return f"{self.field} mentions {_show(found)}"
+            return f"{self.field} mentions {_show(self.keywords.found(facts.text))}"
         if self.op == "matches":
             return f"{self.field} matches /{self.value}/"
         if spec.type == "tags":
@@ -512,6 +511,87 @@ def explain_condition(condition: Condition, facts: Facts) -> list[str]:
         if holds(part, facts):
             return explain_condition(part, facts)
     return []  # pragma: no cover - called only for conditions that hold
+
+
+Explain = Callable[[Facts], Sequence[str]]
+
+
+def compile_explanation(condition: Condition) -> Explain:
+    """``explain_condition`` as one closure per condition tree, built once with the rule (a message
+    matches about a dozen rules, each explained): the sentences that do not depend on the message are
+    worked out here, and the rest without walking the tree. Call only when the condition holds."""
+    if isinstance(condition, Leaf):
+        return _leaf_explanation(condition)
+    if isinstance(condition, Not):
+        part = condition.part
+        if _constant_when_false(part):
+            fixed = (f"not ({'; '.join(_explain_false(part, _NO_FACTS))})",)
+            return lambda _f: fixed
+        return lambda f: [f"not ({'; '.join(_explain_false(part, f))})"]
+    if isinstance(condition, All):
+        parts = tuple(compile_explanation(part) for part in condition.parts)
+        if not parts:
+            return lambda _f: ()
+        if len(parts) == 1:
+            return parts[0]
+
+        def every(f: Facts) -> list[str]:
+            lines: list[str] = []
+            for explain in parts:
+                lines.extend(explain(f))
+            return lines
+
+        return every
+    # any: the first part (in the order written) that holds
+    options = tuple((compile_condition(part), compile_explanation(part)) for part in condition.parts)
+
+    def first(f: Facts) -> Sequence[str]:
+        for holds_, explain in options:
+            if holds_(f):
+                return explain(f)
+        return ()  # pragma: no cover - called only for conditions that hold
+
+    return first
+
+
+def _leaf_explanation(leaf: Leaf) -> Explain:
+    """``Leaf.describe`` as a closure (the same sentence; constant ones computed once)."""
+    spec = FIELDS[leaf.field]
+    keywords = leaf.keywords
+    if (keywords is not None and leaf.op == "contains_none") or (
+        keywords is None and (leaf.op == "matches" or spec.type == "tags")
+    ):
+        fixed = (leaf.describe(_NO_FACTS),)  # (these sentences never look at the message)
+        return lambda _f: fixed
+    if keywords is None and leaf.op == "eq":
+        requirement = (leaf.requirement(),)
+        return lambda _f: requirement
+    if keywords is not None:
+        name = leaf.field
+        return lambda f: (f"{name} mentions {_show(keywords.found(f.text))}",)
+    text, name = leaf.requirement(), leaf.field
+    if spec.type == "ref":
+        return lambda f: (f"{text} (it is {_show(next((v for v in f.refs(name) if v is not None), None))})",)
+    return lambda f: (f"{text} (it is {_show(f.value(name))})",)
+
+
+def _constant_when_false(condition: Condition) -> bool:
+    """Whether ``_explain_false`` of the condition is the same for every message (no ``not`` inside)."""
+    if isinstance(condition, Leaf):
+        return True
+    if isinstance(condition, Not):
+        return False
+    return all(_constant_when_false(part) for part in condition.parts)
+
+
+class _NoFacts(Facts):
+    """Stands in for a message where a sentence does not depend on one (never read)."""
+
+    def __init__(self) -> None:
+        pass
+
+
+_NO_FACTS = _NoFacts()
 
 
 def _explain_false(condition: Condition, facts: Facts) -> list[str]:

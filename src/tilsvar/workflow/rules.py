@@ -34,12 +34,13 @@ from tilsvar.workflow.conditions import (
     All,
     Condition,
     ConditionError,
+    Explain,
     Facts,
     Leaf,
     MessageContext,
     Test,
     compile_condition,
-    explain_condition,
+    compile_explanation,
     parse_condition,
 )
 
@@ -196,6 +197,11 @@ class Rule:
             then=tuple(actions),
             test=compile_condition(when),
         )
+
+    @cached_property
+    def explain(self) -> Explain:
+        """Why the rule's condition holds for a message (``explain_condition``, compiled once)."""
+        return compile_explanation(self.when)
 
     def to_data(self) -> dict[str, Any]:
         data: dict[str, Any] = {"id": self.id}
@@ -359,7 +365,10 @@ class RuleSet:
                 continue
             by_value = gates.setdefault(gate.field, {})
             for value in gate.value if isinstance(gate.value, tuple) else (gate.value,):
-                by_value.setdefault(value, []).append(index)
+                # (tags are compared casefolded: ``conditions._compile``, ``Facts.tags``)
+                key = value.casefold() if gate.field in _SET_GATE_FIELDS else value
+                if index not in by_value.setdefault(key, []):
+                    by_value[key].append(index)
         self._ungated = tuple(ungated)
         self._gates = {
             name: {value: tuple(indexes) for value, indexes in by_value.items()}
@@ -420,8 +429,17 @@ class RuleSet:
         if not self._gates:
             return self._active
         indexes = list(self._ungated)
+        several = False  # a rule may be found under more than one of the message's tags
         for name, by_value in self._gates.items():
-            indexes.extend(by_value.get(facts.value(name), ()))
+            if name in _SET_GATE_FIELDS:
+                tags: frozenset[str] = facts.value(name)  # type: ignore[assignment]
+                for tag in tags:
+                    indexes.extend(by_value.get(tag, ()))
+                several = several or len(tags) > 1
+            else:
+                indexes.extend(by_value.get(facts.value(name), ()))
+        if several:
+            indexes = list(set(indexes))
         indexes.sort()
         active = self._active
         return [active[index] for index in indexes]
@@ -439,7 +457,7 @@ class RuleSet:
                     rule_id=rule.id,
                     name=rule.name,
                     position=rule.position,
-                    conditions=tuple(explain_condition(rule.when, facts)),
+                    conditions=tuple(rule.explain(facts)),
                     applied=tuple(applied),
                     ignored=tuple(ignored),
                     stopped=rule.stop,
@@ -452,6 +470,10 @@ class RuleSet:
 
 # Fields whose `eq`/`in` test is "the message's (lower-cased) value is one of these" (conditions._compile).
 _GATE_FIELDS = frozenset({"platform", "language", "intent", "kind", "sentiment"})
+# Set-valued fields whose `contains_any`/`contains_all` test needs one of the listed tags on the message:
+# such a rule is indexed under each of its tags (e.g. the rules for `customer_tags: [vip]` are not even
+# looked at for a customer without tags).
+_SET_GATE_FIELDS = frozenset({"tags", "customer_tags"})
 
 
 def _gate(condition: Condition) -> Leaf | None:
@@ -459,6 +481,8 @@ def _gate(condition: Condition) -> Leaf | None:
     or None."""
     if isinstance(condition, Leaf):
         if condition.field in _GATE_FIELDS and condition.op in ("eq", "in") and condition.keywords is None:
+            return condition
+        if condition.field in _SET_GATE_FIELDS and condition.op in ("contains_any", "contains_all"):
             return condition
         return None
     if isinstance(condition, All):
