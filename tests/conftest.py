@@ -8,6 +8,7 @@ database per xdist worker, migrated once, emptied with TRUNCATE between tests.
 
 from __future__ import annotations
 
+import http.server
 import os
 import shutil
 import socket
@@ -17,6 +18,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -318,3 +320,29 @@ def live_server(settings: Settings, database: Database) -> Iterator[str]:
 
 def pytest_report_header(config: pytest.Config) -> str:
     return f"tilsvar database backend: {BACKEND}"
+
+
+@pytest.fixture
+def brand_site() -> Iterator[tuple[str, dict[str, str]]]:
+    """A brand's own web site: a plain static server on another port (another origin) serving the
+    ``pages`` dict, for the web chat widget and its FAQ suggestions."""
+    pages: dict[str, str] = {}
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = pages.get(self.path, "").encode()
+            self.send_response(200 if body else 404)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *_args: Any) -> None:
+            return
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", pages
+    server.shutdown()
+    server.server_close()

@@ -6,10 +6,7 @@ typed by the customer is shown as text and never runs."""
 
 from __future__ import annotations
 
-import http.server
 import secrets
-import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -186,31 +183,6 @@ def test_channels_add_webchat_prints_the_script_tag(database: Database, seeded: 
 
 
 # --- in a real browser --------------------------------------------------------------------------
-
-
-@pytest.fixture
-def brand_site() -> Iterator[tuple[str, dict[str, str]]]:
-    """A plain static web server on another port (another origin), serving pages from a dict."""
-    pages: dict[str, str] = {}
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            body = pages.get(self.path, "").encode()
-            self.send_response(200 if body else 404)
-            self.send_header("Content-Type", "text/html; charset=utf-8")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *_args: Any) -> None:
-            return
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}", pages
-    server.shutdown()
-    server.server_close()
 
 
 @pytest.mark.browser

@@ -7,11 +7,9 @@ removes its vectors."""
 
 from __future__ import annotations
 
-import http.server
 import json
-import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -308,31 +306,6 @@ def test_an_import_queues_the_job_and_the_cli_embeds_and_suggests_settled(
     again = json.loads(run(settings, "faq", "suggest", stdin=ask).stdout)
     assert again["mode"] == "settled"
     assert again["suggestions"][0]["article_id"] == "bike"
-
-
-@pytest.fixture
-def brand_site() -> Iterator[tuple[str, dict[str, str]]]:
-    """A brand's own site (another origin) serving ``pages``, for the widget."""
-    pages: dict[str, str] = {}
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            body = pages.get(self.path, "").encode()
-            self.send_response(200 if body else 404)
-            self.send_header("Content-Type", "text/html; charset=utf-8")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *_args: Any) -> None:
-            return
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}", pages
-    server.shutdown()
-    server.server_close()
 
 
 def _wait_for_vectors(database: Database, count: int) -> None:

@@ -5,11 +5,8 @@ both in headless Chromium; and the read model answering keystrokes without a dat
 
 from __future__ import annotations
 
-import http.server
 import re
 import secrets
-import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -187,30 +184,6 @@ def test_reply_box_suggests_answers_fitted_to_the_channel_and_records_inserts(
 
 
 # --- in a real browser --------------------------------------------------------------------------
-
-
-@pytest.fixture
-def brand_site() -> Iterator[tuple[str, dict[str, str]]]:
-    pages: dict[str, str] = {}
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            body = pages.get(self.path, "").encode()
-            self.send_response(200 if body else 404)
-            self.send_header("Content-Type", "text/html; charset=utf-8")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *_args: Any) -> None:
-            return
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}", pages
-    server.shutdown()
-    server.server_close()
 
 
 def _launch(playwright: Any) -> Any:
