@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from importlib import resources
 
 from sqlalchemy import select
 
+from tilsvar.actions.faq import do_import_articles
 from tilsvar.actions.ingest import do_ingest_messages
 from tilsvar.actions.org import (
     do_add_team_member,
@@ -104,6 +107,12 @@ def seed_demo(
                 do_add_team_member(session, team=teams[slug], user=user)
             if role == "admin":
                 token = do_create_api_token(session, user=user, name="demo")
+        # a small knowledge base, so the reply box and the web chat widget have FAQ answers to offer
+        # (its sentence vectors are computed by the worker's faq.embed job after commit)
+        articles = json.loads(
+            resources.files("tilsvar.demo").joinpath("faq_articles.json").read_text("utf-8")
+        )
+        do_import_articles(session, organization=org, records=enumerate(articles, start=1), actor="demo")
         channels = list(session.scalars(select(Channel).order_by(Channel.id)))
         do_ingest_messages(
             session,
