@@ -163,18 +163,7 @@ def do_remove_channel(
         channel.config = config
         channel.status = "removed"
         channel.status_reason = "removed by an administrator"
-        record_events(
-            session,
-            [
-                ChannelStatusChanged(
-                    organization_id=organization_id,
-                    brand_id=channel.brand_id,
-                    channel_id=channel.id,
-                    status="removed",
-                    reason="removed by an administrator",
-                )
-            ],
-        )
+        _status_event(session, channel, organization_id, "removed", "removed by an administrator")
     audit(
         session,
         action="channel.purged" if purge else "channel.removed",
