@@ -65,6 +65,11 @@ def test_nordic_function_words_break_da_nb_sv_ties() -> None:
     assert nordic.decide("I stedet for å ta turen på kino, grav deg ned i sofaen", "da") == "nb"
     assert nordic.decide("Slik scenografien er satt opp, sitter folk på alle sider", "sv") == "nb"
     assert nordic.decide("I stedet for å ta turen på kino, grav deg ned i sofaen", "nn") == "nn"
+    # Bokmål's articles and pronouns rule out a Nynorsk guess, even when Danish ties with Bokmål
+    assert nordic.decide("Her er hun redusert til en stiv pappfigur", "nn") == "nb"
+    assert nordic.decide("Det er et klart forbedringspotensiale", "nn") == "nb"
+    # ... and Nynorsk's own words keep it
+    assert nordic.decide("Det vart ein fin kveld heime", "nb") == "nn"
 
 
 def test_stage_uses_the_tie_breaker() -> None:

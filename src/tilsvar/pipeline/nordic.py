@@ -60,6 +60,10 @@ da sv nn: haft
 nb nn: igjen tatt finne gjerne spørre vann nettopp innen kjære verre verste billett feil reise
 nb nn sv: fått gått mot inne
 nb: heter gir deretter bruke bruker penger hverandre søke plass hatt
+da nb sv: en
+da nb: et annet mener hjem siden huske
+nb: annen
+nn: vart hjå difor anna sidan kjem kome gong veke heim meiner einaste sjå hugse verte
 sv: heter ger hitta därefter gärna vatten inom varandra kära värre plats fel resa pengar
 """
 
@@ -169,6 +173,13 @@ def decide(text: str, guess: str | None) -> str | None:
         # the detector already said Nynorsk.
         best = "nn" if guess == "nn" else "nb"
         second = ranked[2][1] if len(ranked) > 2 else 0.0
+    if top == second and guess in _NORWEGIAN:
+        # Another language ties with the other Norwegian standard, both above the detector's guess
+        # (typically Danish and Bokmål above Nynorsk: "Her er hun redusert til en stiv pappfigur"):
+        # the detector saw Norwegian and the words rule out its variant, so the other variant.
+        tied = {language for language, count in ranked if count == top}
+        if tied & _NORWEGIAN and not tied <= _NORWEGIAN and top >= counts.get(guess, 0.0) + MARGIN:
+            return min(tied & _NORWEGIAN)
     if top == second:
         return guess
     if nordic_guess:
