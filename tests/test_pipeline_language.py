@@ -68,6 +68,11 @@ def test_nordic_function_words_break_da_nb_sv_ties() -> None:
     # Bokmål's articles and pronouns rule out a Nynorsk guess, even when Danish ties with Bokmål
     assert nordic.decide("Her er hun redusert til en stiv pappfigur", "nn") == "nb"
     assert nordic.decide("Det er et klart forbedringspotensiale", "nn") == "nb"
+    # a short tweet with two Swedish-only words is Swedish whatever the detector guessed ...
+    assert nordic.decide("Jonna är kul", "fi") == "sv"
+    assert nordic.decide("hjaha lär ju", "de") == "sv"
+    # ... but Nordic markers that are English words too do not count against an English guess
+    assert nordic.decide("Big fan till the end", "en") == "en"
     # ... and Nynorsk's own words keep it
     assert nordic.decide("Det vart ein fin kveld heime", "nb") == "nn"
 

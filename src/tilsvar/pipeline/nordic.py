@@ -113,18 +113,31 @@ _LETTERS: tuple[tuple[str, dict[str, float]], ...] = (
 MARGIN = 1.0
 _NORWEGIAN = frozenset({"nb", "nn"})
 _NON_NORDIC_MIN = 3.0
+#: a short text (this many words or fewer) overrides a non-Nordic guess with two word votes and a lead
+#: of one, not three and two
+_SHORT_WORDS = 6
+#: markers that are also English words ("fan", "till", "at", "end"): not counted against a non-Nordic
+#: guess, so an English tweet about a fan club is not turned Swedish
+_HOMOGRAPHS = """
+at end fan sit mad gang till op dig vet store af ho hun et spill og er va tack mod lite bare anna
+bra hem skit mat ute ret ned hat sen
+"""
+_ENGLISH_HOMOGRAPHS = frozenset(_HOMOGRAPHS.split())
 _WORD = re.compile(r"[^\W\d_]+")
 
 
 @lru_cache(maxsize=8192)
 def vote(text: str, *, letters: bool = True) -> dict[str, float]:
     """How strongly the text's markers point to each Nordic language (only languages with a vote);
-    ``letters=False`` counts words only (letters like ä ö are not Nordic-only)."""
+    ``letters=False`` counts words only, and not those that are English words too (letters like ä ö
+    are not Nordic-only either): the evidence against a non-Nordic guess."""
     lowered = text.casefold()
     counts: dict[str, float] = {}
     for original in _WORD.findall(text):
         word = original.casefold()
         languages = MARKERS.get(word)
+        if not letters and word in _ENGLISH_HOMOGRAPHS:
+            continue
         if languages is not None:
             for language in languages:
                 counts[language] = counts.get(language, 0.0) + 1.0
@@ -152,8 +165,9 @@ def decide(text: str, guess: str | None) -> str | None:
     """The Nordic language the markers clearly favour, or ``guess`` when they do not.
 
     A Nordic guess is replaced when another Nordic language has ``MARGIN`` more votes; a non-Nordic
-    guess only when, counting words alone, the winner has at least three votes and two more than the
-    runner-up."""
+    guess only when, counting words alone (without English homographs), the winner has at least three
+    votes and two more than the runner-up — in a text of up to ``_SHORT_WORDS`` words, two votes and one
+    more."""
     nordic_guess = guess in NORDIC
     if not nordic_guess and guess in _OTHER_SCRIPTS_OR_FAR:
         return guess
@@ -184,6 +198,8 @@ def decide(text: str, guess: str | None) -> str | None:
         return guess
     if nordic_guess:
         return best if top >= counts.get(guess or "", 0.0) + MARGIN else guess
+    if len(_WORD.findall(text)) <= _SHORT_WORDS:
+        return best if top >= 2 and top - second >= 1 else guess
     if top >= _NON_NORDIC_MIN and top - second >= 2:
         return best
     return guess
