@@ -58,3 +58,49 @@ def test_shipped_lists_nynorsk_prefix_and_contrast() -> None:
     assert word_weight("okulary") == 0.0
     # the clause after "men/but" decides
     assert score("Flott lyd, men kjedelig historie") < 0 < score("Kjedelig start, men flott slutt")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # Scandinavian word order: the negation follows the finite verb
+        ("Appen fungerer ikke", "negative"),
+        ("Skuespillerne overbeviser dessverre ikke", "negative"),
+        ("Det er bra, ikke sant?", "positive"),
+        # "too": "altfor X", "litt for X", "for" + a scalar adjective; "takk for" stays thanks
+        ("Filmen er altfor lang", "negative"),
+        ("Boka er for lang", "negative"),
+        ("Takk for god hjelp", "positive"),
+        # Norwegian "lite" = hardly, "mindre" = less, "langt fra" = far from, "uten" = without
+        ("Historien er lite overbevisende", "negative"),
+        ("Oppfølgeren er mindre vellykket", "negative"),
+        ("Resultatet er langt fra vellykket", "negative"),
+        ("En komedie uten humor", "negative"),
+        # "kunne vært bedre" is criticism; "ikke bare" does not negate
+        ("Slutten kunne vært bedre", "negative"),
+        ("Ikke bare vakker, men også morsom", "positive"),
+        ("Ikke noe særlig.", "negative"),
+        ("Handlingen faller gjennom", "negative"),
+        ("Den var kjempebra", "positive"),
+    ],
+)
+def test_review_patterns(text: str, expected: str) -> None:
+    from tilsvar.pipeline.sentiment import label
+
+    assert label(score(text)) == expected
+
+
+def test_word_forms() -> None:
+    from tilsvar.pipeline.sentiment import word_weight
+
+    # compound prefixes strengthen, compound heads carry the judgement
+    assert word_weight("kjempebra") > word_weight("bra") > 0
+    assert word_weight("fortellerglede") > 0 > word_weight("årsskuffelse")
+    # Nynorsk participles and "-laus" fall back to the Bokmål forms
+    assert word_weight("spennande") == word_weight("spennende") > 0
+    assert word_weight("meiningslaus") == word_weight("meningsløs") < 0
+    assert word_weight("skuffa") < 0
+    # stems no longer catch unrelated words ("kultur" ≠ "kul", "nytt" ≠ "nyt", "sykkel" ≠ "syk")
+    assert word_weight("kultur") == word_weight("nytt") == word_weight("sykkel") == word_weight("drog") == 0.0
+    # words naming misfortune count half: a film about the war is not a bad film
+    assert -2.0 < word_weight("krigen") < 0
