@@ -104,3 +104,12 @@ def test_word_forms() -> None:
     assert word_weight("kultur") == word_weight("nytt") == word_weight("sykkel") == word_weight("drog") == 0.0
     # words naming misfortune count half: a film about the war is not a bad film
     assert -2.0 < word_weight("krigen") < 0
+
+
+def test_norwegian_false_friends_of_the_shipped_lists() -> None:
+    from tilsvar.pipeline.sentiment import word_weight
+
+    # "stor" (big), "vann" (water), "når" (when) are neutral in Norwegian; "setter pris på" is praise,
+    # "setter" alone is not
+    assert word_weight("stor") == word_weight("vann") == word_weight("når") == word_weight("setter") == 0.0
+    assert score("Jeg setter pris på hjelpen") > 0

@@ -562,7 +562,7 @@ quick* super hurra yay brawo bravo gratul* tillykke gratulerer grattis congrat* 
 trevlig* nice pięknie piękn* ładn* dobr* dobrze spændend* spennend* spännand* exciting interessant*
 interesting intressant* ciekaw* elegant* charm* sød* søt* söt* cute beautiful pretty vellykket* lyckad*
 successful* sukces* vinder* vinner* winner rørend* rörand* touching gripend* gripand* fortryllend*
-enjoy* nyd* nyter nytes nytelse* njut* appreciate* værdsæt* sætter pris setter pris uppskattar løsn*
+enjoy* nyd* nyter nytes nytelse* njut* appreciate* værdsæt* uppskattar løsn*
 resolved solved fixed ordnet ordnat fikset fiksad naprawion*
 """
 _NEGATIVE_3 = """
@@ -739,7 +739,8 @@ overlegent dybde* dybden djupn* innsikt originalitet* intensitet* kjensleladd* t
 undervurdert* undervurdera* heldig heldige lykkelig* lykkeleg* overveldende* overveldande* rutinert*
 nyttig* nyttige praktisk* hendig* anvendelig* anvendeleg* allsidig* fleksibel* fleksible fleksibelt
 stilren* luksuriøs* holdbar holdbart holdbare driftssikker* stabil stabile stabilt lydløs* lydlaus*
-stillegående* mør mørt møre appetittlig* appetittleg* innbydende* innbydande* oppmerksom* ørevennlig*
+stillegående* mør mørt møre appetittlig* appetittleg* innbydende* innbydande* oppmerksom oppmerksomme
+oppmerksomt ørevennlig*
 nynnbar* stødig* stødige finurlig* finurleg* polert* belønnende* belønnande* tilfredsstillende*
 tilfredsstillande* givende* fasciner* underholder underholdt forfører verdig verdige verdifull*
 prisverdig* rosverdig* tempofylt* prisgunstig* gunstig* heldigvis heldigvis lyckligtvis liker likar
@@ -898,6 +899,8 @@ PHRASES: dict[tuple[str, str], float] = {
     ("på", "tomgang"): -2.0,
     ("går", "tomgang"): -2.0,
     ("holder", "mål"): 1.5,
+    ("setter", "pris"): 2.0,
+    ("sætter", "pris"): 2.0,
     ("på", "topp"): 1.5,
     ("til", "topps"): 1.5,
     ("mye", "bedre"): 1.5,

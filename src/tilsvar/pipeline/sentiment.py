@@ -49,7 +49,16 @@ EXTERNAL_FILES = ("AFINN-da-32.txt", "vader_sv.txt")
 #: interjections left in the Swedish list that are Nordic words ("ha" = have, "nå"), prepositions and
 #: politeness ("trots" = despite, "gärna" = gladly), false friends ("fiks": da neat, nb fix) and
 #: laughter, which is chit-chat rather than a judgement
-EXTERNAL_EXCLUDED = frozenset(["fiks", "trots", "gärna", "gerne", "haha", "hahaha", "hehe", "lol", "lmao"])
+#: Common Norwegian words are neutral where the lists score them: function words ("når" = when, "bort",
+#: "tro", "ber", "full", "klart") and false friends of the Swedish list ("stor" = big, "vann" = water,
+#: "lov" = law, "tur" = trip, "fag" = subject, "gift" = married, "fan" = a fan, "svært" = very, "rar" =
+#: odd, "lyve" = to lie); checked on NoReC train, the Swedish set and LCC Danish together.
+_EXCLUDED = """
+fiks trots gärna gerne haha hahaha hehe lol lmao
+når bort tro ber bor bodde full driver helst klart klar mening meningen steg kar hit bla antar dra drar
+stor størst vann lov tur turen fag lik gift fan hot rar fyller lyve dog strengt matt svært
+"""
+EXTERNAL_EXCLUDED = frozenset(_EXCLUDED.split())
 _TOKEN = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*|n't|!+|\?+")
 #: Nynorsk adjective/adverb endings and the Bokmål ones our stems are written in
 _NYNORSK = (
