@@ -646,6 +646,8 @@ skrekkeleg*
 """
 # Quality judgements in reviews and feedback (2): dull, shallow, clumsy, careless, pretentious, broken.
 _NEGATIVE_NB_2 = """
+fraråder frarådes frarår frarådde
+skrøpelig* skrøpeleg*
 malplassert* forfeilet* forfeila ergrelse* ergerlig* ergerleg* dødpunkt* pretensiøs* belærende*
 belærande* moraliserende* moraliserande* tendensiøs* generisk* formelpreget* formelaktig* overvurdert*
 overvurdera* overhypet* oppskrytt* oppblåst* enfoldig* simpel simpelt simple kritikkverdig* respektløs*
@@ -685,6 +687,8 @@ treige tregt trege sendrektig* sendrektige
 """
 # Milder criticism (1.5): hedged or partial judgements, lacks and weaknesses.
 _NEGATIVE_NB_1 = """
+unngå unngås angrer angra angret
+lydsvak* distansert* trangt trange
 middels middelmåtig* ukritisk* ufin ufint ufine uskarp* utydelig* utydeleg* ulogisk* urealistisk*
 uvedkommende uvedkomande brist bristen gjentakelse* gjentaking* dødtid transportetappe* fyllstoff*
 skurrer skurrar skorter skortar glipper roter drukner druknar famler famlar vingler vinglar kveles
@@ -711,6 +715,7 @@ tregheit* ustabil* ustabile ustabilt krasj* krasjer krasjet kræsj* bug bugs bug
 """
 # Positive review vocabulary (2): quality, craft, effect on the reader/viewer/listener, service.
 _POSITIVE_NB_2 = """
+gåsehud* latterkrampe*
 utmerkt utmerkte utmerka digger digg digge diggbar* virtuos* fornøyelse* fornøying* takknemlig*
 takknemleg* takksam* yndig* henrivende* henrivande* bedårende* bedårande* betagende* betagande*
 toppkvalitet* leseverdig* stilsikker* sylskarp* knivskarp* skarpskodd* banebrytende* banebrytande*
@@ -734,6 +739,7 @@ klassiker* favoritt* fryd supert
 """
 # Milder praise (1.5).
 _POSITIVE_NB_1 = """
+følelsesladet* driv nerve
 overdådig* fyldig* frodig* livlig* livleg* sprek sprekt spreke dynamisk* tøff tøft tøffe koser
 overlegent dybde* dybden djupn* innsikt originalitet* intensitet* kjensleladd* topp talentet
 undervurdert* undervurdera* heldig heldige lykkelig* lykkeleg* overveldende* overveldande* rutinert*
@@ -881,7 +887,7 @@ POST_NEGATION_GAP = frozenset(_POST_NEGATION_GAP.split())
 _FAILS_WHEN_NEGATED = """
 fungerer fungerte fungere fungerar fungerade fungera funker funka funke funkar virker virket virka
 verkar verka works worked work working działa svar svarer svarte svaret svara svarat levert leverer
-levere levererat mottatt modtaget mottagit
+levere levererat mottatt modtaget mottagit klarer klarte greier greide maktar makter evner
 """
 FAILS_WHEN_NEGATED = frozenset(_FAILS_WHEN_NEGATED.split())
 #: sentence adverbs judge the whole statement and are never negated ("overbeviser dessverre ikke")
@@ -899,6 +905,10 @@ PHRASES: dict[tuple[str, str], float] = {
     ("på", "tomgang"): -2.0,
     ("går", "tomgang"): -2.0,
     ("holder", "mål"): 1.5,
+    ("styr", "unna"): -2.0,
+    ("kaste", "bort"): -1.5,
+    ("kastet", "bort"): -1.5,
+    ("leverer", "varene"): 2.0,
     ("setter", "pris"): 2.0,
     ("sætter", "pris"): 2.0,
     ("på", "topp"): 1.5,
@@ -960,6 +970,7 @@ INTENSIFIERS = frozenset(
         "usedvanleg",
         "ytterst",
         "knakende",
+        "drivende",
         "forbasket",
         "svinaktig",
         "ustyrtelig",
