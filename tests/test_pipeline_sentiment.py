@@ -80,6 +80,7 @@ def test_shipped_lists_nynorsk_prefix_and_contrast() -> None:
         ("Slutten kunne vært bedre", "negative"),
         ("Ikke bare vakker, men også morsom", "positive"),
         ("Ikke noe særlig.", "negative"),
+        ("Det stemmer ikke helt", "negative"),
         ("Handlingen faller gjennom", "negative"),
         ("Den var kjempebra", "positive"),
     ],

@@ -646,6 +646,7 @@ skrekkeleg*
 """
 # Quality judgements in reviews and feedback (2): dull, shallow, clumsy, careless, pretentious, broken.
 _NEGATIVE_NB_2 = """
+skivebom* mareritt* skral skralt skrale traurig* sørgelig* sørgeleg* pinefull*
 fraråder frarådes frarår frarådde
 skrøpelig* skrøpeleg*
 malplassert* forfeilet* forfeila ergrelse* ergerlig* ergerleg* dødpunkt* pretensiøs* belærende*
@@ -687,6 +688,8 @@ treige tregt trege sendrektig* sendrektige
 """
 # Milder criticism (1.5): hedged or partial judgements, lacks and weaknesses.
 _NEGATIVE_NB_1 = """
+stagner* rakner forstyrrer distraherer hemmer tynger overdriver blemme* pine tortur prøvelse* skjematisk*
+statisk* stillestående* mager magert magre labert laber ensporet* ensporete
 unngå unngås angrer angra angret
 lydsvak* distansert* trangt trange
 middels middelmåtig* ukritisk* ufin ufint ufine uskarp* utydelig* utydeleg* ulogisk* urealistisk*
@@ -715,6 +718,7 @@ tregheit* ustabil* ustabile ustabilt krasj* krasjer krasjet kræsj* bug bugs bug
 """
 # Positive review vocabulary (2): quality, craft, effect on the reader/viewer/listener, service.
 _POSITIVE_NB_2 = """
+beundringsverdig* stjernestund* gullkorn* fullklaff*
 gåsehud* latterkrampe*
 utmerkt utmerkte utmerka digger digg digge diggbar* virtuos* fornøyelse* fornøying* takknemlig*
 takknemleg* takksam* yndig* henrivende* henrivande* bedårende* bedårande* betagende* betagande*
@@ -739,6 +743,8 @@ klassiker* favoritt* fryd supert
 """
 # Milder praise (1.5).
 _POSITIVE_NB_1 = """
+beundr* applaud* hyllest hyllet lyspunkt* fineste kompromissløs* kompromisslaus* særegen* særegne
+mangefasettert* flerdimensjonal*
 følelsesladet* driv nerve
 overdådig* fyldig* frodig* livlig* livleg* sprek sprekt spreke dynamisk* tøff tøft tøffe koser
 overlegent dybde* dybden djupn* innsikt originalitet* intensitet* kjensleladd* topp talentet
@@ -854,8 +860,11 @@ HARDLY = frozenset(["lite", "lítt", "föga", "lidet"])
 NEGATING_PAIRS = frozenset([("langt", "fra"), ("langt", "frå"), ("långt", "ifrån"), ("far", "from")])
 #: "mindre vellykket" (less successful) turns the next word round
 LESS = frozenset(["mindre", "less", "uten", "utan", "without"])
-#: "ikke (noe) særlig" with no judgement after it is a lukewarm verdict on its own
-PARTICULARLY = frozenset(["særlig", "særleg", "spesielt", "specielt", "särskilt", "synderlig", "synnerleg"])
+#: "ikke (noe) særlig", "ikke helt" (not quite), "ikke nok" (not enough) with no judgement after them
+#: are a lukewarm verdict on their own
+PARTICULARLY = frozenset(
+    ["særlig", "særleg", "spesielt", "specielt", "särskilt", "synderlig", "synnerleg", "helt", "heilt", "nok"]
+)
 NOT_PARTICULARLY = NEGATIONS | {"noe", "noko", "något", "noget"}
 #: "kunne vært bedre", "burde vore strammare": praise after a counterfactual is a wish, i.e. criticism
 COUNTERFACTUAL_MODALS = frozenset(["kunne", "burde", "skulle", "kunde", "borde", "could", "should"])
@@ -905,6 +914,14 @@ PHRASES: dict[tuple[str, str], float] = {
     ("på", "tomgang"): -2.0,
     ("går", "tomgang"): -2.0,
     ("holder", "mål"): 1.5,
+    ("holder", "koken"): 1.5,
+    ("som", "støpt"): 2.0,
+    ("gjentar", "seg"): -1.5,
+    ("taper", "seg"): -1.5,
+    ("mister", "grepet"): -1.5,
+    ("mister", "tråden"): -1.5,
+    ("går", "tapt"): -1.5,
+    ("seg", "vill"): -1.5,
     ("styr", "unna"): -2.0,
     ("kaste", "bort"): -1.5,
     ("kastet", "bort"): -1.5,
