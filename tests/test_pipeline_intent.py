@@ -16,6 +16,8 @@ from tilsvar.pipeline.intent import classify
         ("När går nästa tåg till Göteborg?", 0.0, "question"),
         ("Tusen takk for hjelpen!", 0.8, "praise"),
         ("Det ville være rart med flere stikkontakter i toget", 0.2, "feedback"),
+        # a suggestion that names what is wrong stays feedback unless the anger is strong
+        ("Et forslag: lav en mørk tilstand i appen, den er svær at læse om aftenen.", -0.35, "feedback"),
         ("ok", 0.0, "other"),
     ],
 )

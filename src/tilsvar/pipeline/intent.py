@@ -301,6 +301,10 @@ def classify(text: str, sentiment: float = 0.0, moderation_labels: Sequence[str]
         return "press"
     if hits["sales_lead"] and sentiment > -0.5 and not hits["complaint"]:
         return "sales_lead"
+    # an explicit suggestion ("Et forslag:", "Lite feedback:") often names what is wrong; only a
+    # complaint cue or strong anger makes it a complaint
+    if hits["feedback"] and sentiment > -0.5 and not hits["complaint"]:
+        return "feedback"
     if hits["complaint"] or sentiment <= -0.5 or (sentiment <= -0.3 and not question):
         return "complaint"
     if hits["feedback"]:

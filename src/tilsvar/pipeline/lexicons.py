@@ -718,6 +718,7 @@ tregheit* ustabil* ustabile ustabilt krasj* krasjer krasjet kræsj* bug bugs bug
 """
 # Positive review vocabulary (2): quality, craft, effect on the reader/viewer/listener, service.
 _POSITIVE_NB_2 = """
+ros rosen rosende
 beundringsverdig* stjernestund* gullkorn* fullklaff*
 gåsehud* latterkrampe*
 utmerkt utmerkte utmerka digger digg digge diggbar* virtuos* fornøyelse* fornøying* takknemlig*
