@@ -4,9 +4,13 @@ No shippable sentiment model covers sv, nb or pl (OFFLINE_NLP.md; NoReC and the 
 evaluate), so the default is a lexicon we wrote (``lexicons.SENTIMENT_WORDS``: word stems with weights,
 emoji, negation within three words, intensifiers and downtoners, exclamation marks), backed by two
 shipped word lists for words ours lacks (``data/sentiment``: AFINN-da, ODbL, and the Swedish VADER
-list, MIT; see CREDIT.md there), scaled by ``EXTERNAL_FACTOR``. Nynorsk ``-leg`` forms fall back to the
-Bokmål ``-lig`` entry, a ``u-``/``o-`` prefix turns a positive word negative ("uinspirerende"), and after
-a contrastive "men/but" the clause before counts ``1 / CONTRAST`` as much. The score is
+list, MIT; see CREDIT.md there), scaled by ``EXTERNAL_FACTOR``. Nynorsk forms (``-leg``, ``-ande``,
+``-laus``, ``-a``) fall back to the Bokmål entry, a ``u-``/``o-`` prefix turns a positive word negative
+("uinspirerende"), intensifying compound prefixes strengthen ("kjempebra") and a compound's last part
+carries the judgement ("fortellerglede"). Patterns that reviews and customers use for criticism: a
+negation after the verb ("fungerer ikke"), "for/altfor/litt for" + adjective, "lite" (hardly),
+"mindre/uten/langt fra", "kunne vært" + praise, "ikke (noe) særlig/helt/nok"; "ikke bare" does not
+negate. After a contrastive "men/but" the clause before counts ``1 / CONTRAST`` as much. The score is
 ``tanh(sum / SCALE)``; ``|score| < NEUTRAL`` is neutral. Replace the stage with a heavier local model
 through ``TILSVAR_PIPELINE_STAGE_SENTIMENT`` (see ``plugins``).
 """
