@@ -266,8 +266,8 @@ def test_the_api_records_only_conversations_the_user_may_see(
     # The admin sees every brand.
     assert _inserted(client, seeded.admin_token, shared_article, market_conversation).status_code == 202
     with database.reader() as session:
-        recorded = sorted(session.scalars(select(FaqEvent.conversation_id)).all())
-    assert recorded == sorted([rail_conversation, market_conversation])
+        recorded = list(session.scalars(select(FaqEvent.conversation_id).order_by(FaqEvent.id)))
+    assert recorded == [rail_conversation, market_conversation]
     # A market article's phrasings are invisible to (and not decidable by) those without the brand.
     market_article = _article(client, seeded, brand_id=seeded.market.id, title="Fresh fish", questions=[])
     assert _inserted(client, seeded.admin_token, market_article, market_conversation).status_code == 202
@@ -331,3 +331,40 @@ def test_erasure_removes_what_was_learned_from_the_person(
         assert session.scalar(select(Conversation.id).where(Conversation.id.in_((first, second)))) is None
     # Nothing of theirs comes back on the next run.
     assert _run(client, seeded) == 0
+
+
+def test_editors_decide_phrasings_on_the_knowledge_base_page(
+    client: TestClient, seeded: Seeded, database: Database, ingest: IngestFn
+) -> None:
+    article_id = _article(client, seeded)
+    for number, text in enumerate(
+        ["Can I take my bike on the night train?", "Is a bike trailer allowed too?"]
+    ):
+        conversation_id = _conversation_of(
+            database,
+            ingest(seeded.fb_channel, text, external_id=f"w{number}", author_id=f"w{number}", minutes_ago=1),
+        )
+        assert _inserted(client, seeded.agent_token, article_id, conversation_id).status_code == 202
+    assert _run(client, seeded) == 2
+    take, trailer = sorted(_phrasings(client, seeded.agent_token), key=lambda p: str(p["title"]))
+    csrf = _sign_in(client, seeded.admin.email, seeded.password)
+    page = client.get("/faq").text
+    assert f'action="/faq/proposals/{take["id"]}/accept"' in page
+    accepted = client.post(
+        f"/faq/proposals/{take['id']}/accept", headers={"X-CSRF-Token": csrf}, follow_redirects=False
+    )
+    assert accepted.status_code == 303
+    assert accepted.headers["location"] == "/faq"
+    dismissed = client.post(
+        f"/faq/proposals/{trailer['id']}/dismiss", headers={"X-CSRF-Token": csrf}, follow_redirects=False
+    )
+    assert dismissed.status_code == 303
+    with database.reader() as session:
+        article = session.get_one(FaqArticle, article_id)
+        assert article.questions == [*BIKE["questions"], "Can I take my bike on the night train?"]
+        statuses = dict(session.execute(select(FaqProposal.title, FaqProposal.status)).all())
+    assert statuses == {
+        "Can I take my bike on the night train?": "accepted",
+        "Is a bike trailer allowed too?": "dismissed",
+    }
+    assert "Customers also asked" not in client.get("/faq").text
