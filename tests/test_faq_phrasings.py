@@ -368,3 +368,27 @@ def test_editors_decide_phrasings_on_the_knowledge_base_page(
         "Is a bike trailer allowed too?": "dismissed",
     }
     assert "Customers also asked" not in client.get("/faq").text
+
+
+def test_the_evaluation_simulates_learning_from_inserts_without_touching_the_queries() -> None:
+    from tilsvar.faq.evaluation import evaluate, evaluate_learned
+
+    topics = {
+        "lost_card": ["lost my card {n}", "card is gone {n}", "where is my card {n}"],
+        "refund": ["money back for order {n}", "refund for ticket {n}", "return payment {n}"],
+        "delay": ["train {n} is late", "delayed departure {n}", "late arrival of train {n}"],
+    }
+    rows = [
+        (pattern.format(n=n), intent)
+        for intent, patterns in topics.items()
+        for pattern in patterns
+        for n in range(10)
+    ]
+    before = evaluate(rows, 5, limit=30)
+    learned = evaluate_learned(rows, 4, questions=5, limit=30)
+    assert learned["queries"] == before["queries"] == 30
+    assert learned["conversations"] == 12  # 4 per article, none of them an evaluation query
+    assert learned["learned"] <= learned["inserted"] <= learned["conversations"]
+    assert learned["mean_questions_per_article"] == round(5 + learned["learned"] / 3, 1)
+    assert learned["suggestions_shown_by"] == "keystroke"
+    assert 0 <= learned["top1"] <= learned["top3"] <= 1

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from tilsvar.actions.common import ActionError, audit
 from tilsvar.actions.faq_vectors import request_embeddings
-from tilsvar.faq.engine import Article, FaqIndex
+from tilsvar.faq.engine import Article, FaqIndex, normalise_question
 from tilsvar.faq.service import articles_changed
 from tilsvar.models import Brand, Conversation, Message, Organization, User, utcnow
 from tilsvar.models.knowledge import FaqArticle, FaqEvent, FaqProposal
@@ -334,11 +334,6 @@ def do_propose_articles(
         proposals.append(proposal)
     session.flush()
     return proposals
-
-
-def normalise_question(text: str) -> str:
-    """A question as phrasings are compared: case and runs of white space do not count."""
-    return " ".join(text.casefold().split())
 
 
 def phrasing_fingerprint(article_id: int, text: str) -> str:
