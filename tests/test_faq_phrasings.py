@@ -392,3 +392,28 @@ def test_the_evaluation_simulates_learning_from_inserts_without_touching_the_que
     assert learned["mean_questions_per_article"] == round(5 + learned["learned"] / 3, 1)
     assert learned["suggestions_shown_by"] == "keystroke"
     assert 0 <= learned["top1"] <= learned["top3"] <= 1
+
+
+def test_the_propose_command_proposes_phrasings_too(
+    client: TestClient, seeded: Seeded, database: Database, ingest: IngestFn
+) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from tilsvar.cli import app as cli_app
+
+    article_id = _article(client, seeded)
+    conversation_id = _conversation_of(
+        database,
+        ingest(seeded.fb_channel, "Can I park my bike at the station?", external_id="c1", minutes_ago=1),
+    )
+    assert _inserted(client, seeded.agent_token, article_id, conversation_id).status_code == 202
+    result = CliRunner().invoke(cli_app, ["faq", "propose"])
+    assert result.exit_code == 0, result.output
+    made = json.loads(result.stdout)
+    assert [(p["kind"], p["article_id"], p["title"]) for p in made] == [
+        ("phrasing", article_id, "Can I park my bike at the station?")
+    ]
+    again = CliRunner().invoke(cli_app, ["faq", "propose"])
+    assert json.loads(again.stdout) == []
