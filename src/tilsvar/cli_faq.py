@@ -170,15 +170,27 @@ def faq_propose(
     org: Annotated[str | None, typer.Option(help="Organization slug (when there are several).")] = None,
     min_size: Annotated[int, typer.Option(min=2, help="Similar resolved conversations needed.")] = 3,
 ) -> None:
-    """Propose new articles from groups of resolved conversations with similar customer questions
-    (shown under FAQ → Proposals for an editor to accept)."""
-    from tilsvar.actions.faq import do_propose_articles
+    """Propose new articles from groups of resolved conversations with similar customer questions,
+    and new alternative questions of articles from the customers' questions agents answered with
+    them (shown under FAQ → Proposals for an editor to accept)."""
+    from tilsvar.actions.faq import do_propose_articles, do_propose_phrasings
 
     database = _database()
     with database.session() as session:
         organization = _organization(session, org)
         proposals = do_propose_articles(session, organization_id=organization.id, min_size=min_size)
-        output = [{"id": p.id, "title": p.title, "size": p.size, "brand_id": p.brand_id} for p in proposals]
+        proposals += do_propose_phrasings(session, organization_id=organization.id, actor="cli")
+        output = [
+            {
+                "id": p.id,
+                "kind": p.kind,
+                "title": p.title,
+                "size": p.size,
+                "brand_id": p.brand_id,
+                "article_id": p.article_id,
+            }
+            for p in proposals
+        ]
     typer.echo(json.dumps(output, ensure_ascii=False))
 
 

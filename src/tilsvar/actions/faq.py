@@ -1,5 +1,7 @@
 """Writes to the knowledge base: import and edit articles, record what customers and agents did with
-suggestions (deflection), and mine resolved conversations for articles worth writing.
+suggestions (deflection), mine resolved conversations for articles worth writing, and learn new
+alternative questions of an article from the customers' questions agents answered with it
+(``do_propose_phrasings``; docs/faq.md, "Phrasings learned from use").
 
 Every change bumps the article's ``updated_at`` (or the article count), which is the version the
 in-memory suggestion indexes (``faq.service``) compare, and tells this process's index to look at
@@ -14,20 +16,26 @@ import hashlib
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from tilsvar.actions.common import ActionError, audit
 from tilsvar.actions.faq_vectors import request_embeddings
-from tilsvar.faq.engine import Article, FaqIndex
+from tilsvar.faq.engine import Article, FaqIndex, normalise_question
 from tilsvar.faq.service import articles_changed
 from tilsvar.models import Brand, Conversation, Message, Organization, User, utcnow
 from tilsvar.models.knowledge import FaqArticle, FaqEvent, FaqProposal
 
 MAX_QUESTIONS = 50
 EVENT_KINDS = ("opened", "inserted", "helpful", "unhelpful")
+PROPOSAL_KINDS = ("article", "phrasing")
+# A customer message is proposed as a phrasing when it has this many words and at most this many
+# characters (a long message is a story, not a question).
+PHRASING_MIN_WORDS = 3
+PHRASING_MAX_CHARS = 500
 
 
 @dataclass(slots=True)
@@ -185,6 +193,14 @@ def do_save_article(
 
 
 def do_delete_article(session: Session, *, user: User, article: FaqArticle) -> None:
+    # Its open phrasing proposals have nothing left to add to.
+    session.execute(
+        delete(FaqProposal).where(
+            FaqProposal.article_id == article.id,
+            FaqProposal.kind == "phrasing",
+            FaqProposal.status == "open",
+        )
+    )
     audit(
         session,
         action="faq.deleted",
@@ -206,8 +222,11 @@ def do_record_faq_event(
     source: str,
     visitor: str = "",
     brand_id: int | None = None,
+    conversation_id: int | None = None,
 ) -> None:
-    """A customer opened an article in the widget, or an agent inserted one into a reply."""
+    """A customer opened an article in the widget, or an agent inserted one into a reply;
+    ``conversation_id`` is the conversation the agent replies in (the caller checked they may see
+    it): its customer's question becomes a proposed phrasing of the article."""
     if kind not in EVENT_KINDS:
         raise ActionError(f"kind must be one of {', '.join(EVENT_KINDS)}")
     session.add(
@@ -218,6 +237,7 @@ def do_record_faq_event(
             kind=kind,
             source=source[:16],
             visitor=visitor[:200],
+            conversation_id=conversation_id,
             occurred_at=utcnow(),
         )
     )
@@ -316,16 +336,153 @@ def do_propose_articles(
     return proposals
 
 
+def phrasing_fingerprint(article_id: int, text: str) -> str:
+    return hashlib.sha256(f"phrasing:{article_id}:{normalise_question(text)}".encode()).hexdigest()
+
+
+def customer_question(text: str, redacted: str | None) -> str | None:
+    """The text a customer message offers as a phrasing: the redacted text when it held personal
+    data (``messages.text`` is already the redacted one then; the original is sealed and never read
+    here), stripped; None when it has fewer than three words or more than 500 characters."""
+    question = (redacted or text or "").strip()
+    if len(question.split()) < PHRASING_MIN_WORDS or len(question) > PHRASING_MAX_CHARS:
+        return None
+    return question
+
+
+def do_propose_phrasings(
+    session: Session,
+    *,
+    organization_id: int,
+    since_days: int = 30,
+    limit: int = 2000,
+    user: User | None = None,
+    actor: str = "",
+) -> list[FaqProposal]:
+    """Propose the customers' own questions as alternative questions of the articles agents answered
+    them with: for each of the last ``limit`` "inserted" events of the last ``since_days`` days that
+    name a conversation, the conversation's last customer message before the event (its redacted
+    text; 3+ words, ≤ 500 characters) becomes a phrasing proposal of the article, unless the article
+    already has that question or title (case and space aside) or a proposal of the same text for the
+    same article was made before (open, accepted or dismissed)."""
+    events = session.execute(
+        select(FaqEvent.article_id, FaqEvent.conversation_id, FaqEvent.occurred_at)
+        .where(
+            FaqEvent.organization_id == organization_id,
+            FaqEvent.kind == "inserted",
+            FaqEvent.conversation_id.is_not(None),
+            FaqEvent.occurred_at >= utcnow() - timedelta(days=since_days),
+        )
+        .order_by(FaqEvent.occurred_at.desc(), FaqEvent.id.desc())
+        .limit(limit)
+    ).all()
+    if not events:
+        return []
+    articles = {
+        article.id: article
+        for article in session.scalars(
+            select(FaqArticle).where(
+                FaqArticle.organization_id == organization_id,
+                FaqArticle.id.in_({event.article_id for event in events}),
+            )
+        )
+    }
+    known = set(
+        session.scalars(select(FaqProposal.fingerprint).where(FaqProposal.organization_id == organization_id))
+    )
+    has: dict[int, set[str]] = {
+        article.id: {normalise_question(q) for q in [article.title, *(article.questions or [])]}
+        for article in articles.values()
+    }
+    seen: set[tuple[int, int]] = set()
+    proposals: list[FaqProposal] = []
+    for article_id, conversation_id, occurred_at in events:
+        article = articles.get(article_id)
+        if article is None or conversation_id is None or (article_id, conversation_id) in seen:
+            continue
+        seen.add((article_id, conversation_id))  # the latest insert into a conversation counts
+        row = session.execute(
+            select(Message.text, Message.redacted_text)
+            .where(
+                Message.conversation_id == conversation_id,
+                Message.direction == "in",
+                Message.received_at <= occurred_at,
+                Message.platform_state != "removed",
+            )
+            .order_by(Message.created_at.desc(), Message.id.desc())
+            .limit(1)
+        ).first()
+        question = customer_question(row[0], row[1]) if row is not None else None
+        if question is None or normalise_question(question) in has[article_id]:
+            continue
+        fingerprint = phrasing_fingerprint(article_id, question)
+        if fingerprint in known:
+            continue
+        known.add(fingerprint)
+        proposal = FaqProposal(
+            organization_id=organization_id,
+            kind="phrasing",
+            brand_id=article.brand_id,
+            language=article.language,
+            title=question[:300],
+            questions=[question],
+            answer="",
+            conversation_ids=[conversation_id],
+            size=1,
+            fingerprint=fingerprint,
+            article_id=article_id,
+        )
+        session.add(proposal)
+        proposals.append(proposal)
+    session.flush()
+    if proposals:
+        audit(
+            session,
+            action="faq.phrasings_proposed",
+            actor_user=user,
+            actor=actor,
+            organization_id=organization_id,
+            target_type="organization",
+            target_id=organization_id,
+            details={"created": len(proposals)},
+        )
+    return proposals
+
+
 def do_decide_proposal(
     session: Session, *, user: User, proposal: FaqProposal, accept: bool
 ) -> FaqArticle | None:
-    """Accept a proposal (it becomes a draft article an editor finishes) or dismiss it."""
+    """Accept a proposal or dismiss it. Accepting an article proposal makes it a draft article an
+    editor finishes; accepting a phrasing adds its question to the article's alternative questions
+    (``do_save_article``: the article's vectors are computed again). Returns the article."""
     if proposal.status != "open":
         raise ActionError("this proposal was already decided", status=409)
-    proposal.status = "accepted" if accept else "dismissed"
-    proposal.decided_at = utcnow()
     article = None
-    if accept:
+    if accept and proposal.kind == "phrasing":
+        article = session.get(FaqArticle, proposal.article_id) if proposal.article_id else None
+        if article is None or article.organization_id != proposal.organization_id:
+            raise ActionError("the article of this phrasing no longer exists", status=409)
+        questions = list(article.questions or [])
+        present = {normalise_question(q) for q in [article.title, *questions]}
+        new = [q for q in proposal.questions or [] if normalise_question(q) not in present]
+        if len(questions) + len(new) > MAX_QUESTIONS:
+            raise ActionError(f"the article already has {MAX_QUESTIONS} questions", status=409)
+        if new:
+            do_save_article(
+                session,
+                user=user,
+                brand_id=article.brand_id,
+                article=article,
+                fields={
+                    "title": article.title,
+                    "body": article.body,
+                    "questions": questions + new,
+                    "language": article.language,
+                    "url": article.url,
+                    "status": article.status,
+                },
+            )
+    elif accept:
         article = do_save_article(
             session,
             user=user,
@@ -340,11 +497,14 @@ def do_decide_proposal(
             },
         )
         proposal.article_id = article.id
+    proposal.status = "accepted" if accept else "dismissed"
+    proposal.decided_at = utcnow()
     audit(
         session,
         action="faq.proposal_accepted" if accept else "faq.proposal_dismissed",
         actor_user=user,
         target_type="faq_proposal",
         target_id=proposal.id,
+        details={"kind": proposal.kind, "article_id": proposal.article_id},
     )
     return article

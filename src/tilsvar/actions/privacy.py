@@ -493,12 +493,29 @@ def _scrub_articles(session: Session, organization_id: int, texts: set[str]) -> 
 def _scrub_proposals(
     session: Session, organization_id: int, conversation_ids: set[int], texts: set[str]
 ) -> int:
+    """FAQ proposals hold customer questions of the conversations they were built from: an article
+    proposal loses those of ``conversation_ids`` (and goes when none is left); a phrasing proposal
+    (one customer's question) goes whole, whether open or decided, and its question joins ``texts``
+    (so ``_scrub_articles`` takes it out of the article it was accepted into even when the message
+    was edited since). The agents' insert events stop naming those conversations, so no later run
+    proposes another message of them in its place."""
     changed = 0
+    for chunk in _chunks(sorted(conversation_ids)):
+        session.execute(
+            update(FaqEvent)
+            .where(FaqEvent.organization_id == organization_id, FaqEvent.conversation_id.in_(chunk))
+            .values(conversation_id=None)
+        )
     for proposal in session.scalars(
         select(FaqProposal).where(FaqProposal.organization_id == organization_id)
     ):
         ids = [int(cid) for cid in (proposal.conversation_ids or [])]
         if not set(ids) & conversation_ids:
+            continue
+        if proposal.kind == "phrasing":
+            texts |= {str(question) for question in proposal.questions or []}
+            session.delete(proposal)
+            changed += 1
             continue
         proposal.questions = [q for q in (proposal.questions or []) if q not in texts]
         proposal.conversation_ids = [cid for cid in ids if cid not in conversation_ids]

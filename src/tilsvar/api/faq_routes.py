@@ -20,6 +20,7 @@ from tilsvar.actions.faq import (
     do_decide_proposal,
     do_delete_article,
     do_propose_articles,
+    do_propose_phrasings,
     do_record_faq_event,
     do_save_article,
 )
@@ -180,22 +181,56 @@ def agent_suggest(
 class FaqEventIn(BaseModel):
     article_id: int
     kind: str = Field(default="inserted", pattern="^(opened|inserted|helpful|unhelpful)$")
+    conversation_id: int | None = Field(
+        default=None,
+        description="The conversation the article was inserted into: its customer's question is "
+        "proposed as a new alternative question of the article (docs/faq.md).",
+    )
 
 
 @router.post("/faq/events", status_code=202, summary="An agent inserted (or opened) an article")
 def agent_event(body: FaqEventIn, user: ApiUser, database: DatabaseDep) -> dict[str, str]:
+    """A conversation you may not see is a 404, like an article you may not see."""
     access.require(user, "read")
     with database.session() as session:
         article = access_article(session, user, body.article_id)
-        do_record_faq_event(session, article=article, kind=body.kind, source="agent")
+        if body.conversation_id is not None:
+            access.access_conversation(session, user, body.conversation_id)
+        do_record_faq_event(
+            session, article=article, kind=body.kind, source="agent", conversation_id=body.conversation_id
+        )
     return {"status": "recorded"}
 
 
-@router.get("/faq/proposals", summary="Proposed articles (from resolved conversations)")
-def list_proposals(user: ApiUser, session: ReadSession, status: str = "open") -> dict[str, Any]:
+def proposal_json(proposal: FaqProposal) -> dict[str, Any]:
+    return {
+        "id": proposal.id,
+        "kind": proposal.kind,
+        "article_id": proposal.article_id,
+        "brand_id": proposal.brand_id,
+        "language": proposal.language,
+        "title": proposal.title,
+        "questions": proposal.questions,
+        "answer": proposal.answer,
+        "size": proposal.size,
+        "conversation_ids": proposal.conversation_ids,
+        "status": proposal.status,
+    }
+
+
+@router.get("/faq/proposals", summary="Proposed articles and phrasings")
+def list_proposals(
+    user: ApiUser,
+    session: ReadSession,
+    status: str = "open",
+    kind: Annotated[str | None, Query(pattern="^(article|phrasing)$")] = None,
+) -> dict[str, Any]:
+    """``kind`` article: a new article from resolved conversations; phrasing: a customer's question
+    proposed as a new alternative question of the article ``article_id`` (an agent answered it with
+    that article)."""
     access.require(user, "read")
     brand_ids = access.brand_ids(session, user)
-    rows = session.scalars(
+    query = (
         select(FaqProposal)
         .where(
             FaqProposal.organization_id == user.organization_id,
@@ -204,31 +239,18 @@ def list_proposals(user: ApiUser, session: ReadSession, status: str = "open") ->
         )
         .order_by(FaqProposal.size.desc(), FaqProposal.id)
     )
-    return {
-        "items": [
-            {
-                "id": p.id,
-                "brand_id": p.brand_id,
-                "language": p.language,
-                "title": p.title,
-                "questions": p.questions,
-                "answer": p.answer,
-                "size": p.size,
-                "conversation_ids": p.conversation_ids,
-                "status": p.status,
-                "article_id": p.article_id,
-            }
-            for p in rows
-        ]
-    }
+    if kind:
+        query = query.where(FaqProposal.kind == kind)
+    return {"items": [proposal_json(p) for p in session.scalars(query)]}
 
 
-@router.post("/faq/proposals/run", summary="Look for new proposals now")
+@router.post("/faq/proposals/run", summary="Look for new proposals (articles and phrasings) now")
 def run_proposals(user: ApiUser, database: DatabaseDep) -> dict[str, Any]:
     access.require(user, "workflow")
     with database.session() as session:
         made = do_propose_articles(session, organization_id=user.organization_id)
-        return {"created": len(made)}
+        phrasings = do_propose_phrasings(session, organization_id=user.organization_id, user=user)
+        return {"created": len(made) + len(phrasings), "articles": len(made), "phrasings": len(phrasings)}
 
 
 @router.post("/faq/proposals/{proposal_id}/{decision}", summary="Accept (draft article) or dismiss")
@@ -241,8 +263,16 @@ def decide_proposal(proposal_id: int, decision: str, user: ApiUser, database: Da
         if proposal is None or proposal.organization_id != user.organization_id:
             raise access.NotFound(f"proposal {proposal_id}")
         _check_brand(session, user, proposal.brand_id)
+        if proposal.kind == "phrasing" and proposal.article_id is not None:
+            access_article(session, user, proposal.article_id)
         article = do_decide_proposal(session, user=user, proposal=proposal, accept=decision == "accept")
-        return {"status": proposal.status, "article": article_json(article) if article else None}
+        return {
+            "id": proposal.id,
+            "kind": proposal.kind,
+            "article_id": proposal.article_id,
+            "status": proposal.status,
+            "article": article_json(article) if article else None,
+        }
 
 
 @router.get("/faq/stats", summary="Deflection: widget article opens not followed by a message")

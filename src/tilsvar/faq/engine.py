@@ -61,6 +61,12 @@ class Suggestion:
     score: float
 
 
+def normalise_question(text: str) -> str:
+    """A question as phrasings are compared (an article has it already, a proposal repeats one): case
+    and runs of white space do not count."""
+    return " ".join(text.casefold().split())
+
+
 def features(text: str) -> Counter[str]:
     """The features of a text: char n-grams inside (padded) words, ``w:`` words, ``p:`` word pairs."""
     words = tokens(text)

