@@ -7,7 +7,6 @@ on the real database, with the named seed users."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from typing import Any
 
@@ -19,7 +18,7 @@ from tilsvar.models import AuditEntry, Conversation, Message
 from tilsvar.models.knowledge import FaqArticle, FaqEvent, FaqProposal
 
 from conftest import IngestFn, Seeded
-from helpers import auth, json_of
+from helpers import auth, json_of, sign_in
 
 BIKE = {
     "title": "Bikes on board",
@@ -65,16 +64,6 @@ def _phrasings(client: TestClient, token: str, status: str = "open") -> list[dic
     return list(json_of(response)["items"])
 
 
-def _sign_in(client: TestClient, email: str, password: str) -> str:
-    response = client.post(
-        "/login", data={"email": email, "password": password, "next": "/inbox"}, follow_redirects=False
-    )
-    assert response.status_code == 303, response.text
-    found = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/inbox").text)
-    assert found
-    return found.group(1)
-
-
 def test_an_insert_in_the_reply_box_proposes_the_customers_question_and_accepting_adds_it(
     client: TestClient, seeded: Seeded, database: Database, ingest: IngestFn
 ) -> None:
@@ -83,7 +72,7 @@ def test_an_insert_in_the_reply_box_proposes_the_customers_question_and_acceptin
     conversation_id = _conversation_of(
         database, ingest(seeded.fb_channel, question, external_id="f1", minutes_ago=2)
     )
-    csrf = _sign_in(client, seeded.agent.email, seeded.password)
+    csrf = sign_in(client, seeded.agent.email, seeded.password)
     inserted = client.post(
         f"/conversations/{conversation_id}/faq/inserted",
         data={"article_id": str(article_id)},
@@ -348,7 +337,7 @@ def test_editors_decide_phrasings_on_the_knowledge_base_page(
         assert _inserted(client, seeded.agent_token, article_id, conversation_id).status_code == 202
     assert _run(client, seeded) == 2
     take, trailer = sorted(_phrasings(client, seeded.agent_token), key=lambda p: str(p["title"]))
-    csrf = _sign_in(client, seeded.admin.email, seeded.password)
+    csrf = sign_in(client, seeded.admin.email, seeded.password)
     page = client.get("/faq").text
     assert f'action="/faq/proposals/{take["id"]}/accept"' in page
     accepted = client.post(

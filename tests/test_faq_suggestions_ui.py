@@ -22,7 +22,7 @@ from tilsvar.models.knowledge import FaqEvent
 from tilsvar.settings import get_settings
 
 from conftest import IngestFn, Seeded
-from helpers import auth
+from helpers import auth, sign_in
 
 SITE = "https://www.nordicrail.example"
 CHROMIUM = Path("/usr/bin/chromium")
@@ -136,22 +136,12 @@ def test_a_visitor_who_opens_an_article_and_then_writes_counts_as_contacted(
     assert (stats["opened"], stats["deflected"], stats["contacted"]) == (1, 0, 1)
 
 
-def _sign_in(client: TestClient, email: str, password: str) -> str:
-    response = client.post(
-        "/login", data={"email": email, "password": password, "next": "/inbox"}, follow_redirects=False
-    )
-    assert response.status_code == 303, response.text
-    found = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/inbox").text)
-    assert found
-    return found.group(1)
-
-
 def test_reply_box_suggests_answers_fitted_to_the_channel_and_records_inserts(
     client: TestClient, seeded: Seeded, database: Database, ingest: IngestFn
 ) -> None:
     ids = _articles(client, seeded)
     ingest(seeded.x_channel, "@NordicRailHelp my train is late again, do I get money back?", external_id="x1")
-    csrf = _sign_in(client, seeded.agent.email, seeded.password)
+    csrf = sign_in(client, seeded.agent.email, seeded.password)
     with database.reader() as session:
         from tilsvar.models import Conversation
 
