@@ -68,6 +68,10 @@ def test_nordic_function_words_break_da_nb_sv_ties() -> None:
     # Bokmål's articles and pronouns rule out a Nynorsk guess, even when Danish ties with Bokmål
     assert nordic.decide("Her er hun redusert til en stiv pappfigur", "nn") == "nb"
     assert nordic.decide("Det er et klart forbedringspotensiale", "nn") == "nb"
+    # a doubled final consonant (takk/tak, blikk/blik, mann/mand) and d/t, æ/e spellings are Norwegian
+    assert nordic.decide("At hun også har blikk for det, viser hun flere steder", "da") == "nb"
+    assert nordic.decide("Det beste valget er en ekte klassiker", "da") == "nb"
+    assert nordic.decide("Det bedste valg er en ægte klassiker", "nb") == "da"
     # a short tweet with two Swedish-only words is Swedish whatever the detector guessed ...
     assert nordic.decide("Jonna är kul", "fi") == "sv"
     assert nordic.decide("hjaha lär ju", "de") == "sv"

@@ -63,6 +63,10 @@ nb: heter gir deretter bruke bruker penger hverandre søke plass hatt
 da nb sv: en
 da nb: et annet mener hjem siden huske
 nb: annen
+nb nn: beste ekte vite setter
+nb nn sv: visste
+nb sv: boken
+da: bedste ægte vidste sætter bogen
 nn: vart hjå difor anna sidan kjem kome gong veke heim meiner einaste sjå hugse verte
 sv: heter ger hitta därefter gärna vatten inom varandra kära värre plats fel resa pengar
 """
@@ -97,7 +101,13 @@ _SUFFIXES: tuple[tuple[str, dict[str, float]], ...] = (
     ("ene", {"nb": 0.5, "nn": 0.5}),
     ("kk", {"nb": 1.0, "nn": 1.0}),
     ("tt", {"nb": 0.5, "nn": 0.5, "sv": 0.5}),
+    ("nn", {"nb": 1.0, "nn": 1.0, "sv": 0.5}),
+    ("ll", {"nb": 0.5, "nn": 0.5, "sv": 0.5}),
 )
+#: a doubled final consonant in a word of four or five letters too: Norwegian (and often Swedish)
+#: doubles it, Danish does not ("takk/tak", "blikk/blik", "mann/mand", "spill/spil", "nytt/nyt")
+_DOUBLE_FINALS = frozenset({"kk", "tt", "nn", "ll"})
+_SUFFIX_WEIGHTS = dict(_SUFFIXES)
 #: a word starting with "kj" (kjenne, kjøre, kjempe) points to nb/nn; Danish writes k- (kende, køre)
 _KJ_DANISH = frozenset({"kjole", "kjoler", "kjolen", "kjortel"})
 #: letters and letter pairs anywhere in the text (counted once each), only between Nordic languages
@@ -153,6 +163,9 @@ def vote(text: str, *, letters: bool = True) -> dict[str, float]:
                     for language, weight in weights.items():
                         counts[language] = counts.get(language, 0.0) + weight
                     break
+        elif len(word) >= 4 and original[0].islower() and word[-2:] in _DOUBLE_FINALS:
+            for language, weight in _SUFFIX_WEIGHTS[word[-2:]].items():
+                counts[language] = counts.get(language, 0.0) + weight
     if letters:
         for letter, weights in _LETTERS:
             if letter in lowered:
