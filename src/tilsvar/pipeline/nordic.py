@@ -89,6 +89,8 @@ _SUFFIXES: tuple[tuple[str, dict[str, float]], ...] = (
     ("orna", {"sv": 1.0}),
     ("heten", {"sv": 1.0, "nb": 1.0}),
     ("heden", {"da": 1.0}),
+    ("legt", {"nn": 1.0}),
+    ("leg", {"nn": 1.0}),
     ("sjonen", {"nb": 1.0, "nn": 1.0}),
     ("sjoner", {"nb": 1.0, "nn": 1.0}),
     ("sjon", {"nb": 1.0, "nn": 1.0}),
@@ -126,6 +128,9 @@ _NON_NORDIC_MIN = 3.0
 #: a short text (this many words or fewer) overrides a non-Nordic guess with two word votes and a lead
 #: of one, not three and two
 _SHORT_WORDS = 6
+#: the Bokmål votes a Norwegian sentence of ``_SHORT_WORDS`` words or more needs to overturn a Nynorsk
+#: guess that no Nynorsk marker backs
+_NYNORSK_EVIDENCE = 2.0
 #: markers that are also English words ("fan", "till", "at", "end"): not counted against a non-Nordic
 #: guess, so an English tweet about a fan club is not turned Swedish
 _HOMOGRAPHS = """
@@ -187,6 +192,16 @@ def decide(text: str, guess: str | None) -> str | None:
     counts = vote(text, letters=nordic_guess)
     if not counts:
         return guess
+    if (
+        guess == "nn"
+        and counts.get("nb", 0.0) >= max(_NYNORSK_EVIDENCE, *counts.values())
+        and counts.get("da", 0.0) < counts["nb"]
+        and len(_WORD.findall(text)) >= _SHORT_WORDS
+    ):
+        # A sentence of Nynorsk almost always has one of its own words (ikkje, ein, dei, frå, eg, kva,
+        # berre …) or endings (-leg); a Norwegian sentence whose markers give Nynorsk nothing over
+        # Bokmål is Bokmål. (lingua calls about a fifth of Bokmål sentences Nynorsk.)
+        return "nb"
     ranked = sorted(counts.items(), key=lambda pair: pair[1], reverse=True)
     best, top = ranked[0]
     second = ranked[1][1] if len(ranked) > 1 else 0.0
