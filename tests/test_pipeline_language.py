@@ -96,3 +96,25 @@ def test_stage_uses_the_tie_breaker() -> None:
         "nb",
         "sv",
     ]
+
+
+def test_long_nordic_texts_are_asked_again_in_the_accurate_mode(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tilsvar.pipeline import language
+
+    monkeypatch.setenv("TILSVAR_PIPELINE_LANGUAGE_MODE", "auto")
+    accurate = language.detector("high")
+    asked: list[list[str]] = []
+
+    class Spy:
+        def detect_languages_in_parallel_of(self, texts: list[str]) -> list[object]:
+            asked.append(list(texts))
+            return list(accurate.detect_languages_in_parallel_of(texts))
+
+    real = language.detector
+    monkeypatch.setattr(
+        language, "detector", lambda accuracy="low": Spy() if accuracy == "high" else real(accuracy)
+    )
+    bokmaal = "Det er ingen tvil om at denne bilen er den beste i sin klasse når det gjelder komfort og plass"
+    english = "There is no doubt that this car is the best in its class when it comes to comfort and space"
+    assert language.detect([bokmaal, english]) == ["nb", "en"]
+    assert asked == [[bokmaal]]  # only the long Nordic text, not the English one
