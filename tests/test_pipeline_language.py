@@ -77,6 +77,8 @@ def test_nordic_function_words_break_da_nb_sv_ties() -> None:
     # a short tweet with two Swedish-only words is Swedish whatever the detector guessed ...
     assert nordic.decide("Jonna är kul", "fi") == "sv"
     assert nordic.decide("hjaha lär ju", "de") == "sv"
+    # ... as does a longer one with ø or å, letters no other candidate language writes
+    assert nordic.decide("Dessverre er toget så forsinket at vi må vente", "de") == "nb"
     # ... but Nordic markers that are English words too do not count against an English guess
     assert nordic.decide("Big fan till the end", "en") == "en"
     # a Nynorsk guess that no Nynorsk word or ending backs is Bokmål (lingua's most common mistake)

@@ -138,6 +138,8 @@ at end fan sit mad gang till op dig vet store af ho hun et spill og er va tack m
 bra hem skit mat ute ret ned hat sen
 """
 _ENGLISH_HOMOGRAPHS = frozenset(_HOMOGRAPHS.split())
+#: letters only the Nordic languages write among the candidates (Icelandic has æ, not ø or å)
+_NORDIC_ONLY_LETTERS = frozenset("øåØÅ")
 _WORD = re.compile(r"[^\W\d_]+")
 
 
@@ -226,7 +228,8 @@ def decide(text: str, guess: str | None) -> str | None:
         return guess
     if nordic_guess:
         return best if top >= counts.get(guess or "", 0.0) + MARGIN else guess
-    if len(_WORD.findall(text)) <= _SHORT_WORDS:
+    if len(_WORD.findall(text)) <= _SHORT_WORDS or (guess != "is" and _NORDIC_ONLY_LETTERS & set(text)):
+        # a short text, or one with letters no other candidate language writes (ø, å): less is needed
         return best if top >= 2 and top - second >= 1 else guess
     if top >= _NON_NORDIC_MIN and top - second >= 2:
         return best
