@@ -60,3 +60,44 @@ def test_demo_seed_has_logins_channels_history_and_a_knowledge_base(
     settled = _suggest(client, logins.api_token, rail, "I left my rucksack in the carriage", "settled")
     assert settled["mode"] == "settled"
     assert settled["suggestions"][0]["title"] in {"Lost property", "Hittegods"}  # en, sv
+
+
+def test_demo_seed_has_a_workflow_to_show(
+    database: Database, client: TestClient, run_jobs: Callable[[], int]
+) -> None:
+    """Routing rules (our users' examples), a business-hours calendar, SLA policies and canned
+    responses, so the demo's conversations arrive routed, explained and on the clock."""
+    logins = seed_demo(database, conversations=30)
+    rules = json_of(client.get("/api/v1/workflow/rules", headers=auth(logins.api_token)))
+    assert [rule["id"] for rule in rules["rules"]] == [
+        "shitstorm",
+        "press-inquiries",
+        "x-to-press",
+        "leads",
+        "service",
+    ]
+    run_jobs()  # the pipeline labels the history, then routing runs
+    with database.reader() as session:
+        tweets = list(
+            session.scalars(
+                select(Conversation.id)
+                .join(Channel, Channel.id == Conversation.channel_id)
+                .where(Channel.platform == "x")
+            )
+        )
+        others = list(
+            session.scalars(
+                select(Conversation.id)
+                .join(Channel, Channel.id == Conversation.channel_id)
+                .where(Channel.platform != "x")
+            )
+        )
+    assert tweets
+    assert others
+    tweet = json_of(client.get(f"/api/v1/conversations/{tweets[0]}/workflow", headers=auth(logins.api_token)))
+    assert "X goes to the press team" in tweet["explanation"]
+    other = json_of(client.get(f"/api/v1/conversations/{others[0]}/workflow", headers=auth(logins.api_token)))
+    assert "rule" in other["explanation"].lower()
+    assert other["sla"]
+    policies = json_of(client.get("/api/v1/workflow/sla-policies", headers=auth(logins.api_token)))
+    assert {p["id"] for p in policies["policies"]} == {"default-320", "urgent"}

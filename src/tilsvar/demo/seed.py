@@ -24,7 +24,8 @@ from tilsvar.actions.org import (
 from tilsvar.channels import InboundMessage
 from tilsvar.db import Database
 from tilsvar.demo.people import brand_reply, customer_message, customers, follow_up_text
-from tilsvar.models import Channel, utcnow
+from tilsvar.demo.workflow_setup import setup_demo_workflow
+from tilsvar.models import Channel, User, utcnow
 
 DEMO_PASSWORD = "tilsvar-demo"  # noqa: S105  (printed by `tilsvar demo`; demo data only)
 
@@ -93,6 +94,7 @@ def seed_demo(
                 team=teams[team_slug],
             )
         token = ""
+        admin: User | None = None
         for email, name, role, brand_slugs, team_slugs in USERS:
             user = do_create_user(
                 session,
@@ -107,6 +109,8 @@ def seed_demo(
                 do_add_team_member(session, team=teams[slug], user=user)
             if role == "admin":
                 token = do_create_api_token(session, user=user, name="demo")
+                admin = user
+        assert admin is not None
         # a small knowledge base, so the reply box and the web chat widget have FAQ answers to offer
         # (its sentence vectors are computed by the worker's faq.embed job after commit)
         articles = json.loads(
@@ -114,6 +118,13 @@ def seed_demo(
         )
         do_import_articles(session, organization=org, records=enumerate(articles, start=1), actor="demo")
         channels = list(session.scalars(select(Channel).order_by(Channel.id)))
+        # routing rules, calendar, SLA policies and canned responses before the history is routed
+        setup_demo_workflow(
+            session,
+            admin=admin,
+            brand=brands["rail"],
+            channels=[c for c in channels if c.brand_id == brands["rail"].id],
+        )
         do_ingest_messages(
             session,
             messages=history(rng, channels, now=now, conversations=conversations),
