@@ -28,12 +28,17 @@ def json_of(response: Any) -> Any:
     return response.json()
 
 
+def csrf_in(page: str) -> str:
+    """The CSRF token of a page's forms."""
+    match = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert match
+    return match.group(1)
+
+
 def sign_in(client: Any, email: str, password: str) -> str:
     """Sign ``client`` in through the login form; the CSRF token of its session (from the inbox page)."""
     response = client.post(
         "/login", data={"email": email, "password": password, "next": "/inbox"}, follow_redirects=False
     )
     assert response.status_code == 303, response.text
-    found = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/inbox").text)
-    assert found
-    return found.group(1)
+    return csrf_in(client.get("/inbox").text)

@@ -7,13 +7,12 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from test_web_ui import sign_in
 from tilsvar.db import Database
 from tilsvar.models import AuditEntry, Conversation
 from workflow_support import FakePipeline, RunJobs, conversation_of, pipeline, put_rules, workflow
 
 from conftest import IngestFn, Seeded
-from helpers import auth, json_of
+from helpers import auth, json_of, sign_in
 
 __all__ = ["pipeline"]
 

@@ -17,20 +17,9 @@ from tilsvar.models import Conversation, Message
 from tilsvar.reports.rollups import refresh_rollups
 
 from conftest import IngestFn, Seeded
-from helpers import auth, json_of
+from helpers import auth, json_of, sign_in
 
 EVIL = '<script>alert("x")</script> Mette Hansen'
-
-
-def sign_in(client: TestClient, email: str, password: str) -> str:
-    response = client.post(
-        "/login", data={"email": email, "password": password, "next": "/inbox"}, follow_redirects=False
-    )
-    assert response.status_code == 303, response.text
-    page = client.get("/inbox").text
-    found = re.search(r'name="csrf_token" value="([^"]+)"', page)
-    assert found
-    return found.group(1)
 
 
 def _traffic(database: Database, seeded: Seeded, ingest: IngestFn) -> int:

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from tilsvar.db import Database
 from tilsvar.models import AuditEntry, Conversation, Message
 from tilsvar.models.knowledge import FaqArticle, FaqEvent, FaqProposal
+from workflow_support import conversation_of
 
 from conftest import IngestFn, Seeded
 from helpers import auth, json_of, sign_in
@@ -37,11 +38,6 @@ def _article(client: TestClient, seeded: Seeded, brand_id: int | None = None, **
     )
     assert created.status_code == 201, created.text
     return int(created.json()["id"])
-
-
-def _conversation_of(database: Database, message_id: int) -> int:
-    with database.reader() as session:
-        return session.get_one(Message, message_id).conversation_id
 
 
 def _inserted(client: TestClient, token: str, article_id: int, conversation_id: int) -> Any:
@@ -69,7 +65,7 @@ def test_an_insert_in_the_reply_box_proposes_the_customers_question_and_acceptin
 ) -> None:
     article_id = _article(client, seeded)
     question = "Am I allowed to take my <b>bike</b> with me?"
-    conversation_id = _conversation_of(
+    conversation_id = conversation_of(
         database, ingest(seeded.fb_channel, question, external_id="f1", minutes_ago=2)
     )
     csrf = sign_in(client, seeded.agent.email, seeded.password)
@@ -164,7 +160,7 @@ def test_duplicates_known_questions_and_non_questions_are_not_proposed(
     }
     ids = {}
     for number, (name, text) in enumerate(conversations.items()):
-        ids[name] = _conversation_of(
+        ids[name] = conversation_of(
             database,
             ingest(seeded.fb_channel, text, external_id=f"d{number}", author_id=f"c{number}", minutes_ago=1),
         )
@@ -194,7 +190,7 @@ def test_duplicates_known_questions_and_non_questions_are_not_proposed(
         article = session.get_one(FaqArticle, article_id)
         assert article.questions == BIKE["questions"]  # dismissing changes nothing
     # Deleting the article drops its open phrasings.
-    other = _conversation_of(
+    other = conversation_of(
         database,
         ingest(seeded.fb_channel, "Where do bikes go on the train?", external_id="e1", minutes_ago=1),
     )
@@ -238,10 +234,10 @@ def test_the_api_records_only_conversations_the_user_may_see(
     client: TestClient, seeded: Seeded, database: Database, ingest: IngestFn
 ) -> None:
     shared_article = _article(client, seeded)
-    market_conversation = _conversation_of(
+    market_conversation = conversation_of(
         database, ingest(seeded.market_channel, "Do you sell fresh fish today?", external_id="m1")
     )
-    rail_conversation = _conversation_of(
+    rail_conversation = conversation_of(
         database, ingest(seeded.fb_channel, "Can I bring my bike along?", external_id="r1")
     )
     # The agent sees the rail brand only: the market's conversation (or none) is not found.
@@ -275,13 +271,13 @@ def test_erasure_removes_what_was_learned_from_the_person(
     article_id = _article(client, seeded)
     learned = "Can my dog and my bike both travel with me?"
     pending = "What about a tandem bike on the train?"
-    first = _conversation_of(
+    first = conversation_of(
         database, ingest(seeded.x_channel, learned, external_id="x1", author_id="u42", minutes_ago=2)
     )
-    second = _conversation_of(
+    second = conversation_of(
         database, ingest(seeded.fb_channel, pending, external_id="f1", author_id="u42", minutes_ago=2)
     )
-    other = _conversation_of(
+    other = conversation_of(
         database,
         ingest(
             seeded.fb_channel,
@@ -330,7 +326,7 @@ def test_editors_decide_phrasings_on_the_knowledge_base_page(
     for number, text in enumerate(
         ["Can I take my bike on the night train?", "Is a bike trailer allowed too?"]
     ):
-        conversation_id = _conversation_of(
+        conversation_id = conversation_of(
             database,
             ingest(seeded.fb_channel, text, external_id=f"w{number}", author_id=f"w{number}", minutes_ago=1),
         )
@@ -394,7 +390,7 @@ def test_the_propose_command_proposes_phrasings_too(
     from tilsvar.cli import app as cli_app
 
     article_id = _article(client, seeded)
-    conversation_id = _conversation_of(
+    conversation_id = conversation_of(
         database,
         ingest(seeded.fb_channel, "Can I park my bike at the station?", external_id="c1", minutes_ago=1),
     )
@@ -417,7 +413,7 @@ def test_the_worker_looks_for_proposals_once_a_day_per_organisation(
 
     article_id = _article(client, seeded)
     question = "May I take my bicycle along on the train?"
-    conversation_id = _conversation_of(database, ingest(seeded.fb_channel, question, external_id="w1"))
+    conversation_id = conversation_of(database, ingest(seeded.fb_channel, question, external_id="w1"))
     assert _inserted(client, seeded.agent_token, article_id, conversation_id).status_code == 202
 
     with database.reader() as session:

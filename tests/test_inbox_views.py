@@ -15,17 +15,7 @@ from tilsvar.db import Database
 from tilsvar.models import AuditEntry, Conversation, ConversationTag, Message, Tag
 
 from conftest import IngestFn, Seeded
-from helpers import auth
-
-
-def sign_in(client: TestClient, email: str, password: str) -> str:
-    response = client.post(
-        "/login", data={"email": email, "password": password, "next": "/inbox"}, follow_redirects=False
-    )
-    assert response.status_code == 303, response.text
-    match = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/inbox").text)
-    assert match
-    return match.group(1)
+from helpers import auth, sign_in
 
 
 def conversation_of(database: Database, message_id: int) -> int:

@@ -234,7 +234,7 @@ def live_channel(database: Database, brand: Brand, *, account: str, account_id: 
 def test_the_web_ui_shows_labels_masks_personal_data_and_offers_the_undo(
     client: TestClient, seeded: Seeded, ingest: IngestFn, run_jobs: Callable[[], int], database: Database
 ) -> None:
-    from test_web_ui import csrf_in, sign_in
+    from helpers import csrf_in, sign_in
 
     message_id = ingest(seeded.fb_channel, CPR_COMMENT, kind="comment")
     run_jobs()

@@ -17,7 +17,7 @@ from tilsvar.models import AuditEntry, Conversation, Message, User, utcnow
 from tilsvar.models.privacy import RevealRequest
 
 from conftest import IngestFn, Seeded
-from helpers import auth, json_of
+from helpers import auth, json_of, sign_in
 
 PHONE = "+45 20 11 22 33"
 
@@ -135,16 +135,6 @@ def test_someone_who_handled_the_customer_sees_at_once(
         ).status_code
         == 404
     )
-
-
-def sign_in(client: TestClient, email: str, password: str) -> str:
-    response = client.post(
-        "/login", data={"email": email, "password": password, "next": "/inbox"}, follow_redirects=False
-    )
-    assert response.status_code == 303, response.text
-    match = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/inbox").text)
-    assert match
-    return match.group(1)
 
 
 def test_web_reveal_button_and_approvals_page(

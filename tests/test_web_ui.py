@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 from tilsvar.db import Database
 
 from conftest import IngestFn, Seeded
+from helpers import csrf_in, sign_in
 
 
 def conversation_in(page: str) -> str:
@@ -19,20 +20,6 @@ def conversation_in(page: str) -> str:
     match = re.search(r"/conversations/(\d+)", page)
     assert match, page
     return match.group(1)
-
-
-def csrf_in(page: str) -> str:
-    match = re.search(r'name="csrf_token" value="([^"]+)"', page)
-    assert match
-    return match.group(1)
-
-
-def sign_in(client: TestClient, email: str, password: str) -> str:
-    response = client.post(
-        "/login", data={"email": email, "password": password, "next": "/inbox"}, follow_redirects=False
-    )
-    assert response.status_code == 303, response.text
-    return csrf_in(client.get("/inbox").text)
 
 
 @pytest.fixture

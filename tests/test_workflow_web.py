@@ -6,12 +6,11 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
-from test_web_ui import sign_in
 from tilsvar.db import Database
 from workflow_support import FakePipeline, RunJobs, conversation_of, pipeline
 
 from conftest import IngestFn, Seeded
-from helpers import auth
+from helpers import auth, sign_in
 
 __all__ = ["pipeline"]
 
