@@ -112,7 +112,7 @@ def propose(database: Database, job: ClaimedJob) -> None:
 def schedule_proposals(database: Database) -> int:
     """Queue ``faq.propose`` for every organisation without one queued, running or created in the last
     ``PROPOSE_EVERY``; returns how many were queued."""
-    from sqlalchemy import select
+    from sqlalchemy import or_, select
 
     from tilsvar.models import Job, Organization, utcnow
 
@@ -120,10 +120,12 @@ def schedule_proposals(database: Database) -> int:
     with database.session() as session:
         recent = {
             int(payload["organization_id"])
-            for payload, status, created_at in session.execute(
-                select(Job.payload, Job.status, Job.created_at).where(Job.kind == PROPOSE_JOB)
+            for payload in session.scalars(
+                select(Job.payload).where(
+                    Job.kind == PROPOSE_JOB,
+                    or_(Job.status.in_(("queued", "running")), Job.created_at >= since),
+                )
             )
-            if status in ("queued", "running") or created_at >= since
         }
         queued = 0
         for organization_id in session.scalars(select(Organization.id).order_by(Organization.id)):

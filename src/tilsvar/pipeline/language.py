@@ -143,24 +143,23 @@ def _detect_lingua(
     cleaned: list[str], todo: list[int], hints: Sequence[Sequence[str]] | None
 ) -> dict[int, str]:
     found: dict[int, str] = {}
-    for accuracy in ("low", "high"):
-        group = [i for i in todo if _accuracy(cleaned[i]) == accuracy]
-        if not group:
-            continue
-        languages = detector(accuracy).detect_languages_in_parallel_of([cleaned[i] for i in group])
-        for index, language in zip(group, languages, strict=True):
-            if language is not None:
-                found[index] = _code(language)
+
+    def run(group: list[int], accuracy: str) -> None:
+        if group:
+            languages = detector(accuracy).detect_languages_in_parallel_of([cleaned[i] for i in group])
+            for index, language in zip(group, languages, strict=True):
+                if language is not None:
+                    found[index] = _code(language)
+
+    fast = [i for i in todo if _accuracy(cleaned[i]) == "low"]
+    run(fast, "low")
+    accurate = sorted(set(todo) - set(fast))
     if mode() == "auto":
         # The fast mode tells Danish, Swedish and the two Norwegians apart worst (lingua's own
         # report: Bokmål sentences 72.8 % fast, 76.6 % accurate, most of the rest called Nynorsk):
-        # a long text it calls Nordic is asked again in the accurate mode over the nine languages.
-        nordic_long = [i for i in todo if _accuracy(cleaned[i]) == "low" and found.get(i) in nordic.NORDIC]
-        if nordic_long:
-            again = detector("high").detect_languages_in_parallel_of([cleaned[i] for i in nordic_long])
-            for index, language in zip(nordic_long, again, strict=True):
-                if language is not None:
-                    found[index] = _code(language)
+        # a long text it calls Nordic is asked again with the short ones, in the accurate mode.
+        accurate = sorted(accurate + [i for i in fast if found.get(i) in nordic.NORDIC])
+    run(accurate, "high")
     _tie_break(cleaned, todo, found)
     if hints:
         for index in todo:

@@ -214,7 +214,7 @@ def decide(text: str, guess: str | None) -> str | None:
     ):
         # Bokmål and Nynorsk share most markers ("å", "deg", "opp"): a tie between the two alone is
         # still a clear vote for Norwegian; Bokmål, the written standard of most Norwegians, unless
-        # the detector already said Nynorsk.
+        # the detector already said Nynorsk (a sentence long enough to tell was settled above).
         best = "nn" if guess == "nn" else "nb"
         second = ranked[2][1] if len(ranked) > 2 else 0.0
     if top == second and guess in _NORWEGIAN:
