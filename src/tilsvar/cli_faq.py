@@ -173,13 +173,15 @@ def faq_propose(
     """Propose new articles from groups of resolved conversations with similar customer questions,
     and new alternative questions of articles from the customers' questions agents answered with
     them (shown under FAQ → Proposals for an editor to accept)."""
-    from tilsvar.actions.faq import do_propose_articles, do_propose_phrasings
+    from tilsvar.actions.faq import do_look_for_proposals
 
     database = _database()
     with database.session() as session:
         organization = _organization(session, org)
-        proposals = do_propose_articles(session, organization_id=organization.id, min_size=min_size)
-        proposals += do_propose_phrasings(session, organization_id=organization.id, actor="cli")
+        articles, phrasings = do_look_for_proposals(
+            session, organization_id=organization.id, min_size=min_size, actor="cli"
+        )
+        proposals = articles + phrasings
         output = [
             {
                 "id": p.id,

@@ -31,7 +31,6 @@ from tilsvar.models.knowledge import FaqArticle, FaqEvent, FaqProposal
 
 MAX_QUESTIONS = 50
 EVENT_KINDS = ("opened", "inserted", "helpful", "unhelpful")
-PROPOSAL_KINDS = ("article", "phrasing")
 # A customer message is proposed as a phrasing when it has this many words and at most this many
 # characters (a long message is a story, not a question).
 PHRASING_MIN_WORDS = 3
@@ -447,6 +446,21 @@ def do_propose_phrasings(
             details={"created": len(proposals)},
         )
     return proposals
+
+
+def do_look_for_proposals(
+    session: Session,
+    *,
+    organization_id: int,
+    min_size: int = 3,
+    user: User | None = None,
+    actor: str = "",
+) -> tuple[list[FaqProposal], list[FaqProposal]]:
+    """Both kinds of proposals, as the API, ``tilsvar faq propose`` and the daily worker run look for
+    them: new articles (``do_propose_articles``) and phrasings (``do_propose_phrasings``)."""
+    articles = do_propose_articles(session, organization_id=organization_id, min_size=min_size)
+    phrasings = do_propose_phrasings(session, organization_id=organization_id, user=user, actor=actor)
+    return articles, phrasings
 
 
 def do_decide_proposal(

@@ -19,8 +19,7 @@ from tilsvar import access
 from tilsvar.actions.faq import (
     do_decide_proposal,
     do_delete_article,
-    do_propose_articles,
-    do_propose_phrasings,
+    do_look_for_proposals,
     do_record_faq_event,
     do_save_article,
 )
@@ -248,8 +247,7 @@ def list_proposals(
 def run_proposals(user: ApiUser, database: DatabaseDep) -> dict[str, Any]:
     access.require(user, "workflow")
     with database.session() as session:
-        made = do_propose_articles(session, organization_id=user.organization_id)
-        phrasings = do_propose_phrasings(session, organization_id=user.organization_id, user=user)
+        made, phrasings = do_look_for_proposals(session, organization_id=user.organization_id, user=user)
         return {"created": len(made) + len(phrasings), "articles": len(made), "phrasings": len(phrasings)}
 
 

@@ -23,7 +23,7 @@ import time
 from datetime import timedelta
 from typing import Any
 
-from tilsvar.actions.faq import do_propose_articles, do_propose_phrasings
+from tilsvar.actions.faq import do_look_for_proposals
 from tilsvar.actions.faq_vectors import (
     JOB_KIND,
     do_prune_faq_vectors,
@@ -99,8 +99,7 @@ def propose(database: Database, job: ClaimedJob) -> None:
     """Look for new article and phrasing proposals of one organisation."""
     organization_id = int(job.payload["organization_id"])
     with database.session() as session:
-        articles = do_propose_articles(session, organization_id=organization_id)
-        phrasings = do_propose_phrasings(session, organization_id=organization_id, actor="worker")
+        articles, phrasings = do_look_for_proposals(session, organization_id=organization_id, actor="worker")
     log.info(
         "faq proposals of organization %s: %d articles, %d phrasings",
         organization_id,
