@@ -77,19 +77,31 @@ def knowledge_base(
     return articles, queries
 
 
-def evaluate(
-    rows: list[tuple[str, str]], questions: int, *, limit: int | None = None, embed: Embed | None = None
-) -> dict[str, Any]:
-    articles, queries = knowledge_base(rows, questions)
+def _sample(queries: list[tuple[str, str]], limit: int | None) -> list[tuple[str, str]]:
+    """The evaluation queries: at most ``limit``, the same seeded sample every run."""
     if limit is not None and len(queries) > limit:
-        queries = random.Random(SEED).sample(queries, limit)
-    index = FaqIndex(articles)
+        return random.Random(SEED).sample(queries, limit)
+    return queries
+
+
+def _lexical_hits(index: FaqIndex, queries: list[tuple[str, str]]) -> tuple[int, int]:
+    """How many queries the lexical engine answers with their intent first, and among its top 3."""
     top1 = top3 = 0
-    started = time.perf_counter()
     for text, intent in queries:
         found = [suggestion.article_id for suggestion in index.suggest(text, k=3)]
         top1 += found[:1] == [intent]
         top3 += intent in found
+    return top1, top3
+
+
+def evaluate(
+    rows: list[tuple[str, str]], questions: int, *, limit: int | None = None, embed: Embed | None = None
+) -> dict[str, Any]:
+    articles, queries = knowledge_base(rows, questions)
+    queries = _sample(queries, limit)
+    index = FaqIndex(articles)
+    started = time.perf_counter()
+    top1, top3 = _lexical_hits(index, queries)
     elapsed = time.perf_counter() - started
     result: dict[str, Any] = {
         "questions_per_article": questions,
@@ -116,9 +128,7 @@ def evaluate_learned(
     ``conversations`` simulated conversations per article taught the articles their customers'
     questions (inserted from the top 3 of the settled mode, or of the lexical one without vectors)."""
     articles, queries = knowledge_base(rows, questions)
-    evaluation = queries
-    if limit is not None and len(queries) > limit:
-        evaluation = random.Random(SEED).sample(queries, limit)
+    evaluation = _sample(queries, limit)
     held_out = set(evaluation)
     per_intent: dict[str, int] = defaultdict(int)
     customers: list[tuple[str, str]] = []
@@ -158,11 +168,7 @@ def evaluate_learned(
         for article in articles
     ]
     grown_index = FaqIndex(grown)
-    top1 = top3 = 0
-    for text, intent in evaluation:
-        found = [suggestion.article_id for suggestion in grown_index.suggest(text, k=3)]
-        top1 += found[:1] == [intent]
-        top3 += intent in found
+    top1, top3 = _lexical_hits(grown_index, evaluation)
     result: dict[str, Any] = {
         "questions_per_article": questions,
         "conversations_per_article": conversations,
