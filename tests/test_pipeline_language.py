@@ -120,3 +120,24 @@ def test_long_nordic_texts_are_asked_again_in_the_accurate_mode(monkeypatch: pyt
     english = "There is no doubt that this car is the best in its class when it comes to comfort and space"
     assert language.detect([bokmaal, english]) == ["nb", "en"]
     assert asked == [[bokmaal]]  # only the long Nordic text, not the English one
+
+
+def test_word_frequencies_overrule_a_clearly_wrong_guess_of_da_nb_sv_en() -> None:
+    from tilsvar.pipeline import word_frequencies
+
+    # Bokmål words Danish does not write (ungene, leker, lenger) and the other way round (børnene,
+    # leger, længere), whatever the guess before
+    for guess in ("da", "nb", "sv", "en", "de"):
+        assert word_frequencies.decide("Ungene leker ikke lenger sammen.", guess) == "nb"
+        assert word_frequencies.decide("Børnene leger ikke længere sammen.", guess) == "da"
+    assert word_frequencies.decide("Jag har väntat på mitt paket i tre veckor nu", "da") == "sv"
+    assert word_frequencies.decide("I still have not received my refund", "nb") == "en"
+    # words both languages write leave the guess as it was
+    assert word_frequencies.decide("Jeg er glad", "nb") == "nb"
+    assert word_frequencies.decide("Jeg er glad", "da") == "da"
+    # languages without a list (Nynorsk, Icelandic) and texts without a guess are not touched, and one
+    # known word is not enough ("blik" is Danish and Dutch, the Polish verb no list knows)
+    assert word_frequencies.decide("Ungene leker ikke lenger sammen.", "nn") == "nn"
+    assert word_frequencies.decide("Ungene leker ikke lenger sammen.", None) is None
+    assert word_frequencies.decide("Przyjmujecie BLIK?", "pl") == "pl"
+    assert detect(["Przyjmujecie BLIK?", "Ungene leker ikke lenger sammen."]) == ["pl", "nb"]

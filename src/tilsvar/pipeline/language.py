@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from tilsvar.pipeline import nordic
+from tilsvar.pipeline import nordic, word_frequencies
 from tilsvar.pipeline.linear import FeatureSpec, featurize_normalized, shipped
 from tilsvar.pipeline.text import letters, strip_noise
 
@@ -172,11 +172,12 @@ def _detect_lingua(
 
 
 def _tie_break(cleaned: list[str], todo: list[int], found: dict[int, str]) -> None:
-    """Let the Nordic markers decide between da/sv/nb/nn (``nordic.decide``), unless turned off."""
+    """Let the Nordic markers decide between da/sv/nb/nn (``nordic.decide``), then the word
+    frequencies between da/nb/sv/en (``word_frequencies.decide``), unless turned off."""
     if os.environ.get("TILSVAR_PIPELINE_NORDIC", "1") == "0":
         return
     for index in todo:
-        decided = nordic.decide(cleaned[index], found.get(index))
+        decided = word_frequencies.decide(cleaned[index], nordic.decide(cleaned[index], found.get(index)))
         if decided is not None:
             found[index] = decided
 
