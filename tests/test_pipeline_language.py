@@ -141,3 +141,18 @@ def test_word_frequencies_overrule_a_clearly_wrong_guess_of_da_nb_sv_en() -> Non
     assert word_frequencies.decide("Ungene leker ikke lenger sammen.", None) is None
     assert word_frequencies.decide("Przyjmujecie BLIK?", "pl") == "pl"
     assert detect(["Przyjmujecie BLIK?", "Ungene leker ikke lenger sammen."]) == ["pl", "nb"]
+
+
+def test_nynorsk_keeps_its_own_words_and_bokmaal_wins_the_shared_ones() -> None:
+    # Nynorsk writes skal, må, også and vil too; its passive (-ast) and own words keep it Nynorsk ...
+    assert detect(
+        [
+            "Om billetten skal vera gyldig i morgon eller ikkje veit eg ikkje",
+            "Kor lenge skal vi vente på at toget vert klart",
+            "Pakken skal festast godt før han vert send",
+        ]
+    ) == ["nn", "nn", "nn"]
+    # ... and a Norwegian sentence of shared words only is Bokmål, the standard most Norwegians write
+    assert detect(
+        ["Heretter skal vi betale for brødet på restauranten", "Vi må også ha ros for servicen ved disken"]
+    ) == ["nb", "nb"]

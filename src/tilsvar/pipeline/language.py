@@ -177,7 +177,11 @@ def _tie_break(cleaned: list[str], todo: list[int], found: dict[int, str]) -> No
     if os.environ.get("TILSVAR_PIPELINE_NORDIC", "1") == "0":
         return
     for index in todo:
-        decided = word_frequencies.decide(cleaned[index], nordic.decide(cleaned[index], found.get(index)))
+        text = cleaned[index]
+        marked = nordic.decide(text, found.get(index))
+        decided = word_frequencies.decide(text, marked)
+        if decided == "nb" and marked not in nordic.NORWEGIAN:
+            decided = nordic.norwegian_standard(text)
         if decided is not None:
             found[index] = decided
 

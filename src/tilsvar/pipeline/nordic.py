@@ -40,9 +40,9 @@ da: siger tage sgu fandme dejlig dejligt endnu mellem uden desuden måske bliver
 da: tænke tænker blot endda vej øje øjne høj op ind end helvede havde gennem næsten desværre uge
 da: aften pige dreng bog mad spil dage kaldte kaldt meget blive uger fortsat slet ret
 da nb: ikke jeg hvordan hvorfor hvor hvem hvis ganske faktisk egentlig selv hver flere hele dette
-da nb: denne disse være synes allerede derfor også fra vil skal må ved hun bare sammen deres
+da nb: denne disse være synes allerede derfor fra hun bare sammen deres
 da nb: hvilken hvilket selvfølgelig mennesker menneske godt dårlig mens gamle
-da nb nn: alle andre mange store nye gang nok altså fordi at til og er
+da nb nn: alle andre mange store nye gang nok altså fordi at til og er også vil skal må ved
 nb: hva noe noen dere ble fikk gikk nå etter mye tilbake vært gjøre gjør sier sånn uten
 nb: ennå dessuten kanskje deilig gøy vei øye øyne høy opp inn enn tusen tjue tenke tenker kjempe
 nb: faen jævla jævlig takk nei hei ei helvete bli greit dessverre stein
@@ -105,6 +105,7 @@ _SUFFIXES: tuple[tuple[str, dict[str, float]], ...] = (
     ("tt", {"nb": 0.5, "nn": 0.5, "sv": 0.5}),
     ("nn", {"nb": 1.0, "nn": 1.0, "sv": 0.5}),
     ("ll", {"nb": 0.5, "nn": 0.5, "sv": 0.5}),
+    ("ast", {"nn": 1.0, "sv": 0.5}),  # Nynorsk passive and superlative (festast, finast)
 )
 #: a doubled final consonant in a word of four or five letters too: Norwegian (and often Swedish)
 #: doubles it, Danish does not ("takk/tak", "blikk/blik", "mann/mand", "spill/spil", "nytt/nyt")
@@ -123,7 +124,7 @@ _LETTERS: tuple[tuple[str, dict[str, float]], ...] = (
 )
 #: how many more votes another Nordic language needs than the detector's Nordic guess
 MARGIN = 1.0
-_NORWEGIAN = frozenset({"nb", "nn"})
+NORWEGIAN = frozenset({"nb", "nn"})
 _NON_NORDIC_MIN = 3.0
 #: a short text (this many words or fewer) overrides a non-Nordic guess with two word votes and a lead
 #: of one, not three and two
@@ -197,7 +198,7 @@ def decide(text: str, guess: str | None) -> str | None:
     if (
         guess == "nn"
         and counts.get("nb", 0.0) >= max(_NYNORSK_EVIDENCE, *counts.values())
-        and counts.get("da", 0.0) < counts["nb"]
+        and counts.get("da", 0.0) <= counts["nb"]
         and len(_WORD.findall(text)) >= _SHORT_WORDS
     ):
         # A sentence of Nynorsk almost always has one of its own words (ikkje, ein, dei, frå, eg, kva,
@@ -209,7 +210,7 @@ def decide(text: str, guess: str | None) -> str | None:
     second = ranked[1][1] if len(ranked) > 1 else 0.0
     if (
         top == second
-        and {ranked[0][0], ranked[1][0]} == _NORWEGIAN
+        and {ranked[0][0], ranked[1][0]} == NORWEGIAN
         and (len(ranked) < 3 or ranked[2][1] < top)
     ):
         # Bokmål and Nynorsk share most markers ("å", "deg", "opp"): a tie between the two alone is
@@ -217,13 +218,13 @@ def decide(text: str, guess: str | None) -> str | None:
         # the detector already said Nynorsk (a sentence long enough to tell was settled above).
         best = "nn" if guess == "nn" else "nb"
         second = ranked[2][1] if len(ranked) > 2 else 0.0
-    if top == second and guess in _NORWEGIAN:
+    if top == second and guess in NORWEGIAN:
         # Another language ties with the other Norwegian standard, both above the detector's guess
         # (typically Danish and Bokmål above Nynorsk: "Her er hun redusert til en stiv pappfigur"):
         # the detector saw Norwegian and the words rule out its variant, so the other variant.
         tied = {language for language, count in ranked if count == top}
-        if tied & _NORWEGIAN and not tied <= _NORWEGIAN and top >= counts.get(guess, 0.0) + MARGIN:
-            return min(tied & _NORWEGIAN)
+        if tied & NORWEGIAN and not tied <= NORWEGIAN and top >= counts.get(guess, 0.0) + MARGIN:
+            return min(tied & NORWEGIAN)
     if top == second:
         return guess
     if nordic_guess:
@@ -234,3 +235,10 @@ def decide(text: str, guess: str | None) -> str | None:
     if top >= _NON_NORDIC_MIN and top - second >= 2:
         return best
     return guess
+
+
+def norwegian_standard(text: str) -> str:
+    """Nynorsk when its markers outnumber Bokmål's, else Bokmål: for a text another step found to be
+    Norwegian (the word frequencies know Bokmål only)."""
+    counts = vote(text)
+    return "nn" if counts.get("nn", 0.0) > counts.get("nb", 0.0) else "nb"
