@@ -45,14 +45,17 @@ def test_server_process_ingests_replies_and_delivers(
         base = f"http://127.0.0.1:{port}"
         try:
             with httpx.Client(base_url=base, timeout=10) as http:
-                for _ in range(100):
+                # the worker thread loads the pipeline's models at start-up: a few seconds of the GIL,
+                # much longer on a loaded machine
+                deadline = time.monotonic() + 60
+                while True:
                     try:
                         if http.get("/healthz").status_code == 200:
                             break
                     except httpx.TransportError:
                         time.sleep(0.1)
-                else:
-                    raise AssertionError(log_path.read_text())
+                    if time.monotonic() > deadline or server.poll() is not None:
+                        raise AssertionError(log_path.read_text())
                 headers = auth(seeded.admin_token)
                 posted = http.post(
                     "/api/v1/inbound",
