@@ -3,6 +3,8 @@ the trained offensive classifier, and brand policies turning labels into allow/f
 
 from __future__ import annotations
 
+import pytest
+
 from tilsvar.pipeline import TextItem
 from tilsvar.pipeline.moderation import ModerationStage, decide, lexicon_labels
 
@@ -77,3 +79,73 @@ def test_english_insults_without_swear_words_are_offensive() -> None:
     )
     assert insult >= 0.5 > calm
     assert 0.0 <= empty < 0.5
+
+
+# Our sentences; the expected ids and outputs are what toxic-comment-classifier 0.3.0 itself gives
+# (TensorFlow 2.21, Keras 3.15: tokenizer.texts_to_sequences, pad_sequences, model.predict).
+KERAS_REFERENCE = [
+    ("Your support team is a bunch of clueless idiots!!!", [20, 350, 909, 8, 5, 1657, 3, 6662, 2802], 0.9847),
+    (
+        "Thanks, the replacement arrived this morning and works fine.",
+        [94, 1, 3567, 4596, 13, 2368, 4, 776, 676],
+        0.0021,
+    ),
+    (
+        "I'll find you and make you pay for this, you worthless piece of garbage",
+        [236, 139, 6, 4, 97, 6, 1833, 12, 13, 6, 3296, 728, 3, 3216],
+        0.7615,
+    ),
+    (
+        "Where is my parcel? Tracking number 12345, ordered last Tuesday.",
+        [128, 8, 29, 6254, 367, 4037, 259, 7284],
+        0.0111,
+    ),
+]
+
+
+def test_english_bilstm_reproduces_keras() -> None:
+    from tilsvar.pipeline.sequencemodel import shipped
+
+    model = shipped("toxic_lstm_en")
+    assert model.meta["source"].startswith("toxic-comment-classifier")
+    texts = [text for text, _, _ in KERAS_REFERENCE]
+    assert model.sequences(texts) == [ids for _, ids, _ in KERAS_REFERENCE]
+    toxic = model.predict(texts)[:, model.labels.index("toxic")]
+    for value, (_, _, expected) in zip(toxic, KERAS_REFERENCE, strict=True):
+        assert abs(float(value) - expected) < 2e-3  # the embedding is stored in float16
+
+
+def test_english_bilstm_batches_give_the_same_outputs() -> None:
+    import numpy as np
+
+    from tilsvar.pipeline.sequencemodel import shipped
+
+    model = shipped("toxic_lstm_en")
+    texts = [text for text, _, _ in KERAS_REFERENCE] + ["", "ok", "word " * 130 + "you idiot"]
+    together = model.predict(texts, batch=3)
+    alone = np.vstack([model.predict([text]) for text in texts])
+    assert together.shape == (len(texts), 6)
+    assert np.abs(together - alone).max() < 1e-5
+    assert model.predict([]).shape == (0, 6)
+
+
+def test_english_blend_runs_for_english_messages_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tilsvar.pipeline import moderation, sequencemodel
+
+    rude, kind = moderation.offensive_scores(
+        [
+            "Your support team is a bunch of clueless idiots!!!",
+            "Thanks, the replacement arrived this morning.",
+        ],
+        ["en", "en"],
+    )
+    assert rude >= 0.5 > kind
+
+    def no_english_model(name: str) -> object:
+        raise AssertionError(f"{name} loaded for a non-English message")
+
+    monkeypatch.setattr(sequencemodel, "shipped", no_english_model)
+    scores = moderation.offensive_scores(
+        ["Tak for hjælpen", "Dziękuję bardzo", "Tack så mycket"], ["da", "pl", "sv"]
+    )
+    assert all(0.0 <= score < 0.5 for score in scores)

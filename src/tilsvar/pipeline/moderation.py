@@ -5,8 +5,9 @@ Labels (INTERFACES.md): ``profanity`` (LDNOOBW lists + our own, after leetspeak/
 ``hate``, ``spam``, ``advertising`` (promo patterns, foreign shop links, competitors named in
 ``context["competitors"]``) and ``pii_exposed`` (from the PII stage). ``offensive`` follows the
 OffensEval definition and combines a trained char n-gram classifier (DKhate for da/nb/sv, PolEval for
-pl; see ``training/train_offensive.py``; for en a word model converted from alt-profanity-check, see
-``wordmodel.py``) with the lexicon labels.
+pl; see ``training/train_offensive.py``; for en a weighted mean of a word model converted from
+alt-profanity-check, ``wordmodel.py``, and the "toxic" output of a BiLSTM converted from
+toxic-comment-classifier, ``sequencemodel.py``) with the lexicon labels.
 
 A policy maps labels to ``allow``/``flag``/``hide`` (the strictest wins). ``DEFAULT_POLICY`` hides
 profanity, named-person attacks, advertising and spam and flags the rest; a brand passes its own in
@@ -21,7 +22,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from tilsvar.pipeline import lexicons, wordmodel
+from tilsvar.pipeline import lexicons, sequencemodel, wordmodel
 from tilsvar.pipeline.linear import DATA_DIR, featurize_normalized, shipped
 from tilsvar.pipeline.text import URL_RE, CueSet, fold, lexicon_form
 
@@ -44,6 +45,12 @@ REPEAT_OFFENDER = 3
 #: language → word-list group and offensive model
 _GROUP = {"da": "nordic", "sv": "nordic", "nb": "nordic", "nn": "nordic", "pl": "pl", "en": "en"}
 _ENGLISH_MODEL = "offensive_en"
+_ENGLISH_SEQUENCE_MODEL = "toxic_lstm_en"
+#: English score = weight × the word model's calibrated score + (1 − weight) × the BiLSTM's "toxic"
+#: probability, offensive from the threshold on; both chosen on one half of OLID (evaluation-only, never
+#: trained on) and measured on the other (``tilsvar eval moderation``, docs/pipeline.md)
+ENGLISH_BLEND_WEIGHT = 0.4
+ENGLISH_BLEND_THRESHOLD = 0.24
 _MODEL = {"pl": "offensive_pl", "en": _ENGLISH_MODEL}
 _DEFAULT_MODEL = "offensive_da"
 _LDNOOBW_GROUP = {"da": "nordic", "no": "nordic", "sv": "nordic", "pl": "pl", "en": "en"}
@@ -271,11 +278,10 @@ def offensive_scores(texts: Sequence[str], languages: Sequence[str | None]) -> l
         by_model.setdefault(_MODEL.get(language or "", _DEFAULT_MODEL), []).append(index)
     english = by_model.pop(_ENGLISH_MODEL, [])
     if english:
-        word_model = wordmodel.shipped(_ENGLISH_MODEL)
-        threshold = float(word_model.meta.get("threshold", 0.5))
-        english_probabilities = word_model.probabilities([texts[index] for index in english])
-        for index, probability in zip(english, english_probabilities, strict=True):
-            scores[index] = _calibrate(probability, threshold)
+        word_scores, toxic = english_parts([texts[index] for index in english])
+        for index, word, lstm in zip(english, word_scores, toxic, strict=True):
+            blend = ENGLISH_BLEND_WEIGHT * word + (1.0 - ENGLISH_BLEND_WEIGHT) * lstm
+            scores[index] = _calibrate(blend, ENGLISH_BLEND_THRESHOLD)
     for name, indexes in by_model.items():
         model = shipped(name)
         threshold = float(model.meta.get("threshold", 0.5))
@@ -286,6 +292,17 @@ def offensive_scores(texts: Sequence[str], languages: Sequence[str | None]) -> l
         for index, probability in zip(indexes, probabilities, strict=True):
             scores[index] = _calibrate(float(probability), threshold)
     return scores
+
+
+def english_parts(texts: Sequence[str]) -> tuple[list[float], list[float]]:
+    """The two English models' scores: the word model's (its threshold mapped to 0.5) and the BiLSTM's
+    "toxic" probability, for the whole batch at once."""
+    word_model = wordmodel.shipped(_ENGLISH_MODEL)
+    threshold = float(word_model.meta.get("threshold", 0.5))
+    word_scores = [_calibrate(probability, threshold) for probability in word_model.probabilities(texts)]
+    lstm = sequencemodel.shipped(_ENGLISH_SEQUENCE_MODEL)
+    toxic = lstm.predict(texts)[:, lstm.labels.index("toxic")]
+    return word_scores, [float(value) for value in toxic]
 
 
 def _calibrate(probability: float, threshold: float) -> float:
