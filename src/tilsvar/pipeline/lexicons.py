@@ -799,6 +799,14 @@ SENTIMENT_WORDS: dict[str, float] = {
     **dict.fromkeys(_NEGATIVE_2.split(), -2.0),
 }
 SENTIMENT_WORDS.update({word: SENTIMENT_WORDS[word] / 2 for word in _MISFORTUNE.split()})
+# What stories are about (crime, violence, death, enemies, punishment) rather than how they are told:
+# as the misfortune words, a mild negative weight of their own instead of the shipped lists' strong one.
+_PLOT = """
+vold volden voldelig* drap drapet drapene drapsmann* myrder myrdet myrda myrde mord mordet morder*
+døde døydde dødde kriminal* fiende* straff* skyldig* fengsel* fengsl* fange fangen fanger fangene
+terror* trussel truer truet trua ondskap* onde hevn* blod blodet blodig*
+"""
+SENTIMENT_WORDS.update(dict.fromkeys(_PLOT.split(), -0.75))
 NEGATIONS = frozenset(
     [
         "ikke",

@@ -61,6 +61,8 @@ _EXCLUDED = """
 fiks trots gärna gerne haha hahaha hehe lol lmao
 når bort tro ber bor bodde full driver helst klart klar mening meningen steg kar hit bla antar dra drar
 stor størst vann lov tur turen fag lik gift fan hot rar fyller lyve dog strengt matt svært
+pris priser prisen roman romanen livet fly foster sand fest jakten dom mørke komedie
+ass vile die vanvittig vanvittige vanvittigt
 """
 EXTERNAL_EXCLUDED = frozenset(_EXCLUDED.split())
 _TOKEN = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*|n't|!+|\?+")
