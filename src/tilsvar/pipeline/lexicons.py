@@ -806,7 +806,7 @@ vold volden voldelig* drap drapet drapene drapsmann* myrder myrdet myrda myrde m
 døde døydde dødde kriminal* fiende* straff* skyldig* fengsel* fengsl* fange fangen fanger fangene
 terror* trussel truer truet trua ondskap* onde hevn* blod blodet blodig*
 """
-SENTIMENT_WORDS.update(dict.fromkeys(_PLOT.split(), -0.75))
+SENTIMENT_WORDS.update(dict.fromkeys(_PLOT.split(), -0.5))
 NEGATIONS = frozenset(
     [
         "ikke",
@@ -876,8 +876,13 @@ PARTICULARLY = frozenset(
 )
 NOT_PARTICULARLY = NEGATIONS | {"noe", "noko", "något", "noget"}
 #: "kunne vært bedre", "burde vore strammare": praise after a counterfactual is a wish, i.e. criticism
-COUNTERFACTUAL_MODALS = frozenset(["kunne", "burde", "skulle", "kunde", "borde", "could", "should"])
-COUNTERFACTUAL_BE = frozenset(["vært", "vore", "vori", "varit", "været", "been"])
+COUNTERFACTUAL_MODALS = frozenset(
+    ["kunne", "burde", "skulle", "hadde", "ville", "kunde", "borde", "skulle", "could", "should", "would"]
+)
+COUNTERFACTUAL_BE = frozenset(["vært", "vore", "vori", "varit", "været", "been", "hatt", "haft", "haft"])
+#: "kan/kunne godt" is "may well", not praise ("kunne godt hatt mer krydder")
+MODAL_VERBS = frozenset(["kan", "kunne", "kunde", "må", "vil", "ville", "skal", "skulle", "burde", "bør"])
+MAY_WELL = frozenset(["godt", "gjerne", "gärna"])
 #: compound prefixes that strengthen the rest of the word ("kjempebra", "dritkjedelig", "superflink")
 INTENSIFYING_PREFIXES = (
     "rå",
@@ -954,6 +959,15 @@ PHRASES: dict[tuple[str, str], float] = {
     ("lav", "kvalitet"): -1.5,
     ("låg", "kvalitet"): -1.5,
     ("når", "ikke"): -1.5,
+    ("skulle", "ønske"): -1.5,
+    ("kunne", "ønske"): -1.5,
+    ("skulle", "ønsket"): -1.5,
+    ("hadde", "håpet"): -1.5,
+    ("hadde", "håpa"): -1.5,
+    ("hadde", "forventet"): -1.5,
+    ("kjedet", "meg"): -2.0,
+    ("kjeder", "meg"): -2.0,
+    ("kjeda", "meg"): -2.0,
     ("holder", "ikke"): -1.5,
 }
 PHRASE_STARTS = frozenset(first for first, _ in PHRASES)

@@ -241,6 +241,8 @@ def raw_score(text: str) -> float:
         ):
             wish = index
         weight = word_weight(token)
+        if token in lexicons.MAY_WELL and previous in lexicons.MODAL_VERBS:
+            continue
         if not weight:
             if previous in lexicons.PATTERN_PREVIOUS or token in lexicons.PATTERN_TOKENS:
                 total += _unweighted(tokens, index, previous) * NEGATIVE_BOOST
