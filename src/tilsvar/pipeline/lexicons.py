@@ -783,7 +783,38 @@ død died dead döda dödad* dødsfald* krig* war wojn* ulykk* olyck* accident* 
 cries płacz* sorg* grief* mourn* syk syke sjuk sjuka syg syge sick smerte* smärta* ból* frygt* redd rädd
 scared* afraid* angst* ångest* anxiety* overfald* attack*
 """
+# A second round of the Norwegian vocabulary (2026-12-06, evening), by category, written from general
+# knowledge (never from an evaluation set): rubbish and tackiness, slackness and facile solutions,
+# technical faults (noise, imprecision, cheap plastic), food faults, cold service, boredom; milder
+# hedges (ordinary, non-committal, limited, stiff, dearer); and praise of craft and value. Listed first:
+# every tier above wins on overlap.
+_NEGATIVE_NB_2B = """
+møl mølet skrot skrap søppel søpla søppelet juks jukset tøv tøvet grums ræl herk
+amputert* lettvint* lettvinn* halvveis famlende famlande oppskriftsmessig* oppskriftsmessige sjablongaktig*
+støy støyen ulyd* knirk* upresis* unøyaktig* unøyaktige fettete vassen vassent vassne utkokt* svidd
+harsk* avvisende avvisande pengesluk* plastaktig* plastikkaktig* plastete halvslapp* selvfornøyd*
+sjølvnøgd* krampaktig* krampeaktig* gjesp* gjespende treigere tregare kjedsom kjedsomt
+"""
+_NEGATIVE_NB_1B = """
+teatralsk* kunstig kunstige kunstigt støl stølt støle uforpliktende* ordinær ordinært ordinære
+begrenset begrensa begrensede avgrenset dyrere dyrare ventetid ventetiden ventetida plunder knotete
+knotet mas hult unnvikende* unnvikande* glemt glemmes
+"""
+_POSITIVE_NB_2B = """
+eksemplarisk* veloverveid* velovervegd* majestetisk* velsmurt* lynrask* lynkjapp* detaljrik*
+nyanserik* innholdsrik* stemningsrik* fargerik* tidløs* kledelig* kledeleg* groovy
+"""
+_POSITIVE_NB_1B = """
+godkjent godkjend utstråling utstrålinga utstrålingen overkommelig* overkomeleg* presis presist presise
+velutstyrt* velbygd* velholdt* poengtert* lettfattelig* lettfatteleg* responsiv* lyssterk* befriende
+befriande innfrir innfri innfridd innfridde innfrielse duger dugde duge oppfylt oppfylte rappkjeftet*
+tight
+"""
 SENTIMENT_WORDS: dict[str, float] = {
+    **dict.fromkeys(_POSITIVE_NB_1B.split(), 1.5),
+    **dict.fromkeys(_NEGATIVE_NB_1B.split(), -1.5),
+    **dict.fromkeys(_POSITIVE_NB_2B.split(), 2.0),
+    **dict.fromkeys(_NEGATIVE_NB_2B.split(), -2.0),
     **dict.fromkeys(_POSITIVE_NB_1.split(), 1.5),
     **dict.fromkeys(_NEGATIVE_NB_1.split(), -1.5),
     **dict.fromkeys(_POSITIVE_NB_2.split(), 2.0),

@@ -211,12 +211,15 @@ def _unweighted(tokens: list[str], index: int, previous: str) -> float:
     "ikke (noe) særlig" with no judgement after it."""
     token = tokens[index]
     if _too(tokens, index, previous):
-        return -TOO
+        return 0.0 if _negated(tokens, index - 1) else -TOO
     if token in lexicons.FAILS_WHEN_NEGATED and (_negated(tokens, index) or _negated_after(tokens, index)):
         return -TOO
     if (
         token in lexicons.PARTICULARLY
-        and previous in lexicons.NOT_PARTICULARLY
+        and (
+            previous in lexicons.NEGATIONS
+            or (previous in lexicons.NOT_PARTICULARLY and index > 1 and tokens[index - 2] in lexicons.NEGATIONS)
+        )
         and not (index + 1 < len(tokens) and word_weight(tokens[index + 1]))
     ):
         return -TOO
