@@ -794,11 +794,16 @@ amputert* lettvint* lettvinn* halvveis famlende famlande oppskriftsmessig* oppsk
 støy støyen ulyd* knirk* upresis* unøyaktig* unøyaktige fettete vassen vassent vassne utkokt* svidd
 harsk* avvisende avvisande pengesluk* plastaktig* plastikkaktig* plastete halvslapp* selvfornøyd*
 sjølvnøgd* krampaktig* krampeaktig* gjesp* gjespende treigere tregare kjedsom kjedsomt
+trøbbel* slurv slurvet slurva hastverk* hastarbeid* oversøt* overkrydr* overprodusert* overprodusera
+overarbeid* magiløs* magilaus* karakterløs* karakterlaus* uttrykksløs* uttrykkslaus* ansiktsløs*
+identitetsløs* viljeløs*
 """
 _NEGATIVE_NB_1B = """
 teatralsk* kunstig kunstige kunstigt støl stølt støle uforpliktende* ordinær ordinært ordinære
 begrenset begrensa begrensede avgrenset dyrere dyrare ventetid ventetiden ventetida plunder knotete
 knotet mas hult unnvikende* unnvikande* glemt glemmes
+forbedringspotensial* forbedringer forbetringar merkelig merkelige merkeleg merkelege snodig snodige
+beskjedne tilfeldig tilfeldige
 """
 _POSITIVE_NB_2B = """
 eksemplarisk* veloverveid* velovervegd* majestetisk* velsmurt* lynrask* lynkjapp* detaljrik*
@@ -807,7 +812,7 @@ nyanserik* innholdsrik* stemningsrik* fargerik* tidløs* kledelig* kledeleg* gro
 _POSITIVE_NB_1B = """
 godkjent godkjend utstråling utstrålinga utstrålingen overkommelig* overkomeleg* presis presist presise
 velutstyrt* velbygd* velholdt* poengtert* lettfattelig* lettfatteleg* responsiv* lyssterk* befriende
-befriande innfrir innfri innfridd innfridde innfrielse duger dugde duge oppfylt oppfylte rappkjeftet*
+befriande klokere klokare klokest klokast mestrer meistrar mestret mestra innfrir innfri innfridd innfridde innfrielse duger dugde duge oppfylt oppfylte rappkjeftet*
 tight
 """
 SENTIMENT_WORDS: dict[str, float] = {
@@ -891,6 +896,8 @@ lang lange langt lang kort korte mye mange lite få forsiktig glatt snill pen pe
 lita lille små høy høye høyt høg høge høgt lav lave lavt tung tunge tungt sen sent sene seint tidlig
 tidleg enkel enkle enkelt komplisert kompliserte vanskelig vanskeleg vanskelige tydelig tydeleg tydelige
 opplagt åpenbar åpenbart mykje tynn tynne tynt tykk tykke tykt dyr dyrt dyre meget lidt lang lång långa
+hard hardt harde søt søtt søte salt salte sterk sterkt sterke lett lette rask raskt raske fort stille
+krevende krevjande ambisiøs ambisiøst ambisiøse ivrig ivrige
 långt mycket många svår svårt sent hög högt låg tung tungt stora stort liten lilla
 """
 SCALAR = frozenset(_SCALAR.split())
@@ -990,6 +997,9 @@ PHRASES: dict[tuple[str, str], float] = {
     ("lav", "kvalitet"): -1.5,
     ("låg", "kvalitet"): -1.5,
     ("når", "ikke"): -1.5,
+    ("kunne", "trengt"): -1.5,
+    ("trenger", "forbedring"): -1.5,
+    ("på", "treet"): -1.5,
     ("skulle", "ønske"): -1.5,
     ("kunne", "ønske"): -1.5,
     ("skulle", "ønsket"): -1.5,

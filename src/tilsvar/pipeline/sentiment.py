@@ -65,6 +65,9 @@ pris priser prisen roman romanen livet fly foster sand fest jakten dom mørke ko
 ass vile die vanvittig vanvittige vanvittigt
 """
 EXTERNAL_EXCLUDED = frozenset(_EXCLUDED.split())
+#: a capitalised word inside a sentence (not after . ! ? : « " or a dash): a name or a title ("Harry",
+#: "« Beyond Good & Evil »"), which does not judge
+_NAME = re.compile(r"(?<=[\w,)] )[A-ZÆØÅÄÖ][a-zæøåäöé]+")
 _TOKEN = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*|n't|!+|\?+")
 #: Nynorsk adjective/adverb endings and the Bokmål ones our stems are written in
 _NYNORSK = (
@@ -82,6 +85,8 @@ _NYNORSK = (
     ("lause", "løse"),
     ("laus", "løs"),
 )
+_WITHOUT_ENDINGS = ("løs", "løst", "løse", "laus", "laust", "lause", "lös", "löst", "lösa", "løshet", "løyse")
+_WITHOUT = re.compile("(?:" + "|".join(sorted(_WITHOUT_ENDINGS, key=len, reverse=True)) + ")$")
 _NYNORSK_ENDINGS = tuple(nynorsk for nynorsk, _ in _NYNORSK)
 
 
@@ -151,7 +156,16 @@ def word_weight(token: str) -> float:
     """The weight of a word: our exact entry, else our longest matching stem, else the shipped lists;
     then the Bokmål form of a Nynorsk ending, an intensifying compound prefix ("kjempebra" = 1.5 ×
     "bra"), a negated positive word ("u"/"o" + word), and finally the compound's last part."""
-    if weight := _own_weight(token):
+    weight = _own_weight(token)
+    if token.endswith(_WITHOUT_ENDINGS) and weight >= 0:
+        # "energiløst", "gledelaus": a positive word + "-løs" (without) is a lack; "sømløs" is listed
+        stem = _WITHOUT.sub("", token)
+        if len(stem) >= 4 and (
+            (positive := _own_weight(stem, 4)) > 0
+            or (stem[-1] == "s" and (positive := _own_weight(stem[:-1], 4)) > 0)
+        ) and weight in (0.0, positive):
+            return -max(1.5, positive)
+    if weight:
         return weight
     if token.endswith(_NYNORSK_ENDINGS):
         for nynorsk, bokmal in _NYNORSK:
@@ -229,6 +243,7 @@ def _unweighted(tokens: list[str], index: int, previous: str) -> float:
 def raw_score(text: str) -> float:
     """The summed, negation-aware lexicon weight of one text (before squashing)."""
     tokens = _TOKEN.findall(lexicon_form(text))
+    names = {name.casefold() for name in _NAME.findall(text)}
     total = 0.0
     wish = -10  # index of the "vært" in "kunne/burde vært": praise just after it is a wish
     for index, token in enumerate(tokens):
@@ -243,7 +258,7 @@ def raw_score(text: str) -> float:
             t in lexicons.COUNTERFACTUAL_MODALS for t in tokens[max(0, index - 3) : index]
         ):
             wish = index
-        weight = word_weight(token)
+        weight = 0.0 if token in names else word_weight(token)
         if token in lexicons.MAY_WELL and previous in lexicons.MODAL_VERBS:
             continue
         if not weight:
