@@ -812,7 +812,8 @@ nyanserik* innholdsrik* stemningsrik* fargerik* tidløs* kledelig* kledeleg* gro
 _POSITIVE_NB_1B = """
 godkjent godkjend utstråling utstrålinga utstrålingen overkommelig* overkomeleg* presis presist presise
 velutstyrt* velbygd* velholdt* poengtert* lettfattelig* lettfatteleg* responsiv* lyssterk* befriende
-befriande klokere klokare klokest klokast mestrer meistrar mestret mestra innfrir innfri innfridd innfridde innfrielse duger dugde duge oppfylt oppfylte rappkjeftet*
+befriande magi magien forelsket* forelska driftssikre kurant finslipt* gyllen gylden gylne heftig*
+sober sobre fortjent fortjente klokere klokare klokest klokast mestrer meistrar mestret mestra innfrir innfri innfridd innfridde innfrielse duger dugde duge oppfylt oppfylte rappkjeftet*
 tight
 """
 SENTIMENT_WORDS: dict[str, float] = {
@@ -901,10 +902,18 @@ krevende krevjande ambisiøs ambisiøst ambisiøse ivrig ivrige
 långt mycket många svår svårt sent hög högt låg tung tungt stora stort liten lilla
 """
 SCALAR = frozenset(_SCALAR.split())
+#: "alt for å …" (all in order to …) is a purpose, not "too"
+INFINITIVE_MARKERS = frozenset(["å", "at", "att", "to"])
+#: English words of the table that end Norwegian compounds with another meaning ("oljeboring" =
+#: oil drilling, "forsvinner" = disappears)
+NOT_COMPOUND_HEADS = frozenset(["boring", "vinner", "vinneren", "fine", "great", "fast", "poor", "issue"])
 #: Norwegian "lite" before an adjective means "hardly" ("lite overbevisende"), not "a bit"
 HARDLY = frozenset(["lite", "lítt", "föga", "lidet"])
 #: "langt fra vellykket" (far from successful) turns the next word round like a negation
-NEGATING_PAIRS = frozenset([("langt", "fra"), ("langt", "frå"), ("långt", "ifrån"), ("far", "from")])
+#: and "lite å (utsette på)" (little to criticise)
+NEGATING_PAIRS = frozenset(
+    [("langt", "fra"), ("langt", "frå"), ("långt", "ifrån"), ("far", "from"), ("lite", "å")]
+)
 #: "mindre vellykket" (less successful) turns the next word round
 LESS = frozenset(["mindre", "less", "uten", "utan", "without"])
 #: "ikke (noe) særlig", "ikke helt" (not quite), "ikke nok" (not enough) with no judgement after them
@@ -996,6 +1005,11 @@ PHRASES: dict[tuple[str, str], float] = {
     ("lav", "kvalitet"): -1.5,
     ("låg", "kvalitet"): -1.5,
     ("når", "ikke"): -1.5,
+    ("utsette", "på"): -1.5,
+    ("utsetje", "på"): -1.5,
+    ("pirke", "på"): -1.5,
+    ("riktig", "retning"): 1.5,
+    ("ekte", "vare"): 2.0,
     ("kunne", "trengt"): -1.5,
     ("trenger", "forbedring"): -1.5,
     ("på", "treet"): -1.5,

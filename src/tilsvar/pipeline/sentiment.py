@@ -62,7 +62,7 @@ fiks trots gärna gerne haha hahaha hehe lol lmao
 når bort tro ber bor bodde full driver helst klart klar mening meningen steg kar hit bla antar dra drar
 stor størst vann lov tur turen fag lik gift fan hot rar fyller lyve dog strengt matt svært
 pris priser prisen roman romanen livet fly foster sand fest jakten dom mørke komedie
-ass vile die vanvittig vanvittige vanvittigt
+ass vile die vanvittig vanvittige vanvittigt skyld ansvar raser besatt betydning
 """
 EXTERNAL_EXCLUDED = frozenset(_EXCLUDED.split())
 #: a capitalised word inside a sentence (not after . ! ? : « " or a dash): a name or a title ("Harry",
@@ -142,6 +142,8 @@ def _compound_head(token: str) -> float:
     compounds put the head, which carries the judgement, last."""
     exact, prefixes, _ = _tables()
     for start in range(3, len(token) - COMPOUND_HEAD + 1):
+        if token[start:] in lexicons.NOT_COMPOUND_HEADS:
+            return 0.0
         if weight := exact.get(token[start:]):
             return weight
         # a stem with at most a short ending after it ("glede|r"): few lookups per split point
@@ -217,7 +219,9 @@ def _too(tokens: list[str], index: int, previous: str) -> bool:
         return True
     if previous not in lexicons.TOO_BARE:
         return False
-    return tokens[index] in lexicons.SCALAR or (index > 1 and tokens[index - 2] in lexicons.TOO_LEAD)
+    return tokens[index] in lexicons.SCALAR or (
+        index > 1 and tokens[index - 2] in lexicons.TOO_LEAD and tokens[index] not in lexicons.INFINITIVE_MARKERS
+    )
 
 
 def _unweighted(tokens: list[str], index: int, previous: str) -> float:
@@ -252,6 +256,8 @@ def raw_score(text: str) -> float:
             continue
         previous = tokens[index - 1] if index else ""
         if previous in lexicons.PHRASE_STARTS and (phrase := lexicons.PHRASES.get((previous, token))):
+            if _negated(tokens, index - 1):  # "lite/ingenting å utsette på"
+                phrase = -NEGATED * phrase
             total += phrase * NEGATIVE_BOOST if phrase < 0 else phrase
             continue
         if token in lexicons.COUNTERFACTUAL_BE and any(
