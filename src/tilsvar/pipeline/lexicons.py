@@ -902,6 +902,8 @@ krevende krevjande ambisiøs ambisiøst ambisiøse ivrig ivrige
 långt mycket många svår svårt sent hög högt låg tung tungt stora stort liten lilla
 """
 SCALAR = frozenset(_SCALAR.split())
+#: "(ikke) like/så god": the comparison word between a negation and the judgement
+AS = frozenset(["like", "lika", "lige", "as"])
 #: "alt for å …" (all in order to …) is a purpose, not "too"
 INFINITIVE_MARKERS = frozenset(["å", "at", "att", "to"])
 #: English words of the table that end Norwegian compounds with another meaning ("oljeboring" =
@@ -923,8 +925,11 @@ PARTICULARLY = frozenset(
 )
 NOT_PARTICULARLY = NEGATIONS | {"noe", "noko", "något", "noget"}
 #: "kunne vært bedre", "burde vore strammare": praise after a counterfactual is a wish, i.e. criticism
-#: ("hadde vært fint om …" is left alone: customers make suggestions that way)
 COUNTERFACTUAL_MODALS = frozenset(["kunne", "burde", "skulle", "kunde", "borde", "could", "should"])
+#: "hadde/ville vært bedre" is a wish too, but "det hadde vært fint om/med …" is how customers make a
+#: suggestion, so praise followed by these words is left alone after "hadde/ville"
+SOFT_COUNTERFACTUAL = frozenset(["hadde", "ville", "would"])
+SUGGESTION_AFTER = frozenset(["om", "med", "hvis", "dersom", "viss", "å", "at", "if", "to", "with"])
 COUNTERFACTUAL_BE = frozenset(["vært", "vore", "vori", "varit", "været", "been", "hatt", "haft"])
 #: "kan/kunne godt" is "may well", not praise ("kunne godt hatt mer krydder")
 MODAL_VERBS = frozenset(["kan", "kunne", "kunde", "må", "vil", "ville", "skal", "skulle", "burde", "bør"])

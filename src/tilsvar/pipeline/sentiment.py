@@ -198,7 +198,10 @@ def _negated(tokens: list[str], index: int) -> bool:
             break
         if tokens[index - back] in lexicons.NEGATIONS:
             return back == 1 or tokens[index - back + 1] not in lexicons.NOT_ONLY
-    return index > 1 and (tokens[index - 2], tokens[index - 1]) in lexicons.NEGATING_PAIRS
+    if index > 1 and (tokens[index - 2], tokens[index - 1]) in lexicons.NEGATING_PAIRS:
+        return True
+    # "ikke alltid like heldig", "ikke en like imponerende": the negation reaches over "like/så"
+    return index > 3 and tokens[index - 1] in lexicons.AS and _negated(tokens, index - 1)
 
 
 def _negated_after(tokens: list[str], index: int) -> bool:
@@ -250,6 +253,7 @@ def raw_score(text: str) -> float:
     names = {name.casefold() for name in _NAME.findall(text)}
     total = 0.0
     wish = -10  # index of the "vært" in "kunne/burde vært": praise just after it is a wish
+    soft_wish = False  # "hadde/ville vært": a wish unless a suggestion follows ("fint om …")
     for index, token in enumerate(tokens):
         if token in lexicons.CONTRASTIVE:
             total /= CONTRAST
@@ -260,10 +264,12 @@ def raw_score(text: str) -> float:
                 phrase = -NEGATED * phrase
             total += phrase * NEGATIVE_BOOST if phrase < 0 else phrase
             continue
-        if token in lexicons.COUNTERFACTUAL_BE and any(
-            t in lexicons.COUNTERFACTUAL_MODALS for t in tokens[max(0, index - 3) : index]
-        ):
-            wish = index
+        if token in lexicons.COUNTERFACTUAL_BE:
+            before = tokens[max(0, index - 3) : index]
+            if any(t in lexicons.COUNTERFACTUAL_MODALS for t in before):
+                wish, soft_wish = index, False
+            elif any(t in lexicons.SOFT_COUNTERFACTUAL for t in before):
+                wish, soft_wish = index, True
         weight = 0.0 if token in names else word_weight(token)
         if token in lexicons.MAY_WELL and previous in lexicons.MODAL_VERBS:
             continue
@@ -278,7 +284,13 @@ def raw_score(text: str) -> float:
             and (
                 _negated(tokens, index)
                 or previous in lexicons.LESS
-                or (weight > 0 and index - wish <= 3)
+                or (
+                    weight > 0
+                    and index - wish <= 3
+                    and not (
+                        soft_wish and index + 1 < len(tokens) and tokens[index + 1] in lexicons.SUGGESTION_AFTER
+                    )
+                )
                 or _negated_after(tokens, index)
             )
         ):
