@@ -796,14 +796,18 @@ harsk* avvisende avvisande pengesluk* plastaktig* plastikkaktig* plastete halvsl
 sjølvnøgd* krampaktig* krampeaktig* gjesp* gjespende treigere tregare kjedsom kjedsomt
 trøbbel* slurv slurvet slurva hastverk* hastarbeid* oversøt* overkrydr* overprodusert* overprodusera
 overarbeid* magiløs* magilaus* karakterløs* karakterlaus* uttrykksløs* uttrykkslaus* ansiktsløs*
-identitetsløs* viljeløs*
+identitetsløs* viljeløs* latskap* anemisk* dust dustete dusten stinkende stinker stinka ramsalt*
+radbrekk* lettvekter lettvektar slendrian pinglete gummiaktig* hullete pappfigur* pappskikkelse*
+overopphet* uinteressert* nonchalant*
 """
 _NEGATIVE_NB_1B = """
 teatralsk* kunstig kunstige kunstigt støl stølt støle uforpliktende* ordinær ordinært ordinære
 begrenset begrensa begrensede avgrenset dyrere dyrare ventetid ventetiden ventetida plunder knotete
 knotet mas hult unnvikende* unnvikande*
 forbedringspotensial* forbedringer forbetringar merkelig merkelige merkeleg merkelege snodig snodige
-beskjedne tilfeldig tilfeldige
+beskjedne tilfeldig tilfeldige spak spake spakt frynsete sutrende sutrete schizofren* hodepine
+varierende varierande flat flatt forbaskede forbaska besk beskt fadt fad fade melen melent skurrende
+skurrande endeløs* endelaus* svikt tungvinn* ignorert* ignorera
 """
 _POSITIVE_NB_2B = """
 eksemplarisk* veloverveid* velovervegd* majestetisk* velsmurt* lynrask* lynkjapp* detaljrik*
@@ -813,7 +817,8 @@ _POSITIVE_NB_1B = """
 godkjent godkjend utstråling utstrålinga utstrålingen overkommelig* overkomeleg* presis presist presise
 velutstyrt* velbygd* velholdt* poengtert* lettfattelig* lettfatteleg* responsiv* lyssterk* befriende
 befriande magi magien forelsket* forelska driftssikre kurant finslipt* gyllen gylden gylne heftig*
-sober sobre fortjent fortjente klokere klokare klokest klokast mestrer meistrar mestret mestra innfrir innfri innfridd innfridde innfrielse duger dugde duge oppfylt oppfylte rappkjeftet*
+sober sobre fortjent fortjente velstemt* samspilt* samspelt* helhjertet* helhjerta
+oppriktig* oppriktige utnyttet utnytta utnytter klokere klokare klokest klokast mestrer meistrar mestret mestra innfrir innfri innfridd innfridde innfrielse duger dugde duge oppfylt oppfylte rappkjeftet*
 tight
 """
 SENTIMENT_WORDS: dict[str, float] = {
@@ -926,6 +931,8 @@ PARTICULARLY = frozenset(
 NOT_PARTICULARLY = NEGATIONS | {"noe", "noko", "något", "noget"}
 #: "kunne vært bedre", "burde vore strammare": praise after a counterfactual is a wish, i.e. criticism
 COUNTERFACTUAL_MODALS = frozenset(["kunne", "burde", "skulle", "kunde", "borde", "could", "should"])
+#: "burde vært/hatt" (ought to have been/had) is a reproach even without praise after it
+OUGHT = frozenset(["burde", "borde", "should"])
 #: "hadde/ville vært bedre" is a wish too, but "det hadde vært fint om/med …" is how customers make a
 #: suggestion, so praise followed by these words is left alone after "hadde/ville"
 SOFT_COUNTERFACTUAL = frozenset(["hadde", "ville", "would"])
@@ -1018,6 +1025,7 @@ PHRASES: dict[tuple[str, str], float] = {
     ("kunne", "trengt"): -1.5,
     ("trenger", "forbedring"): -1.5,
     ("på", "treet"): -1.5,
+    ("gammelt", "nytt"): -1.5,
     ("skulle", "ønske"): -1.5,
     ("kunne", "ønske"): -1.5,
     ("skulle", "ønsket"): -1.5,

@@ -168,6 +168,11 @@ def word_weight(token: str) -> float:
         ) and weight in (0.0, positive):
             return -max(1.5, positive)
     if weight:
+        # a stem that begins a compound whose head judges the other way ("troverdighetsproblemer")
+        if len(token) >= COMPOUND_HEAD + 8 and token not in _tables()[0]:
+            head = _compound_head(token)
+            if head * weight < 0:
+                return head
         return weight
     if token.endswith(_NYNORSK_ENDINGS):
         for nynorsk, bokmal in _NYNORSK:
@@ -268,6 +273,8 @@ def raw_score(text: str) -> float:
             before = tokens[max(0, index - 3) : index]
             if any(t in lexicons.COUNTERFACTUAL_MODALS for t in before):
                 wish, soft_wish = index, False
+                if any(t in lexicons.OUGHT for t in before):  # "burde vært gjort før": a reproach
+                    total -= NEGATIVE_BOOST
             elif any(t in lexicons.SOFT_COUNTERFACTUAL for t in before):
                 wish, soft_wish = index, True
         weight = 0.0 if token in names else word_weight(token)
