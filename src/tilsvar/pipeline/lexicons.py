@@ -776,8 +776,9 @@ morsomt morsomme morosamt artig artige lekende lystig* sprudlende* sjarmerende s
 hjarteleg* gledelig* gledeleg* vellykket vellykte
 """
 # Words naming misfortune (death, war, illness, fear, grief) describe what a story or a message is about
-# more often than they judge it ("a film about the war"), so they count half (chosen on NoReC train:
-# 0.5 helped NoReC train, the Swedish set and LCC Danish alike).
+# more often than they judge it ("a film about the war"), so they count a quarter (chosen on NoReC train:
+# 1/2 helped NoReC train, the Swedish set and LCC Danish alike; 1/3, 1/4, 1/5, 1/8 tried later: 1/4 is
+# where NoReC train gains most, 0.631 -> 0.635, before LCC Danish starts to lose).
 _MISFORTUNE = """
 død died dead döda dödad* dødsfald* krig* war wojn* ulykk* olyck* accident* gråd* græd* cry crying cried
 cries płacz* sorg* grief* mourn* syk syke sjuk sjuka syg syge sick smerte* smärta* ból* frygt* redd rädd
@@ -802,7 +803,7 @@ overopphet* uinteressert* nonchalant*
 """
 _NEGATIVE_NB_1B = """
 teatralsk* kunstig kunstige kunstigt støl stølt støle uforpliktende* ordinær ordinært ordinære
-begrenset begrensa begrensede avgrenset dyrere dyrare ventetid ventetiden ventetida plunder knotete
+begrenset begrensa begrensede avgrenset plunder knotete
 knotet mas hult unnvikende* unnvikande*
 forbedringspotensial* forbedringer forbetringar merkelig merkelige merkeleg merkelege snodig snodige
 beskjedne tilfeldig tilfeldige spak spake spakt frynsete sutrende sutrete schizofren* hodepine
@@ -810,7 +811,8 @@ varierende varierande flat flatt forbaskede forbaska besk beskt fadt fad fade me
 skurrande endeløs* endelaus* svikt tungvinn* ignorert* ignorera
 """
 _POSITIVE_NB_2B = """
-eksemplarisk* veloverveid* velovervegd* majestetisk* velsmurt* lynrask* lynkjapp* detaljrik*
+eksemplarisk* upåklagelig* upåklageleg* ulastelig* ulasteleg* ekstraordinær* sorgløs* sorglaus*
+veloverveid* velovervegd* majestetisk* velsmurt* lynrask* lynkjapp* detaljrik*
 nyanserik* innholdsrik* stemningsrik* fargerik* tidløs* kledelig* kledeleg* groovy
 """
 _POSITIVE_NB_1B = """
@@ -840,9 +842,9 @@ SENTIMENT_WORDS: dict[str, float] = {
     **dict.fromkeys(_NEGATIVE_3.split(), -3.0),
     **dict.fromkeys(_NEGATIVE_2.split(), -2.0),
 }
-SENTIMENT_WORDS.update({word: SENTIMENT_WORDS[word] / 2 for word in _MISFORTUNE.split()})
+SENTIMENT_WORDS.update({word: SENTIMENT_WORDS[word] / 4 for word in _MISFORTUNE.split()})
 # What stories are about (crime, violence, death, enemies, punishment) rather than how they are told:
-# as the misfortune words, a mild negative weight of their own instead of the shipped lists' strong one.
+# like the misfortune words, a mild negative weight of their own instead of the shipped lists' strong one.
 _PLOT = """
 vold volden voldelig* drap drapet drapene drapsmann* myrder myrdet myrda myrde mord mordet morder*
 døde døydde dødde kriminal* fiende* straff* skyldig* fengsel* fengsl* fange fangen fanger fangene
