@@ -820,8 +820,8 @@ godkjent godkjend utstråling utstrålinga utstrålingen overkommelig* overkomel
 velutstyrt* velbygd* velholdt* poengtert* lettfattelig* lettfatteleg* responsiv* lyssterk* befriende
 befriande magi magien forelsket* forelska driftssikre kurant finslipt* gyllen gylden gylne heftig*
 sober sobre fortjent fortjente velstemt* samspilt* samspelt* helhjertet* helhjerta
-oppriktig* oppriktige utnyttet utnytta utnytter klokere klokare klokest klokast mestrer meistrar mestret mestra innfrir innfri innfridd innfridde innfrielse duger dugde duge oppfylt oppfylte rappkjeftet*
-tight
+oppriktig* oppriktige utnyttet utnytta utnytter klokere klokare klokest klokast mestrer meistrar mestret
+mestra innfrir innfri innfridd innfridde innfrielse duger dugde duge oppfylt oppfylte rappkjeftet* tight
 """
 SENTIMENT_WORDS: dict[str, float] = {
     **dict.fromkeys(_POSITIVE_NB_1B.split(), 1.5),

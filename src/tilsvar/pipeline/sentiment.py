@@ -169,10 +169,14 @@ def word_weight(token: str) -> float:
     if token.endswith(_WITHOUT_ENDINGS) and weight >= 0:
         # "energiløst", "gledelaus": a positive word + "-løs" (without) is a lack; "sømløs" is listed
         stem = _WITHOUT.sub("", token)
-        if len(stem) >= 4 and (
-            (positive := _own_weight(stem, 4)) > 0
-            or (stem[-1] == "s" and (positive := _own_weight(stem[:-1], 4)) > 0)
-        ) and weight in (0.0, positive):
+        if (
+            len(stem) >= 4
+            and (
+                (positive := _own_weight(stem, 4)) > 0
+                or (stem[-1] == "s" and (positive := _own_weight(stem[:-1], 4)) > 0)
+            )
+            and weight in (0.0, positive)
+        ):
             return -max(1.5, positive)
     if weight:
         # a stem that begins a compound whose head judges the other way ("troverdighetsproblemer")
@@ -235,7 +239,9 @@ def _too(tokens: list[str], index: int, previous: str) -> bool:
     if previous not in lexicons.TOO_BARE:
         return False
     return tokens[index] in lexicons.SCALAR or (
-        index > 1 and tokens[index - 2] in lexicons.TOO_LEAD and tokens[index] not in lexicons.INFINITIVE_MARKERS
+        index > 1
+        and tokens[index - 2] in lexicons.TOO_LEAD
+        and tokens[index] not in lexicons.INFINITIVE_MARKERS
     )
 
 
@@ -251,7 +257,11 @@ def _unweighted(tokens: list[str], index: int, previous: str) -> float:
         token in lexicons.PARTICULARLY
         and (
             previous in lexicons.NEGATIONS
-            or (previous in lexicons.NOT_PARTICULARLY and index > 1 and tokens[index - 2] in lexicons.NEGATIONS)
+            or (
+                previous in lexicons.NOT_PARTICULARLY
+                and index > 1
+                and tokens[index - 2] in lexicons.NEGATIONS
+            )
         )
         and not (index + 1 < len(tokens) and word_weight(tokens[index + 1]))
     ):
@@ -312,7 +322,9 @@ def raw_score(text: str, language: str | None = None) -> float:
                     weight > 0
                     and index - wish <= 3
                     and not (
-                        soft_wish and index + 1 < len(tokens) and tokens[index + 1] in lexicons.SUGGESTION_AFTER
+                        soft_wish
+                        and index + 1 < len(tokens)
+                        and tokens[index + 1] in lexicons.SUGGESTION_AFTER
                     )
                 )
                 or _negated_after(tokens, index)
