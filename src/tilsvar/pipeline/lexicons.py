@@ -802,6 +802,9 @@ radbrekk* lettvekter lettvektar slendrian pinglete gummiaktig* hullete pappfigur
 overopphet* uinteressert* nonchalant*
 """
 _NEGATIVE_NB_1B = """
+oppstyltet* oppstylta sentimental sentimentale sentimentalt skrikende skrikande utilstrekkelig*
+utilstrekkeleg* gjennomsnittlig* gjennomsnittleg* gretten grettent grettne bedervet* trekkfull*
+deprimerende* deprimerande* plage plagen
 teatralsk* kunstig kunstige kunstigt støl stølt støle uforpliktende* ordinær ordinært ordinære
 begrenset begrensa begrensede avgrenset plunder knotete
 knotet mas hult unnvikende* unnvikande*
@@ -816,6 +819,11 @@ veloverveid* velovervegd* majestetisk* velsmurt* lynrask* lynkjapp* detaljrik*
 nyanserik* innholdsrik* stemningsrik* fargerik* tidløs* kledelig* kledeleg* groovy
 """
 _POSITIVE_NB_1B = """
+profesjonell profesjonelle dyptloddende lyrisk episk episke mektig mektige aromatisk* plettfri* ypperste
+vakrest vakreste rørt trygg trygt trygge avslappende avslappande detaljert detaljerte intim intime
+uanstrengt* selvsikker* sjølvsikker* grundig grundige omsorgsfull* lidenskapelig* lidenskapeleg*
+inspirert inspirerte oppløftende oppløftande velarrangert* veltalende veltalande romslig* romsleg*
+lettkjørt* kvikk kvikke
 godkjent godkjend utstråling utstrålinga utstrålingen overkommelig* overkomeleg* presis presist presise
 velutstyrt* velbygd* velholdt* poengtert* lettfattelig* lettfatteleg* responsiv* lyssterk* befriende
 befriande magi magien forelsket* forelska driftssikre kurant finslipt* gyllen gylden gylne heftig*
