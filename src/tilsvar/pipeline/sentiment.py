@@ -75,6 +75,9 @@ EXTERNAL_EXCLUDED = frozenset(_EXCLUDED.split())
 #: a capitalised word inside a sentence (not after . ! ? : « " or a dash): a name or a title ("Harry",
 #: "« Beyond Good & Evil »"), which does not judge
 _NAME = re.compile(r"(?<=[\w,)] )[A-ZÆØÅÄÖ][a-zæøåäöé]+")
+#: a short span in «guillemets» is a title ("« Lykkelig alle sine dager »") or a quoted phrase: it names
+#: rather than judges (longer spans are quoted speech and count)
+_TITLE = re.compile(r"«[^«»]{0,60}»")
 _TOKEN = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*|n't|!+|\?+")
 #: Nynorsk adjective/adverb endings and the Bokmål ones our stems are written in
 _NYNORSK = (
@@ -279,6 +282,8 @@ def raw_score(text: str, language: str | None = None) -> float:
     """The summed, negation-aware lexicon weight of one text (before squashing); ``language`` is the
     language stage's code, if known."""
     norwegian = language in NORWEGIAN
+    if "«" in text:
+        text = _TITLE.sub(" ", text)
     tokens = _TOKEN.findall(lexicon_form(text))
     names = {name.casefold() for name in _NAME.findall(text)}
     total = 0.0
