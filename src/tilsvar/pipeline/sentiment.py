@@ -211,9 +211,10 @@ def word_weight(token: str) -> float:
 
 
 def _negated(tokens: list[str], index: int) -> bool:
-    """A negation among the three words before, unless it is "ikke bare/minst" (not only, not least)."""
+    """A negation among the three words before (not across "men/but"), unless it is "ikke bare/minst"
+    (not only, not least)."""
     for back in range(1, 4):
-        if index < back:
+        if index < back or tokens[index - back] in lexicons.CONTRASTIVE:  # "ikke slik, men bra"
             break
         if tokens[index - back] in lexicons.NEGATIONS:
             return back == 1 or tokens[index - back + 1] not in lexicons.NOT_ONLY
