@@ -147,6 +147,12 @@ def test_norwegian_false_friends_of_the_shipped_lists() -> None:
         ("Lettvinte løsninger og slurv i oversettelsen", "negative"),
         ("Det blir fort gammelt nytt", "negative"),
         ("Servicen var upåklagelig", "positive"),
+        # idioms of criticism and praise
+        ("Batteriet er i minste laget", "negative"),
+        ("Den har ikke engang Bluetooth", "negative"),
+        ("Filmen er vel lang", "negative"),
+        ("Musikken kommer ikke til sin rett i salen", "negative"),
+        ("Du får mye for pengene", "positive"),
     ],
 )
 def test_review_patterns_second_round(text: str, expected: str) -> None:

@@ -903,8 +903,9 @@ NEGATIONS = frozenset(
 NOT_ONLY = frozenset(["bare", "berre", "kun", "bara", "only", "just", "minst", "blott", "endast", "tylko"])
 #: "altfor lang", "alltför lång": whatever follows is too much of it
 TOO = frozenset(["altfor", "alltfor", "alltför"])
-#: bare "for/för" means "too" only before a scalar adjective ("for lang"; "takk for god hjelp" is thanks)
-TOO_BARE = frozenset(["for", "för"])
+#: bare "for/för" (and "vel": "vel lang") means "too" only before a scalar adjective ("for lang"; "takk
+#: for god hjelp" is thanks, "vel verdt" praise)
+TOO_BARE = frozenset(["for", "för", "vel"])
 #: ... or after "alt/litt/lidt/vel/lite" ("alt for", "litt for": "too", whatever follows)
 TOO_LEAD = frozenset(["alt", "litt", "lidt", "lite", "vel", "alldeles"])
 _SCALAR = """
@@ -1036,6 +1037,21 @@ PHRASES: dict[tuple[str, str], float] = {
     ("trenger", "forbedring"): -1.5,
     ("på", "treet"): -1.5,
     ("gammelt", "nytt"): -1.5,
+    ("i", "overkant"): -1.5,
+    ("største", "laget"): -1.5,
+    ("minste", "laget"): -1.5,
+    ("lengste", "laget"): -1.5,
+    ("korteste", "laget"): -1.5,
+    ("ikke", "engang"): -1.5,
+    ("med", "forsøket"): -2.0,
+    ("på", "bekostning"): -1.5,
+    ("under", "pari"): -2.0,
+    ("gir", "mersmak"): 2.0,
+    ("for", "pengene"): 1.5,
+    ("slår", "an"): 1.5,
+    ("hever", "seg"): 1.5,
+    ("sin", "rett"): 1.5,
+    ("et", "skudd"): 2.0,
     ("skulle", "ønske"): -1.5,
     ("kunne", "ønske"): -1.5,
     ("skulle", "ønsket"): -1.5,
