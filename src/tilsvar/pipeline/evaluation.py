@@ -423,7 +423,9 @@ def _olid_halves(texts: list[str], gold: list[int], word: list[float], toxic: li
 
 # --- sentiment ---------------------------------------------------------------------------------------
 def evaluate_sentiment(folder: Path) -> dict[str, Any]:
-    """NoReC dev and the Swedish set (evaluation only) and the LCC scored rows."""
+    """NoReC dev and the Swedish set (evaluation only) and the LCC scored rows, each text with the
+    language stage's guess, as in ``tilsvar analyze`` (the sentiment stage weighs some words by it)."""
+    from tilsvar.pipeline.language import detect
     from tilsvar.pipeline.sentiment import label, scores
 
     report: dict[str, Any] = {}
@@ -439,7 +441,7 @@ def evaluate_sentiment(folder: Path) -> dict[str, Any]:
     for name, rows in sets:
         gold = [g for _, g in rows]
         texts = [text for text, _ in rows]
-        predicted = [label(v) for v in scores(texts)]
+        predicted = [label(v) for v in scores(texts, detect(texts))]
         report[name] = {
             "rows": len(rows),
             "macro_f1": _macro_f1(gold, predicted),

@@ -776,14 +776,66 @@ morsomt morsomme morosamt artig artige lekende lystig* sprudlende* sjarmerende s
 hjarteleg* gledelig* gledeleg* vellykket vellykte
 """
 # Words naming misfortune (death, war, illness, fear, grief) describe what a story or a message is about
-# more often than they judge it ("a film about the war"), so they count half (chosen on NoReC train:
-# 0.5 helped NoReC train, the Swedish set and LCC Danish alike).
+# more often than they judge it ("a film about the war"), so they count a quarter (chosen on NoReC train:
+# 1/2 helped NoReC train, the Swedish set and LCC Danish alike; 1/3, 1/4, 1/5, 1/8 tried later: 1/4 is
+# where NoReC train gains most, 0.631 -> 0.635, before LCC Danish starts to lose).
 _MISFORTUNE = """
 død died dead döda dödad* dødsfald* krig* war wojn* ulykk* olyck* accident* gråd* græd* cry crying cried
 cries płacz* sorg* grief* mourn* syk syke sjuk sjuka syg syge sick smerte* smärta* ból* frygt* redd rädd
 scared* afraid* angst* ångest* anxiety* overfald* attack*
 """
+# A second round of the Norwegian vocabulary (2026-12-06, evening), by category, written from general
+# knowledge (never from an evaluation set): rubbish and tackiness, slackness and facile solutions,
+# technical faults (noise, imprecision, cheap plastic), food faults, cold service, boredom; milder
+# hedges (ordinary, non-committal, limited, stiff, dearer); and praise of craft and value. Listed first:
+# every tier above wins on overlap.
+_NEGATIVE_NB_2B = """
+møl mølet skrot skrap søppel søpla søppelet juks jukset tøv tøvet grums ræl herk
+amputert* lettvint* lettvinn* halvveis famlende famlande oppskriftsmessig* oppskriftsmessige sjablongaktig*
+støy støyen ulyd* knirk* upresis* unøyaktig* unøyaktige fettete vassen vassent vassne utkokt* svidd
+harsk* avvisende avvisande pengesluk* plastaktig* plastikkaktig* plastete halvslapp* selvfornøyd*
+sjølvnøgd* krampaktig* krampeaktig* gjesp* gjespende treigere tregare kjedsom kjedsomt
+trøbbel* slurv slurvet slurva hastverk* hastarbeid* oversøt* overkrydr* overprodusert* overprodusera
+overarbeid* magiløs* magilaus* karakterløs* karakterlaus* uttrykksløs* uttrykkslaus* ansiktsløs*
+identitetsløs* viljeløs* latskap* anemisk* dust dustete dusten stinkende stinker stinka ramsalt*
+radbrekk* lettvekter lettvektar slendrian pinglete gummiaktig* hullete pappfigur* pappskikkelse*
+overopphet* uinteressert* nonchalant*
+"""
+_NEGATIVE_NB_1B = """
+oppstyltet* oppstylta sentimental sentimentale sentimentalt skrikende skrikande utilstrekkelig*
+utilstrekkeleg* gjennomsnittlig* gjennomsnittleg* gretten grettent grettne bedervet* trekkfull*
+deprimerende* deprimerande* plage plagen
+teatralsk* kunstig kunstige kunstigt støl stølt støle uforpliktende* ordinær ordinært ordinære
+begrenset begrensa begrensede avgrenset plunder knotete
+knotet mas hult unnvikende* unnvikande*
+forbedringspotensial* forbedringer forbetringar merkelig merkelige merkeleg merkelege snodig snodige
+beskjedne tilfeldig tilfeldige spak spake spakt frynsete sutrende sutrete schizofren* hodepine
+varierende varierande flat flatt forbaskede forbaska besk beskt fadt fad fade melen melent skurrende
+skurrande endeløs* endelaus* svikt tungvinn* ignorert* ignorera
+"""
+_POSITIVE_NB_2B = """
+eksemplarisk* upåklagelig* upåklageleg* ulastelig* ulasteleg* ekstraordinær* sorgløs* sorglaus*
+veloverveid* velovervegd* majestetisk* velsmurt* lynrask* lynkjapp* detaljrik*
+nyanserik* innholdsrik* stemningsrik* fargerik* tidløs* kledelig* kledeleg* groovy
+"""
+_POSITIVE_NB_1B = """
+profesjonell profesjonelle dyptloddende lyrisk episk episke mektig mektige aromatisk* plettfri* ypperste
+vakrest vakreste rørt trygg trygt trygge avslappende avslappande detaljert detaljerte intim intime
+uanstrengt* selvsikker* sjølvsikker* grundig grundige omsorgsfull* lidenskapelig* lidenskapeleg*
+inspirert inspirerte oppløftende oppløftande velarrangert* veltalende veltalande romslig* romsleg*
+lettkjørt* kvikk kvikke
+godkjent godkjend utstråling utstrålinga utstrålingen overkommelig* overkomeleg* presis presist presise
+velutstyrt* velbygd* velholdt* poengtert* lettfattelig* lettfatteleg* responsiv* lyssterk* befriende
+befriande magi magien forelsket* forelska driftssikre kurant finslipt* gyllen gylden gylne heftig*
+sober sobre fortjent fortjente velstemt* samspilt* samspelt* helhjertet* helhjerta
+oppriktig* oppriktige utnyttet utnytta utnytter klokere klokare klokest klokast mestrer meistrar mestret
+mestra innfrir innfri innfridd innfridde innfrielse duger dugde duge oppfylt oppfylte rappkjeftet* tight
+"""
 SENTIMENT_WORDS: dict[str, float] = {
+    **dict.fromkeys(_POSITIVE_NB_1B.split(), 1.5),
+    **dict.fromkeys(_NEGATIVE_NB_1B.split(), -1.5),
+    **dict.fromkeys(_POSITIVE_NB_2B.split(), 2.0),
+    **dict.fromkeys(_NEGATIVE_NB_2B.split(), -2.0),
     **dict.fromkeys(_POSITIVE_NB_1.split(), 1.5),
     **dict.fromkeys(_NEGATIVE_NB_1.split(), -1.5),
     **dict.fromkeys(_POSITIVE_NB_2.split(), 2.0),
@@ -798,7 +850,15 @@ SENTIMENT_WORDS: dict[str, float] = {
     **dict.fromkeys(_NEGATIVE_3.split(), -3.0),
     **dict.fromkeys(_NEGATIVE_2.split(), -2.0),
 }
-SENTIMENT_WORDS.update({word: SENTIMENT_WORDS[word] / 2 for word in _MISFORTUNE.split()})
+SENTIMENT_WORDS.update({word: SENTIMENT_WORDS[word] / 4 for word in _MISFORTUNE.split()})
+# What stories are about (crime, violence, death, enemies, punishment) rather than how they are told:
+# like the misfortune words, a mild negative weight of their own instead of the shipped lists' strong one.
+_PLOT = """
+vold volden voldelig* drap drapet drapene drapsmann* myrder myrdet myrda myrde mord mordet morder*
+døde døydde dødde kriminal* fiende* straff* skyldig* fengsel* fengsl* fange fangen fanger fangene
+terror* trussel truer truet trua ondskap* onde hevn* blod blodet blodig*
+"""
+SENTIMENT_WORDS.update(dict.fromkeys(_PLOT.split(), -0.5))
 NEGATIONS = frozenset(
     [
         "ikke",
@@ -843,8 +903,9 @@ NEGATIONS = frozenset(
 NOT_ONLY = frozenset(["bare", "berre", "kun", "bara", "only", "just", "minst", "blott", "endast", "tylko"])
 #: "altfor lang", "alltför lång": whatever follows is too much of it
 TOO = frozenset(["altfor", "alltfor", "alltför"])
-#: bare "for/för" means "too" only before a scalar adjective ("for lang"; "takk for god hjelp" is thanks)
-TOO_BARE = frozenset(["for", "för"])
+#: bare "for/för" (and "vel": "vel lang") means "too" only before a scalar adjective ("for lang"; "takk
+#: for god hjelp" is thanks, "vel verdt" praise)
+TOO_BARE = frozenset(["for", "för", "vel"])
 #: ... or after "alt/litt/lidt/vel/lite" ("alt for", "litt for": "too", whatever follows)
 TOO_LEAD = frozenset(["alt", "litt", "lidt", "lite", "vel", "alldeles"])
 _SCALAR = """
@@ -852,13 +913,25 @@ lang lange langt lang kort korte mye mange lite få forsiktig glatt snill pen pe
 lita lille små høy høye høyt høg høge høgt lav lave lavt tung tunge tungt sen sent sene seint tidlig
 tidleg enkel enkle enkelt komplisert kompliserte vanskelig vanskeleg vanskelige tydelig tydeleg tydelige
 opplagt åpenbar åpenbart mykje tynn tynne tynt tykk tykke tykt dyr dyrt dyre meget lidt lang lång långa
+hard hardt harde søt søtt søte salt salte sterk sterkt sterke lett lette rask raskt raske fort stille
+krevende krevjande ambisiøs ambisiøst ambisiøse ivrig ivrige
 långt mycket många svår svårt sent hög högt låg tung tungt stora stort liten lilla
 """
 SCALAR = frozenset(_SCALAR.split())
+#: "(ikke) like/så god": the comparison word between a negation and the judgement
+AS = frozenset(["like", "lika", "lige", "as"])
+#: "alt for å …" (all in order to …) is a purpose, not "too"
+INFINITIVE_MARKERS = frozenset(["å", "at", "att", "to"])
+#: English words of the table that end Norwegian compounds with another meaning ("oljeboring" =
+#: oil drilling, "forsvinner" = disappears)
+NOT_COMPOUND_HEADS = frozenset(["boring", "vinner", "vinneren", "fine", "great", "fast", "poor", "issue"])
 #: Norwegian "lite" before an adjective means "hardly" ("lite overbevisende"), not "a bit"
 HARDLY = frozenset(["lite", "lítt", "föga", "lidet"])
 #: "langt fra vellykket" (far from successful) turns the next word round like a negation
-NEGATING_PAIRS = frozenset([("langt", "fra"), ("langt", "frå"), ("långt", "ifrån"), ("far", "from")])
+#: and "lite å (utsette på)" (little to criticise)
+NEGATING_PAIRS = frozenset(
+    [("langt", "fra"), ("langt", "frå"), ("långt", "ifrån"), ("far", "from"), ("lite", "å")]
+)
 #: "mindre vellykket" (less successful) turns the next word round
 LESS = frozenset(["mindre", "less", "uten", "utan", "without"])
 #: "ikke (noe) særlig", "ikke helt" (not quite), "ikke nok" (not enough) with no judgement after them
@@ -869,7 +942,16 @@ PARTICULARLY = frozenset(
 NOT_PARTICULARLY = NEGATIONS | {"noe", "noko", "något", "noget"}
 #: "kunne vært bedre", "burde vore strammare": praise after a counterfactual is a wish, i.e. criticism
 COUNTERFACTUAL_MODALS = frozenset(["kunne", "burde", "skulle", "kunde", "borde", "could", "should"])
-COUNTERFACTUAL_BE = frozenset(["vært", "vore", "vori", "varit", "været", "been"])
+#: "burde vært/hatt" (ought to have been/had) is a reproach even without praise after it
+OUGHT = frozenset(["burde", "borde", "should"])
+#: "hadde/ville vært bedre" is a wish too, but "det hadde vært fint om/med …" is how customers make a
+#: suggestion, so praise followed by these words is left alone after "hadde/ville"
+SOFT_COUNTERFACTUAL = frozenset(["hadde", "ville", "would"])
+SUGGESTION_AFTER = frozenset(["om", "med", "hvis", "dersom", "viss", "å", "at", "if", "to", "with"])
+COUNTERFACTUAL_BE = frozenset(["vært", "vore", "vori", "varit", "været", "been", "hatt", "haft"])
+#: "kan/kunne godt" is "may well", not praise ("kunne godt hatt mer krydder")
+MODAL_VERBS = frozenset(["kan", "kunne", "kunde", "må", "vil", "ville", "skal", "skulle", "burde", "bør"])
+MAY_WELL = frozenset(["godt", "gjerne", "gärna"])
 #: compound prefixes that strengthen the rest of the word ("kjempebra", "dritkjedelig", "superflink")
 INTENSIFYING_PREFIXES = (
     "rå",
@@ -946,6 +1028,39 @@ PHRASES: dict[tuple[str, str], float] = {
     ("lav", "kvalitet"): -1.5,
     ("låg", "kvalitet"): -1.5,
     ("når", "ikke"): -1.5,
+    ("utsette", "på"): -1.5,
+    ("utsetje", "på"): -1.5,
+    ("pirke", "på"): -1.5,
+    ("riktig", "retning"): 1.5,
+    ("ekte", "vare"): 2.0,
+    ("kunne", "trengt"): -1.5,
+    ("trenger", "forbedring"): -1.5,
+    ("på", "treet"): -1.5,
+    ("gammelt", "nytt"): -1.5,
+    ("i", "overkant"): -1.5,
+    ("største", "laget"): -1.5,
+    ("minste", "laget"): -1.5,
+    ("lengste", "laget"): -1.5,
+    ("korteste", "laget"): -1.5,
+    ("ikke", "engang"): -1.5,
+    ("med", "forsøket"): -2.0,
+    ("på", "bekostning"): -1.5,
+    ("under", "pari"): -2.0,
+    ("gir", "mersmak"): 2.0,
+    ("for", "pengene"): 1.5,
+    ("slår", "an"): 1.5,
+    ("hever", "seg"): 1.5,
+    ("sin", "rett"): 1.5,
+    ("et", "skudd"): 2.0,
+    ("skulle", "ønske"): -1.5,
+    ("kunne", "ønske"): -1.5,
+    ("skulle", "ønsket"): -1.5,
+    ("hadde", "håpet"): -1.5,
+    ("hadde", "håpa"): -1.5,
+    ("hadde", "forventet"): -1.5,
+    ("kjedet", "meg"): -2.0,
+    ("kjeder", "meg"): -2.0,
+    ("kjeda", "meg"): -2.0,
     ("holder", "ikke"): -1.5,
 }
 PHRASE_STARTS = frozenset(first for first, _ in PHRASES)
