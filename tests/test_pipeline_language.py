@@ -156,3 +156,16 @@ def test_nynorsk_keeps_its_own_words_and_bokmaal_wins_the_shared_ones() -> None:
     assert detect(
         ["Heretter skal vi betale for brødet på restauranten", "Vi må også ha ros for servicen ved disken"]
     ) == ["nb", "nb"]
+
+
+def test_short_norwegian_without_nynorsk_forms_is_bokmaal() -> None:
+    from tilsvar.pipeline import nordic
+
+    # both standards write these; most Norwegians write Bokmål
+    assert nordic.bokmaal_over_nynorsk("Den var god")
+    assert nordic.bokmaal_over_nynorsk("Da er det julebord")
+    # a Nynorsk form keeps Nynorsk, and the rule is for short texts only
+    assert not nordic.bokmaal_over_nynorsk("Kva kostar billetten")
+    assert not nordic.bokmaal_over_nynorsk("Eg veit ikkje")
+    assert not nordic.bokmaal_over_nynorsk("Den var god og billig og rask og grei")
+    assert detect(["Eg veit ikkje kva ho meiner"]) == ["nn"]

@@ -179,6 +179,8 @@ def _tie_break(cleaned: list[str], todo: list[int], found: dict[int, str]) -> No
     for index in todo:
         text = cleaned[index]
         marked = nordic.decide(text, found.get(index))
+        if marked == "nn" and nordic.bokmaal_over_nynorsk(text):
+            marked = "nb"
         decided = word_frequencies.decide(text, marked)
         if decided == "nb" and marked not in nordic.NORWEGIAN:
             decided = nordic.norwegian_standard(text)

@@ -242,3 +242,17 @@ def norwegian_standard(text: str) -> str:
     Norwegian (the word frequencies know Bokmål only)."""
     counts = vote(text)
     return "nn" if counts.get("nn", 0.0) > counts.get("nb", 0.0) else "nb"
+
+
+def bokmaal_over_nynorsk(text: str) -> bool:
+    """A short text lingua calls Nynorsk is Bokmål when its markers give Nynorsk nothing over Bokmål and
+    every word is a listed Bokmål word ("Den var god", "Da er det julebord"): both standards write
+    it, and most Norwegians write Bokmål. A Nynorsk form (kva, ikkje, dagane) keeps Nynorsk."""
+    from tilsvar.pipeline import word_frequencies
+
+    counts = vote(text)
+    return (
+        len(_WORD.findall(text)) < _SHORT_WORDS
+        and counts.get("nn", 0.0) <= counts.get("nb", 0.0)
+        and word_frequencies.all_listed(text, "nb")
+    )

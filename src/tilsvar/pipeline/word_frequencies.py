@@ -79,3 +79,14 @@ def decide(text: str, guess: str | None) -> str | None:
         return guess
     best = max(LANGUAGES, key=sums.__getitem__)
     return best if sums[best] - sums[guess] > MARGIN else guess
+
+
+def all_listed(text: str, language: str) -> bool:
+    """Whether every word of the text (at least one) is in ``language``'s list."""
+    rows, table = _table()
+    column = LANGUAGES.index(language)
+    floor = round(-100 * math.log10(FLOOR))
+    words = _WORD.findall(text)
+    return bool(words) and all(
+        (row := rows.get(word.casefold())) is not None and table[row, column] < floor for word in words
+    )
