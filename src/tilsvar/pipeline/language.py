@@ -7,7 +7,10 @@ restricted to the 16 languages of ``LANGUAGES`` (high-accuracy mode over nine la
 high-accuracy mode; ``high``/``low`` force one). lingua scores Danish, Swedish
 and Norwegian within a few per cent of each other, so its answer then goes through ``nordic.decide``:
 a clear majority of distinctive function words and spellings ("ikke/inte/ikkje", "af/av", æ ø against
-ä ö) picks between da, sv, nb and nn (``TILSVAR_PIPELINE_NORDIC=0`` turns this off).
+ä ö) picks between da, sv, nb and nn; a short text lingua calls Nynorsk without a Nynorsk form is
+Bokmål (``nordic.bokmaal_over_nynorsk``); last, ``word_frequencies.decide`` lets the word frequency
+lists of 11 languages overrule a clearly wrong guess (Bokmål sentences that share their short words
+with Danish). ``TILSVAR_PIPELINE_NORDIC=0`` turns these three steps off.
 
 ``model`` uses a shipped linear model over hashed character 1–4-grams and words instead
 (``data/language.npz``, trained by ``training/train_language.py`` on shippable text) for a whole batch
@@ -172,8 +175,10 @@ def _detect_lingua(
 
 
 def _tie_break(cleaned: list[str], todo: list[int], found: dict[int, str]) -> None:
-    """Let the Nordic markers decide between da/sv/nb/nn (``nordic.decide``), then the word
-    frequencies between da/nb/sv/en (``word_frequencies.decide``), unless turned off."""
+    """Let the Nordic markers decide between da/sv/nb/nn (``nordic.decide``; short Nynorsk guesses
+    without a Nynorsk form become Bokmål), then the word frequencies between da/nb/sv/en and seven more
+    (``word_frequencies.decide``; a text they call Bokmål keeps Nynorsk when its markers say so),
+    unless turned off."""
     if os.environ.get("TILSVAR_PIPELINE_NORDIC", "1") == "0":
         return
     for index in todo:
