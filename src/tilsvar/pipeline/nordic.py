@@ -14,6 +14,8 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
+from tilsvar.pipeline import word_frequencies
+
 NORDIC = ("da", "sv", "nb", "nn")
 #: guesses never overridden (other scripts, or languages a Nordic text is not mistaken for)
 _OTHER_SCRIPTS_OR_FAR = frozenset({"pl", "uk", "ru", "ar", "fr", "es", "it"})
@@ -248,8 +250,6 @@ def bokmaal_over_nynorsk(text: str) -> bool:
     """A short text lingua calls Nynorsk is Bokmål when its markers give Nynorsk nothing over Bokmål and
     every word is a listed Bokmål word ("Den var god", "Da er det julebord"): both standards write
     it, and most Norwegians write Bokmål. A Nynorsk form (kva, ikkje, dagane) keeps Nynorsk."""
-    from tilsvar.pipeline import word_frequencies
-
     counts = vote(text)
     return (
         len(_WORD.findall(text)) < _SHORT_WORDS

@@ -24,6 +24,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from tilsvar import blas
+
 DATA_DIR = Path(__file__).resolve().parent / "data"
 
 
@@ -49,7 +51,7 @@ class SequenceModel:
             weights = {key: data[key].astype("float32") for key in data.files if key not in {"words", "meta"}}
             meta = json.loads(str(data["meta"]))
         model = cls({word: number for number, word in enumerate(words) if number}, weights, meta)
-        with _controller().limit(limits=1, user_api="blas"):
+        with blas.one_thread():
             model._precompute()
         return model
 
@@ -137,7 +139,7 @@ class SequenceModel:
         """The outputs for id sequences of at most ``maxlen`` ids (one batch, no sorting)."""
         # one BLAS thread: the matrices are small, and with two threads contending with the other
         # stages' threads a step took 15 ms instead of 0.1 ms (tilsvar analyze, 2 cores)
-        with _controller().limit(limits=1, user_api="blas"):
+        with blas.one_thread():
             return self._predict_ids(sequences)
 
     def _predict_ids(self, sequences: Sequence[Sequence[int]]) -> Any:
@@ -181,13 +183,6 @@ class SequenceModel:
         pooled = np.concatenate([forward_max, backward_max], axis=1)
         hidden = np.maximum(pooled @ w["dense_kernel"] + w["dense_bias"], 0.0)
         return _sigmoid(hidden @ w["out_kernel"] + w["out_bias"])
-
-
-@cache
-def _controller() -> Any:
-    from threadpoolctl import ThreadpoolController  # type: ignore[import-untyped]  # scikit-learn needs it
-
-    return ThreadpoolController()
 
 
 @cache
