@@ -32,6 +32,10 @@ def test_attacks_on_a_named_person_and_on_the_reader() -> None:
     assert finding.named_target == "Mette"
     assert lexicon_labels("du er en idiot", "da", {}).named_target is None
     assert "personal_attack" in labels("you are such a moron", "en")
+    # an ordinary adjective between the article and the insult is still an attack on the reader
+    assert "personal_attack" in labels("You are a disgusting idiot, shut up", "en")
+    assert "personal_attack" in labels("Du er en doven idiot", "da")
+    assert "personal_attack" not in labels("Thank you, you are a great help", "en")
 
 
 def test_threat_hate_spam_and_advertising() -> None:

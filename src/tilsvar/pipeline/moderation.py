@@ -111,7 +111,9 @@ def _compiled() -> dict[str, Any]:
         "insult": re.compile(r"(?<!\w)(?:" + insults + r")(?!\w)"),
         "insult_at_you": re.compile(
             r"(?<!\w)(?:" + second + r")\s+(?:(?:en|et|ett|an?|så|sådan\s+en|such\s+an?|total|fucking|"
-            r"jævla|jävla|kæmpe|stor|big|fandens|kurwa|zwykły|zwykła|kompletn\w+)\s+)*(?:"
+            r"jævla|jävla|kæmpe|stor|big|fandens|kurwa|zwykły|zwykła|kompletn\w+)\s+)*"
+            # and one more adjective of any kind ("you are a disgusting idiot", "du er en doven idiot")
+            r"(?:[^\W\d_]+\s+)?(?:"
             + insults
             + r")(?!\w)"
         ),
