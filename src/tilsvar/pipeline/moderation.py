@@ -113,9 +113,7 @@ def _compiled() -> dict[str, Any]:
             r"(?<!\w)(?:" + second + r")\s+(?:(?:en|et|ett|an?|så|sådan\s+en|such\s+an?|total|fucking|"
             r"jævla|jävla|kæmpe|stor|big|fandens|kurwa|zwykły|zwykła|kompletn\w+)\s+)*"
             # and one more adjective of any kind ("you are a disgusting idiot", "du er en doven idiot")
-            r"(?:[^\W\d_]+\s+)?(?:"
-            + insults
-            + r")(?!\w)"
+            r"(?:[^\W\d_]+\s+)?(?:" + insults + r")(?!\w)"
         ),
         "insult_named": re.compile(
             r"(?<![\w@])([A-ZÆØÅÄÖŁŚŻŹ][\w\-]+(?:\s+[A-ZÆØÅÄÖŁŚŻŹ][\w\-]+)?)"
