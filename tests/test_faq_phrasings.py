@@ -11,8 +11,9 @@ from collections.abc import Callable
 from typing import Any
 
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import event, select
 
+from tilsvar.actions.faq import do_propose_phrasings
 from tilsvar.db import Database
 from tilsvar.models import AuditEntry, Conversation, Message
 from tilsvar.models.knowledge import FaqArticle, FaqEvent, FaqProposal
@@ -201,6 +202,36 @@ def test_duplicates_known_questions_and_non_questions_are_not_proposed(
         == 204
     )
     assert _phrasings(client, seeded.agent_token) == []
+
+
+def test_many_inserted_answers_read_the_customers_messages_in_one_query(
+    client: TestClient, seeded: Seeded, database: Database, ingest: IngestFn
+) -> None:
+    article_id = _article(client, seeded)
+    conversations = [
+        conversation_of(
+            database,
+            ingest(seeded.fb_channel, f"Can bike number {n} come on the train?", external_id=f"n{n}"),
+        )
+        for n in range(6)
+    ]
+    for conversation_id in conversations:
+        assert _inserted(client, seeded.agent_token, article_id, conversation_id).status_code == 202
+    statements: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(statement)
+
+    event.listen(database.engine, "before_cursor_execute", record)
+    try:
+        with database.session() as session:
+            made = do_propose_phrasings(session, organization_id=seeded.org.id)
+    finally:
+        event.remove(database.engine, "before_cursor_execute", record)
+    assert sorted(p.title for p in made) == sorted(
+        f"Can bike number {n} come on the train?" for n in range(6)
+    )
+    assert len([s for s in statements if s.lstrip().upper().startswith("SELECT") and "messages" in s]) == 1
 
 
 def test_personal_data_is_proposed_redacted(

@@ -16,7 +16,7 @@ import hashlib
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, select
@@ -393,6 +393,7 @@ def do_propose_phrasings(
         article.id: {normalise_question(q) for q in [article.title, *(article.questions or [])]}
         for article in articles.values()
     }
+    inbound = _inbound_messages(session, {event.conversation_id for event in events})
     seen: set[tuple[int, int]] = set()
     proposals: list[FaqProposal] = []
     for article_id, conversation_id, occurred_at in events:
@@ -400,17 +401,7 @@ def do_propose_phrasings(
         if article is None or conversation_id is None or (article_id, conversation_id) in seen:
             continue
         seen.add((article_id, conversation_id))  # the latest insert into a conversation counts
-        row = session.execute(
-            select(Message.text, Message.redacted_text)
-            .where(
-                Message.conversation_id == conversation_id,
-                Message.direction == "in",
-                Message.received_at <= occurred_at,
-                Message.platform_state != "removed",
-            )
-            .order_by(Message.created_at.desc(), Message.id.desc())
-            .limit(1)
-        ).first()
+        row = next((m for m in reversed(inbound.get(conversation_id, [])) if m[2] <= occurred_at), None)
         question = customer_question(row[0], row[1]) if row is not None else None
         if question is None or normalise_question(question) in has[article_id]:
             continue
@@ -446,6 +437,28 @@ def do_propose_phrasings(
             details={"created": len(proposals)},
         )
     return proposals
+
+
+def _inbound_messages(
+    session: Session, conversation_ids: set[int | None]
+) -> dict[int, list[tuple[str, str | None, datetime]]]:
+    """The customer messages (not removed) of each conversation, oldest first by creation: read in a
+    few queries for all the events' conversations, not one query per event."""
+    wanted = sorted(cid for cid in conversation_ids if cid is not None)
+    found: dict[int, list[tuple[str, str | None, datetime]]] = {}
+    for start in range(0, len(wanted), 500):
+        rows = session.execute(
+            select(Message.conversation_id, Message.text, Message.redacted_text, Message.received_at)
+            .where(
+                Message.conversation_id.in_(wanted[start : start + 500]),
+                Message.direction == "in",
+                Message.platform_state != "removed",
+            )
+            .order_by(Message.conversation_id, Message.created_at, Message.id)
+        ).all()
+        for conversation_id, text, redacted, received_at in rows:
+            found.setdefault(conversation_id, []).append((text, redacted, received_at))
+    return found
 
 
 def do_look_for_proposals(
