@@ -36,6 +36,13 @@ def test_attacks_on_a_named_person_and_on_the_reader() -> None:
     assert "personal_attack" in labels("You are a disgusting idiot, shut up", "en")
     assert "personal_attack" in labels("Du er en doven idiot", "da")
     assert "personal_attack" not in labels("Thank you, you are a great help", "en")
+    # plural and definite forms of the insults, in each language
+    assert "personal_attack" in labels("I er nogle klovne allesammen", "da")
+    assert "personal_attack" in labels("Dere er noen tullinger", "nb")
+    assert "personal_attack" in labels("Ni är pucko allihop", "sv")
+    assert "personal_attack" in labels("Jesteś głupek", "pl")
+    assert "personal_attack" in labels("Stop it, you clowns", "en")
+    assert "personal_attack" not in labels("Vi så klovnene i sirkus i går", "nb")
 
 
 def test_threat_hate_spam_and_advertising() -> None:
