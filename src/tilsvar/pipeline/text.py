@@ -49,7 +49,7 @@ def strip_noise(text: str) -> str:
 
 
 def letters(text: str) -> int:
-    return sum(1 for ch in text if ch.isalpha())
+    return sum(map(str.isalpha, text))
 
 
 @lru_cache(maxsize=65536)
@@ -78,6 +78,8 @@ def words(text: str) -> list[str]:
 @lru_cache(maxsize=65536)
 def fold(word: str) -> str:
     """A word without diacritics (for lexicons that must match "jävla" and "javla" alike)."""
+    if word.isascii():
+        return word
     return (
         "".join(ch for ch in unicodedata.normalize("NFKD", word) if not unicodedata.combining(ch))
         .replace("ø", "o")
