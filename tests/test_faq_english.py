@@ -25,6 +25,7 @@ from tilsvar.faq.semantic import (
     blend,
     digest,
     is_english,
+    within_whitening,
 )
 from tilsvar.models.knowledge import FaqEmbedding
 
@@ -83,9 +84,10 @@ def test_the_english_scores_cover_the_english_articles_only() -> None:
     assert all(is_english(code) for code in ("en", "en-GB", "EN_us"))
     assert not any(is_english(code) for code in ("da", None, "", "eng-x"))
     assert EnglishIndex.build([unit(2), None, None]) is None  # nothing to standardise over
-    index = EnglishIndex.build([unit(2), None, unit(3), unit(2)])
+    second = unit(3)
+    index = EnglishIndex.build([unit(2), None, second, unit(2)])
     assert index is not None
-    query = index.vectors.vectors[3]  # the second English article's second text
+    query = second[1]  # the second English article's second text
     scores = index.scores(query)
     assert scores[1] == 0.0  # not English: neither helped nor hurt
     assert int(np.argmax(scores)) == 2
@@ -94,6 +96,46 @@ def test_the_english_scores_cover_the_english_articles_only() -> None:
         blend(knn, centroid, lexical, scores) - blend(knn, centroid, lexical), WEIGHT_ENGLISH * scores
     )
     assert isinstance(index.vectors, VectorIndex)
+    assert index.vectors.transform is not None  # whitened within the English articles
+
+
+def test_whitening_within_articles_discounts_how_an_articles_phrasings_vary() -> None:
+    def unit(*rows: list[float]) -> np.ndarray:
+        found = np.array(rows, dtype=np.float32)
+        return np.asarray(found / np.linalg.norm(found, axis=1, keepdims=True), dtype=np.float32)
+
+    # Articles differ along the first axis; B's phrasings vary widely along the second, which
+    # therefore tells little. The query is A's side on the first axis, but near a phrasing of B.
+    articles = [
+        unit([0.3, 0.05, 1], [0.3, -0.05, 1]),
+        unit([-0.3, 0.6, 1], [-0.3, -0.6, 1]),
+        unit([0.0, 0.0, -1], [0.05, 0.0, -1]),
+    ]
+    query = unit([0.05, 0.6, 1])[0]
+    plain = VectorIndex.build(articles)
+    whitened = VectorIndex.build(articles, 0.5)
+    assert plain.transform is None
+    assert int(np.argmax(plain.parts(query)[0])) == 1  # nearest text: B's
+    assert int(np.argmax(whitened.parts(query)[0])) == 0  # after whitening: A's
+    assert int(np.argmax(whitened.parts(query)[1])) == 0
+
+    # The map is (S + shrinkage * mean eigenvalue * I)^(-1/2) of the within-article covariance S.
+    transform = within_whitening(articles, 0.5)
+    assert transform is not None
+    residuals = np.concatenate([rows - rows.mean(axis=0) for rows in articles]).astype(np.float64)
+    within = residuals.T @ residuals / len(residuals)
+    shrunk = within + 0.5 * np.trace(within) / 3 * np.eye(3)
+    np.testing.assert_allclose(transform, transform.T, atol=1e-6)
+    np.testing.assert_allclose(transform @ shrunk @ transform, np.eye(3), atol=1e-4)
+    # Computed from the articles themselves: an edited article changes it.
+    edited = [articles[0], unit([-0.3, 0.1, 1], [-0.3, -0.1, 1]), articles[2]]
+    changed = within_whitening(edited, 0.5)
+    assert changed is not None
+    assert not np.allclose(changed, transform)
+    # Nothing varies within an article (one text each), or no shrinkage: plain cosines.
+    assert within_whitening([rows[:1] for rows in articles], 0.5) is None
+    assert within_whitening(articles, 0.0) is None
+    assert VectorIndex.build([rows[:1] for rows in articles], 0.5).transform is None
 
 
 def _create(client: TestClient, seeded: Seeded, article: dict[str, Any]) -> int:

@@ -7,8 +7,13 @@ of its text vectors, normalised), each standardised over the articles for this q
 ``WEIGHT_LEXICAL`` times the lexical engine's standardised score. When the question is English, the
 English articles also get ``WEIGHT_ENGLISH`` times the same kNN + centroid of a second, English-only
 encoder (``faq.english``, all-MiniLM-L6-v2; ``EnglishIndex``), standardised over those articles (the
-others get 0 from it). Measured in docs/faq.md ("Settled suggestions"); the weights were chosen on
-held-out BANKING77 train questions that are not the evaluation's.
+others get 0 from it). The English vectors are first *whitened within articles*: the spread of the
+knowledge base's own texts around their article's mean (the within-article covariance, shrunk towards
+the identity) is turned into a linear map that makes directions along which an article's phrasings
+vary count less and directions that tell articles apart count more; it is computed from the articles
+whenever the index is built, so every edit is reflected. Measured in docs/faq.md ("Settled
+suggestions"); the weights were chosen on held-out BANKING77 train questions that are not the
+evaluation's.
 """
 
 from __future__ import annotations
@@ -26,6 +31,9 @@ WEIGHT_CENTROID = 1.0
 WEIGHT_LEXICAL = 0.5
 # The English encoder's kNN + centroid, for English questions and articles (docs/faq.md).
 WEIGHT_ENGLISH = 3.0
+# The English vectors are whitened with (S + WHITENING_SHRINKAGE * mean eigenvalue of S * I)^(-1/2), S being
+# the within-article covariance of the English articles' texts (docs/faq.md).
+WHITENING_SHRINKAGE = 2.0
 # A settled suggestion needs some lexical match (the caller's minimum score) or an embedding this
 # close (cosine of the nearest article text): calibrated in docs/faq.md.
 MIN_SIMILARITY = 0.84
@@ -54,30 +62,61 @@ def _standardised(scores: np.ndarray) -> np.ndarray:
     return np.asarray((scores - scores.mean()) / spread, dtype=np.float32)
 
 
+def _unit_rows(rows: np.ndarray) -> np.ndarray:
+    return np.asarray(rows / np.maximum(np.linalg.norm(rows, axis=-1, keepdims=True), 1e-9), dtype=np.float32)
+
+
+def within_whitening(per_article: Sequence[np.ndarray], shrinkage: float) -> np.ndarray | None:
+    """The symmetric map (S + shrinkage * mean eigenvalue of S * I)^(-1/2), S being the covariance
+    of every article's vectors around that article's mean (``per_article[j]``: article j's rows);
+    None when no article has two different texts (nothing varies within an article) or ``shrinkage``
+    is not positive (the covariance of few texts is singular)."""
+    counts = np.array([len(rows) for rows in per_article])
+    vectors = np.concatenate(per_article).astype(np.float32)
+    starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
+    means = np.add.reduceat(vectors, starts, axis=0) / counts[:, None]
+    residuals = vectors - np.repeat(means, counts, axis=0)
+    within = (residuals.T @ residuals).astype(np.float64) / len(vectors)
+    scale = float(np.trace(within)) / len(within)
+    if scale <= 1e-12 or shrinkage <= 0:
+        return None
+    values, basis = np.linalg.eigh(within + shrinkage * scale * np.eye(len(within)))
+    return np.asarray((basis / np.sqrt(values)) @ basis.T, dtype=np.float32)
+
+
 @dataclass(frozen=True, slots=True)
 class VectorIndex:
-    """The vectors of every article's texts, ``owner[i]`` being the article (position) of row i."""
+    """The vectors of every article's texts, ``owner[i]`` being the article (position) of row i;
+    with ``transform``, rows, centroids and queries are compared after that linear map."""
 
-    vectors: np.ndarray  # (texts, dimensions), unit rows
+    vectors: np.ndarray  # (texts, dimensions), unit rows (transformed)
     owner: np.ndarray  # (texts,), sorted
-    centroids: np.ndarray  # (articles, dimensions), unit rows
+    centroids: np.ndarray  # (articles, dimensions), unit rows (transformed)
     starts: np.ndarray  # first row of each article
+    transform: np.ndarray | None = None  # (dimensions, dimensions), symmetric; None: the identity
 
     @classmethod
-    def build(cls, per_article: Sequence[np.ndarray]) -> VectorIndex:
-        """``per_article[j]``: the (texts, dimensions) vectors of article j (at least one row each)."""
+    def build(cls, per_article: Sequence[np.ndarray], whitening: float | None = None) -> VectorIndex:
+        """``per_article[j]``: the (texts, dimensions) vectors of article j (at least one row each);
+        ``whitening``: the shrinkage of ``within_whitening`` to compare with, None for plain cosines."""
+        counts = [len(rows) for rows in per_article]
         vectors = np.concatenate(per_article).astype(np.float32)
-        owner = np.repeat(np.arange(len(per_article)), [len(rows) for rows in per_article])
-        centroids = np.stack([rows.mean(axis=0) for rows in per_article]).astype(np.float32)
-        centroids /= np.maximum(np.linalg.norm(centroids, axis=1, keepdims=True), 1e-9)
-        starts = np.concatenate(([0], np.cumsum([len(rows) for rows in per_article])[:-1]))
-        return cls(vectors=vectors, owner=owner, centroids=centroids, starts=starts)
+        transform = within_whitening(per_article, whitening) if whitening is not None else None
+        if transform is not None:
+            vectors = _unit_rows(vectors @ transform)
+        owner = np.repeat(np.arange(len(per_article)), counts)
+        starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
+        centroids = _unit_rows(np.add.reduceat(vectors, starts, axis=0))  # the normalised means
+        return cls(vectors=vectors, owner=owner, centroids=centroids, starts=starts, transform=transform)
 
     def __len__(self) -> int:
         return len(self.centroids)
 
     def parts(self, query: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(kNN, centroid) cosine similarities of every article to the unit vector ``query``."""
+        """(kNN, centroid) cosine similarities of every article to the unit vector ``query`` (both
+        after ``transform``)."""
+        if self.transform is not None:
+            query = _unit_rows(query @ self.transform)
         similarity = self.vectors @ query
         knn = np.maximum.reduceat(similarity, self.starts)
         return np.asarray(knn, dtype=np.float32), np.asarray(self.centroids @ query, dtype=np.float32)
@@ -107,7 +146,7 @@ class EnglishIndex:
             return None
         rows = [per_article[number] for number in members]
         return cls(
-            vectors=VectorIndex.build([row for row in rows if row is not None]),
+            vectors=VectorIndex.build([row for row in rows if row is not None], WHITENING_SHRINKAGE),
             members=np.asarray(members),
             count=len(per_article),
         )
