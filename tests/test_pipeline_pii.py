@@ -23,6 +23,9 @@ EVAL = Path(__file__).resolve().parents[2] / "shared" / "eval"
         ("Henkilötunnus 131052-308T", "fi", "national_id.fi", "131052-308T"),
         ("Ring til mig på 20 30 40 50", "da", "phone", "20 30 40 50"),
         ("Call me on +44 20 7946 0958 please", "en", "phone", "+44 20 7946 0958"),
+        # a range phonenumbers does not hold valid (reserved for drama), after "call me on"
+        ("Call me on +44 7700 900123 please", "en", "phone", "+44 7700 900123"),
+        ("Ring venligst til mig på +45 1234 5678", "da", "phone", "+45 1234 5678"),
         ("Refunder til DK50 0040 0440 1162 43 tak", "da", "iban", "DK50 0040 0440 1162 43"),
         ("kortet 4111 1111 1111 1111 blev trukket", "da", "payment_card", "4111 1111 1111 1111"),
         ("Skriv på jens.hansen@example.dk", "da", "email", "jens.hansen@example.dk"),
@@ -42,6 +45,8 @@ def test_finds_type_and_exact_span(text: str, language: str, kind: str, value: s
         "Jeg rejser d. 24-12-2025 og retur 02.01.2026",
         "Det kostede 1.249,95 kr.",
         "Order #44051401359 hasn't arrived",
+        "Call us about order 12345678, it is missing",
+        "The 7700 900123 was printed on the ticket",
     ],
 )
 def test_order_numbers_dates_and_prices_are_not_personal_data(text: str) -> None:

@@ -63,6 +63,12 @@ _PHONE_WORDS = (
     r"mobilnr|mob|mobile|phone|call|sms|text|whatsapp|nummer|numer|numeru|numerem|zadzwoń|dzwonić|"
     r"komórka|puhelin|puhelinnumero|soita|kontakt|contact|reach|nå|nås|når|træffes|treffes"
 )
+#: words that ask to be called or texted: a number right after them is a phone number even when
+#: phonenumbers does not know its range (new or reserved ranges: "call me on +44 7700 900123")
+_CALL_WORDS = (
+    r"ring|ringe|ringer|ringa|tlf|tlf\.|telefon|telefonnummer|telefonnr|tel\.|mobil|mobilnummer|mobilnr|"
+    r"mobile|phone|call|sms|text|whatsapp|zadzwoń|dzwonić|komórka|puhelin|puhelinnumero|soita"
+)
 _CARD_WORDS = (
     r"kort|kortet|kortnummer|kortnr|card|karta|karty|kartę|kortti|kreditkort|betalingskort|visa|"
     r"mastercard|dankort"
@@ -91,6 +97,7 @@ _ORDER_BEFORE = _words_re(_ORDER_WORDS)
 _ORDER_NEAR = _near_re(_ORDER_WORDS)
 _ID_NEAR = _near_re(_ANY_ID_WORD)
 _PHONE_NEAR = _near_re(_PHONE_WORDS)
+_CALL_NEAR = _near_re(_CALL_WORDS)
 _CARD_NEAR = _near_re(_CARD_WORDS)
 _COUNTRY_NEAR = {country: _near_re(words) for country, words in _ID_WORDS.items()}
 
@@ -322,6 +329,23 @@ def _find_phones(text: str, language: str | None, taken: list[Span]) -> list[Spa
             if len(digits) < 8 and not (international or _PHONE_NEAR.search(before)):
                 continue
             found.append(Span("phone", start, end))
+    return found + _possible_phones(text, regions[0], taken + found)
+
+
+def _possible_phones(text: str, region: str, taken: list[Span]) -> list[Span]:
+    """Numbers of a possible length that phonenumbers does not hold valid, right after a word that asks
+    to be called ("call me on", "ring til mig på"): masked too, since a message that asks to be called
+    gives its number, whatever range it is in. Not after an order word, and eight digits or more."""
+    phonenumbers = _phonenumbers()
+    found: list[Span] = []
+    for match in phonenumbers.PhoneNumberMatcher(text, region, leniency=phonenumbers.Leniency.POSSIBLE):
+        start, end = match.start, match.end
+        before = _before(text, start)
+        if _overlaps(start, end, taken + found) or not _CALL_NEAR.search(before):
+            continue
+        if _is_order_number(text, start) or len(re.sub(r"\D", "", match.raw_string)) < 8:
+            continue
+        found.append(Span("phone", start, end))
     return found
 
 
