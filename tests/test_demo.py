@@ -1,9 +1,11 @@
 """The demo's seed (``tilsvar demo``, ``make demo``): its users, channels and history, and a small
 knowledge base whose answers the reply box and the web chat offer, in the customer's language when
-the question is settled (docs/faq.md)."""
+the question is settled (docs/faq.md); its live stream's chorus, which the trend detector alerts on."""
 
 from __future__ import annotations
 
+import random
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -13,6 +15,7 @@ from sqlalchemy import func, select
 
 from tilsvar.db import Database
 from tilsvar.demo.seed import seed_demo
+from tilsvar.demo.simulator import CHORUS_SIZE, TrafficSimulator
 from tilsvar.faq import embedder
 from tilsvar.models import Brand, Channel, Conversation
 from tilsvar.models.knowledge import FaqArticle, FaqEmbedding
@@ -101,3 +104,18 @@ def test_demo_seed_has_a_workflow_to_show(
     assert other["sla"]
     policies = json_of(client.get("/api/v1/workflow/sla-policies", headers=auth(logins.api_token)))
     assert {p["id"] for p in policies["policies"]} == {"default-320", "urgent"}
+
+
+def test_the_demo_stream_plays_a_chorus_the_trends_page_shows(
+    database: Database, client: TestClient, run_jobs: Callable[[], int]
+) -> None:
+    logins = seed_demo(database, conversations=6)
+    run_jobs()  # the history's own pipeline and trend jobs first
+    simulator = TrafficSimulator(database, messages_per_minute=12, rng=random.Random(5))
+    assert simulator.chorus(threading.Event(), seconds=0) == CHORUS_SIZE
+    run_jobs()
+    alerts = json_of(client.get("/api/v1/trends", headers=auth(logins.api_token)))["items"]
+    assert len(alerts) == 1
+    alert = alerts[0]
+    assert alert["size"] >= 6
+    assert set(alert["platforms"]) <= {"x", "facebook"}

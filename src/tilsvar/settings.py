@@ -135,6 +135,11 @@ class Settings(BaseSettings):
     demo_messages_per_minute: float = Field(
         default=12.0, description="Rate of simulated customer messages in `tilsvar demo`."
     )
+    demo_chorus_every_minutes: float = Field(
+        default=20.0,
+        description="In `tilsvar demo`, many customers complain about the same cancelled trains within "
+        "three minutes this often (the first time after a quarter of it), for the Trends page; 0: never.",
+    )
     faq_min_score: float = Field(
         default=0.05, description="FAQ suggestions scoring below this (0–1) are not shown."
     )

@@ -118,7 +118,11 @@ def run_demo(settings: Settings, *, host: str, port: int, via_webhooks: bool = F
             daemon=True,
         )
     else:
-        simulator = TrafficSimulator(database, messages_per_minute=settings.demo_messages_per_minute)
+        simulator = TrafficSimulator(
+            database,
+            messages_per_minute=settings.demo_messages_per_minute,
+            chorus_every_minutes=settings.demo_chorus_every_minutes,
+        )
         thread = threading.Thread(
             target=simulator.run, args=(stop,), name="tilsvar-demo-traffic", daemon=True
         )
