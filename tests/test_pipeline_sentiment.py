@@ -20,6 +20,12 @@ from tilsvar.pipeline.sentiment import SentimentStage, score
         ("The staff were really helpful", "positive"),
         ("Hvornår kører toget?", "neutral"),
         ("Det var ikke godt", "negative"),
+        # technical failures are complaints in every language (the demo's chorus was "neutral")
+        ("The app keeps crashing when I try to buy a ticket", "negative"),
+        ("Appen crasher når jeg prøver at købe billet", "negative"),
+        ("Appen kraschar när jag försöker köpa biljett", "negative"),
+        ("Aplikacja się zawiesza przy zakupie biletu", "negative"),
+        ("Big outage on the website today", "negative"),
     ],
 )
 def test_labels(text: str, expected: str) -> None:

@@ -631,6 +631,7 @@ löjlig* ridiculous* śmieszn* absurd* tåbelig* dum dumme dumt dumma stupid* id
 illamående* nausea* klam klamt klamme hæslig* stygg* ugly* brzydk* ubehagelig* obehaglig* unpleasant*
 overflødig* överflödig* redundant* pretentiøs* pretentiös* pretentious* forutsigbar* förutsägbar*
 predictable* langtekkelig* langtrukken* utdragen* tedious* klisj* kliché* cliché*
+crash* krasch* zawiesz* zacina* outage* nedbrud* driftsforstyrr* driftstörning* avbrott* awari*
 """
 # Milder words, common in reviews and feedback (one is enough to tip a short text).
 _POSITIVE_1 = """
