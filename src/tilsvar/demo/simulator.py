@@ -67,28 +67,32 @@ class TrafficSimulator:
         customer: Customer = self.rng.choice(self.people)
         if recent:
             channel, parent_id, kind = self.rng.choice(recent)
-            message = customer_message(
-                self.rng,
-                platform=channel.platform,
-                account=channel.account,
-                customer=customer,
-                created_at=now,
-                in_reply_to=parent_id,
-                kind=kind,
-                text=follow_up_text(self.rng, customer.language),
-            )
-        else:
-            channel = self.rng.choice(channels)
-            message = customer_message(
-                self.rng,
-                platform=channel.platform,
-                account=channel.account,
-                customer=customer,
-                created_at=now,
-            )
+            text = follow_up_text(self.rng, customer.language)
+            return self._write(channel, customer, in_reply_to=parent_id, kind=kind, text=text)
+        return self._write(self.rng.choice(channels), customer)
+
+    def _write(
+        self,
+        channel: Channel,
+        customer: Customer,
+        *,
+        in_reply_to: str | None = None,
+        kind: str | None = None,
+        text: str | None = None,
+    ) -> int:
+        """Ingest one message of ``customer`` on ``channel`` now; returns how many were stored."""
+        message = customer_message(
+            self.rng,
+            platform=channel.platform,
+            account=channel.account,
+            customer=customer,
+            created_at=utcnow(),
+            in_reply_to=in_reply_to,
+            kind=kind,
+            text=text,
+        )
         with self.database.session() as session:
-            result = do_ingest_messages(session, messages=[message], actor="demo-traffic")
-        return len(result.stored)
+            return len(do_ingest_messages(session, messages=[message], actor="demo-traffic").stored)
 
     def chorus(self, stop: threading.Event, *, seconds: float = CHORUS_SECONDS) -> int:
         """One chorus: ``CHORUS_SIZE`` different customers write that the app crashes when they buy a
@@ -97,27 +101,19 @@ class TrafficSimulator:
         with self.database.reader() as session:
             public = select(Channel).where(Channel.mode == "simulated", Channel.platform.in_(PUBLIC))
             channels = list(session.scalars(public.order_by(Channel.id)))
-        # one brand's channels (the first brand's: the railway's), as a chorus is about one brand
         people = [person for person in self.people if person.language in APP_CHORUS]
         if not channels or not people:
             return 0
+        # one brand's channels (the first brand's: the railway's), as a chorus is about one brand
         channels = [channel for channel in channels if channel.brand_id == channels[0].brand_id]
         stored = 0
         for customer in self.rng.sample(people, min(CHORUS_SIZE, len(people))):
             if stop.is_set():
                 break
             channel = self.rng.choice(channels)
-            message = customer_message(
-                self.rng,
-                platform=channel.platform,
-                account=channel.account,
-                customer=customer,
-                created_at=utcnow(),
-                kind=KINDS_BY_PLATFORM[channel.platform][0],  # public: a comment, not a DM
-                text=self.rng.choice(APP_CHORUS[customer.language]),
-            )
-            with self.database.session() as session:
-                stored += len(do_ingest_messages(session, messages=[message], actor="demo-traffic").stored)
+            text = self.rng.choice(APP_CHORUS[customer.language])
+            # public: a comment, not a DM
+            stored += self._write(channel, customer, kind=KINDS_BY_PLATFORM[channel.platform][0], text=text)
             stop.wait(seconds / CHORUS_SIZE * self.rng.uniform(0.5, 1.5))
         return stored
 

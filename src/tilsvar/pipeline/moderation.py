@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cache, lru_cache
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from tilsvar.pipeline import lexicons, sequencemodel, wordmodel
@@ -59,12 +59,6 @@ OFFENSIVE_LABELS = frozenset({"profanity", "personal_attack", "threat", "hate"})
 _LABEL_SCORE = {"profanity": 0.8, "personal_attack": 0.9, "threat": 0.95, "hate": 0.95}
 
 
-@lru_cache(maxsize=65536)
-def _folded_word(token: str) -> str:
-    """``fold`` of one message word: the same words recur in every batch."""
-    return fold(token)
-
-
 @dataclass(slots=True)
 class Lexicon:
     """Exact words/phrases and ``prefix*`` stems, all in lexicon form."""
@@ -92,7 +86,7 @@ class Lexicon:
         return cls(exact, phrases, tuple(sorted(set(prefixes))))
 
     def matches(self, tokens: Sequence[str], joined: str) -> list[str]:
-        hits = [t for t in tokens if t in self.exact or _folded_word(t) in self.exact]
+        hits = [t for t in tokens if t in self.exact or fold(t) in self.exact]
         if self.prefixes:
             hits += [t for t in tokens if t.startswith(self.prefixes) and t not in hits]
         hits += [p for p in self.phrases if f" {p} " in joined]

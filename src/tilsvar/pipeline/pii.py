@@ -336,6 +336,8 @@ def _possible_phones(text: str, region: str, taken: list[Span]) -> list[Span]:
     """Numbers of a possible length that phonenumbers does not hold valid, right after a word that asks
     to be called ("call me on", "ring til mig på"): masked too, since a message that asks to be called
     gives its number, whatever range it is in. Not after an order word, and eight digits or more."""
+    if not _CALL_NEAR.search(text):
+        return []  # most messages: no second pass of the matcher
     phonenumbers = _phonenumbers()
     found: list[Span] = []
     for match in phonenumbers.PhoneNumberMatcher(text, region, leniency=phonenumbers.Leniency.POSSIBLE):
