@@ -317,8 +317,8 @@ def _lexicon_offensive(texts: list[str], language: str) -> list[bool]:
     ]
 
 
-def _combined(texts: list[str], probabilities: list[float], threshold: float, language: str) -> list[int]:
-    lexicon = _lexicon_offensive(texts, language)
+def _combined(lexicon: list[bool], probabilities: list[float], threshold: float) -> list[int]:
+    """Offensive when the classifier's probability reaches ``threshold`` or the lexicons hit."""
     return [int(p >= threshold or hit) for p, hit in zip(probabilities, lexicon, strict=True)]
 
 
@@ -360,8 +360,9 @@ def evaluate_moderation(folder: Path, seeds: tuple[int, ...] = MODERATION_SEEDS)
     texts = [t for t, _ in rows]
     gold = [int(label == "OFF") for _, label in rows]
     scores = offensive_scores(texts, ["en"] * len(texts))
-    predicted = _combined(texts, scores, 0.5, "en")
-    lexicon_only = _combined(texts, [0.0] * len(texts), 0.5, "en")
+    lexicon = _lexicon_offensive(texts, "en")  # once: every OLID figure below ORs it in
+    predicted = _combined(lexicon, scores, 0.5)
+    lexicon_only = _combined(lexicon, [0.0] * len(texts), 0.5)
     word_scores, toxic = english_parts(texts)
     report["olid_en_out_of_domain"] = {
         "rows": len(rows),
@@ -369,10 +370,10 @@ def evaluate_moderation(folder: Path, seeds: tuple[int, ...] = MODERATION_SEEDS)
         "half A) + lexicons",
         "macro_f1": round(float(f1_score(gold, predicted, average="macro")), 4),
         "word_model_only_macro_f1": round(
-            float(f1_score(gold, _combined(texts, word_scores, 0.5, "en"), average="macro")), 4
+            float(f1_score(gold, _combined(lexicon, word_scores, 0.5), average="macro")), 4
         ),
         "lexicons_only_macro_f1": round(float(f1_score(gold, lexicon_only, average="macro")), 4),
-        "halves": _olid_halves(texts, gold, word_scores, toxic),
+        "halves": _olid_halves(lexicon, gold, word_scores, toxic),
     }
     return report
 
@@ -381,7 +382,7 @@ def evaluate_moderation(folder: Path, seeds: tuple[int, ...] = MODERATION_SEEDS)
 OLID_SPLIT_SEED = 0
 
 
-def _olid_halves(texts: list[str], gold: list[int], word: list[float], toxic: list[float]) -> dict[str, Any]:
+def _olid_halves(hits: list[bool], gold: list[int], word: list[float], toxic: list[float]) -> dict[str, Any]:
     """The English blend on OLID's two halves: the shipped weight/threshold (chosen on A) on each half,
     and a weight/threshold chosen on each half then measured on the other."""
     import numpy as np
@@ -390,10 +391,10 @@ def _olid_halves(texts: list[str], gold: list[int], word: list[float], toxic: li
     from tilsvar.pipeline.moderation import ENGLISH_BLEND_THRESHOLD, ENGLISH_BLEND_WEIGHT
 
     gold_array = np.asarray(gold)
-    lexicon = np.asarray(_lexicon_offensive(texts, "en"))
+    lexicon = np.asarray(hits)
     word_array, toxic_array = np.asarray(word), np.asarray(toxic)
-    order = np.random.default_rng(OLID_SPLIT_SEED).permutation(len(texts))
-    half = {"A": order[: len(texts) // 2], "B": order[len(texts) // 2 :]}
+    order = np.random.default_rng(OLID_SPLIT_SEED).permutation(len(gold))
+    half = {"A": order[: len(gold) // 2], "B": order[len(gold) // 2 :]}
 
     def score(rows: Any, weight: float, threshold: float) -> float:
         blend = weight * word_array[rows] + (1 - weight) * toxic_array[rows]
