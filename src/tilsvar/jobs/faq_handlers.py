@@ -61,7 +61,7 @@ def embed_organization(
     if not get_settings().faq_embeddings or not embedder.available():
         return {"stored": 0, "deleted": 0, "remaining": 0, "skipped": "embeddings unavailable or off"}
     model = embedder.model_name()
-    english_model = english.model_name() if english.available() else None
+    english_model = english.model_name() if english.installed() else None
     with database.session() as session:
         deleted = do_prune_faq_vectors(
             session, organization_id=organization_id, model=model, english_model=english_model
@@ -74,7 +74,8 @@ def embed_organization(
             english_missing = missing_texts(
                 session, organization_id=organization_id, model=english_model, english_only=True
             )
-            work.append((english_model, english.embed, english_missing))
+            if english_missing and english.available():  # loaded only when English texts need it
+                work.append((english_model, english.embed, english_missing))
     stored = remaining = 0
     room = limit
     for name, embed_texts, missing in work:
