@@ -11,7 +11,7 @@ import shutil
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -70,8 +70,8 @@ def test_a_user_who_picks_danish_gets_danish_pages_dates_and_numbers(
     conversation_id = re.search(r"/conversations/(\d+)", inbox)
     assert conversation_id
     page = client.get(f"/conversations/{conversation_id.group(1)}").text
-    today = format_date(datetime.now(UTC), "medium", locale="da")
-    assert today in page  # e.g. "6. dec. 2026", not "2026-12-06"
+    received = format_date(datetime.now(UTC) - timedelta(minutes=200), "medium", locale="da")
+    assert received in page  # the message's day, e.g. "6. dec. 2026", not "2026-12-06"
     assert "Svar på X" in page
     account = client.get("/account").text
     assert "Sprog i Tilsvar for dig" in account
