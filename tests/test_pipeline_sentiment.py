@@ -39,6 +39,19 @@ def test_negation_flips() -> None:
     assert score("det er godt") > 0 > score("det er ikke godt")
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I am down today but not yesterday, are outages still occurring?",
+        "I'm not mad, I'm disappointed",
+        "Ikke i dag. Elendig service",
+        "Inte nu, usel service",
+    ],
+)
+def test_negation_stops_at_a_comma_or_full_stop(text: str) -> None:
+    assert score(text) < 0  # the "not" of one clause does not turn the next clause's complaint around
+
+
 def test_review_words_and_downtoners() -> None:
     from tilsvar.pipeline.sentiment import label, score
 

@@ -78,7 +78,9 @@ _NAME = re.compile(r"(?<=[\w,)] )[A-ZÆØÅÄÖ][a-zæøåäöé]+")
 #: a short span in «guillemets» is a title ("« Lykkelig alle sine dager »") or a quoted phrase: it names
 #: rather than judges (longer spans are quoted speech and count)
 _TITLE = re.compile(r"«[^«»]{0,60}»")
-_TOKEN = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*|n't|!+|\?+")
+_TOKEN = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*|n't|!+|\?+|[,;.]")
+#: a negation does not reach past these into the next clause ("not yesterday, are outages …")
+_CLAUSE_END = frozenset("!?,;.")
 #: Nynorsk adjective/adverb endings and the Bokmål ones our stems are written in
 _NYNORSK = (
     ("legaste", "ligste"),
@@ -214,7 +216,8 @@ def _negated(tokens: list[str], index: int) -> bool:
     """A negation among the three words before (not across "men/but"), unless it is "ikke bare/minst"
     (not only, not least)."""
     for back in range(1, 4):
-        if index < back or tokens[index - back] in lexicons.CONTRASTIVE:  # "ikke slik, men bra"
+        before = tokens[index - back] if index >= back else ""
+        if not before or before in lexicons.CONTRASTIVE or before[0] in _CLAUSE_END:  # "ikke slik, men bra"
             break
         if tokens[index - back] in lexicons.NEGATIONS:
             return back == 1 or tokens[index - back + 1] not in lexicons.NOT_ONLY
