@@ -19,12 +19,13 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from tilsvar.demo.traffic import CHORUS
 from tilsvar.trends.engine import Observation, Params, replay
 from tilsvar.trends.streams import StreamMessage, background, chorus
 
 START = datetime(2026, 11, 2, tzinfo=UTC)
-# Other choruses than the test's: a station's lifts, a price rise, a timetable change, in three
-# languages each (the first is the default app-crash chorus).
+# Other choruses than the test's (the first, None, is the default app-crash chorus): a price rise
+# and a timetable change in three languages each, and a cancellation told many ways in five.
 TEMPLATES: list[dict[str, tuple[str, ...]] | None] = [
     None,
     {
@@ -46,6 +47,9 @@ TEMPLATES: list[dict[str, tuple[str, ...]] | None] = [
         ),
         "da": ("Den nye køreplan har fjernet min afgang", "Ny køreplan, ingen afgang før 7, katastrofe"),
     },
+    # One incident told many ways in five languages (`tilsvar simulate --scenario chorus`): before
+    # clusters merged it split into two or three clusters, each raising its own alert.
+    {language: tuple(texts) for language, texts in CHORUS.items()},
 ]
 
 
@@ -75,6 +79,7 @@ def main() -> None:
     false_alarms = replay(params, _observations(quiet))
     elapsed = time.perf_counter() - started
     delays: list[float] = []
+    alerts_per_chorus: list[int] = []
     missed = 0
     for number in range(args.choruses):
         day = number % max(args.days - 1, 1) + 1
@@ -98,6 +103,7 @@ def main() -> None:
         if not hits:
             missed += 1
             continue
+        alerts_per_chorus.append(len(hits))
         first = min(members, key=lambda m: m.at).at
         delays.append((min(alert.at for alert in hits) - first).total_seconds() / 60)
     result: dict[str, Any] = {
@@ -112,6 +118,11 @@ def main() -> None:
         "minutes_to_alert": {
             "median": round(statistics.median(delays), 1) if delays else None,
             "max": round(max(delays), 1) if delays else None,
+        },
+        # one incident should raise one alert (a shitstorm may follow a chorus of the same cluster)
+        "alerts_per_chorus": {
+            "mean": round(statistics.mean(alerts_per_chorus), 2) if alerts_per_chorus else None,
+            "max": max(alerts_per_chorus, default=None),
         },
         "replay_messages_per_second": round(len(quiet) / elapsed, 1),
         "params": {

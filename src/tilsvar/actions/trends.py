@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
-from sqlalchemy import select, text
+from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session
 
 from tilsvar.actions.common import ActionError, audit
@@ -155,7 +155,7 @@ def _observe_brand(session: Session, brand_id: int, rows: list[Any], params: Par
     # Persist the clusters that changed, then members and alerts (which refer to them).
     saved: dict[int, TrendCluster] = {}
     for cluster in detector.clusters:
-        if not cluster.changed:
+        if not cluster.changed or cluster.merged_into is not None:
             continue
         row_ = rows_by_id.get(cluster.id) if cluster.id is not None else None
         if row_ is None:
@@ -167,6 +167,7 @@ def _observe_brand(session: Session, brand_id: int, rows: list[Any], params: Par
     for cluster in detector.clusters:
         if id(cluster) in saved:
             cluster.id = saved[id(cluster)].id
+    merged_into = _fold_merged_clusters(session, detector.clusters, rows_by_id)
     conversation_of = dict(
         session.execute(
             select(Message.id, Message.conversation_id).where(
@@ -179,7 +180,7 @@ def _observe_brand(session: Session, brand_id: int, rows: list[Any], params: Par
             TrendMember(
                 message_id=row.id,
                 brand_id=brand_id,
-                cluster_id=cluster.id if cluster is not None else None,
+                cluster_id=cluster.survivor().id if cluster is not None else None,
                 at=row.created_at,
                 author=author[:320],
                 negative=row.sentiment == "negative",
@@ -188,9 +189,37 @@ def _observe_brand(session: Session, brand_id: int, rows: list[Any], params: Par
         )
     session.flush()
     _link_to_open_incidents(
-        session, [(conversation_of[row.id], cluster) for row, cluster, _ in assigned if cluster]
+        session, [(conversation_of[row.id], cluster.survivor().id) for row, cluster, _ in assigned if cluster]
     )
+    for survivor_id in merged_into:
+        conversations = cluster_conversation_ids(session, survivor_id)
+        _link_to_open_incidents(
+            session, [(conversation_id, survivor_id) for conversation_id in conversations]
+        )
     return [_store_alert(session, organization_id, brand_id, alert) for alert in alerts]
+
+
+def _fold_merged_clusters(
+    session: Session, clusters: list[Cluster], rows_by_id: dict[int, TrendCluster]
+) -> set[int]:
+    """Stored clusters the detector folded into another hand their members and alerts to the
+    survivor and are deleted (their rows cascade). Returns the survivors that took stored members."""
+    survivors: set[int] = set()
+    for cluster in clusters:
+        if cluster.merged_into is None or cluster.id is None:
+            continue
+        survivor_id = cluster.survivor().id
+        assert survivor_id is not None
+        session.execute(
+            update(TrendMember).where(TrendMember.cluster_id == cluster.id).values(cluster_id=survivor_id)
+        )
+        session.execute(
+            update(TrendAlert).where(TrendAlert.cluster_id == cluster.id).values(cluster_id=survivor_id)
+        )
+        session.delete(rows_by_id[cluster.id])
+        survivors.add(survivor_id)
+    session.flush()
+    return survivors
 
 
 def _authors(session: Session, identity_ids: set[int]) -> dict[int, str]:
@@ -233,8 +262,8 @@ def _store_cluster(row: TrendCluster, cluster: Cluster) -> None:
 
 
 def _store_alert(session: Session, organization_id: int, brand_id: int, alert: Alert) -> int:
-    assert alert.cluster.id is not None
-    cluster = alert.cluster
+    cluster = alert.cluster.survivor()  # a later message of the batch may have merged it
+    assert cluster.id is not None
     row = TrendAlert(
         organization_id=organization_id,
         brand_id=brand_id,
@@ -330,21 +359,22 @@ def _link(session: Session, incident_id: int, conversation_ids: Iterable[int]) -
     return added
 
 
-def _link_to_open_incidents(session: Session, pairs: list[tuple[int, Cluster]]) -> None:
-    """New messages of a cluster whose alert has an open incident join that incident."""
-    cluster_ids = {cluster.id for _, cluster in pairs if cluster.id is not None}
+def _link_to_open_incidents(session: Session, pairs: list[tuple[int, int | None]]) -> None:
+    """New messages of a cluster (conversation id, cluster id) join the open incidents of its alerts
+    (a merged cluster may carry the alerts, and incidents, of both its parts)."""
+    cluster_ids = {cluster_id for _, cluster_id in pairs if cluster_id is not None}
     if not cluster_ids:
         return
-    incidents = dict(
-        session.execute(
-            select(TrendAlert.cluster_id, TrendAlert.incident_id)
-            .join(Incident, Incident.id == TrendAlert.incident_id)
-            .where(TrendAlert.cluster_id.in_(cluster_ids), Incident.status == "open")
-        ).all()
-    )
-    for conversation_id, cluster in pairs:
-        incident_id = incidents.get(cluster.id) if cluster.id is not None else None
+    incidents: dict[int, set[int]] = defaultdict(set)
+    for cluster_id, incident_id in session.execute(
+        select(TrendAlert.cluster_id, TrendAlert.incident_id)
+        .join(Incident, Incident.id == TrendAlert.incident_id)
+        .where(TrendAlert.cluster_id.in_(cluster_ids), Incident.status == "open")
+    ):
         if incident_id is not None:
+            incidents[cluster_id].add(incident_id)
+    for conversation_id, member_of in pairs:
+        for incident_id in sorted(incidents[member_of]) if member_of in incidents else ():
             _link(session, incident_id, [conversation_id])
 
 

@@ -119,6 +119,14 @@ class Cluster:
     members: list[Member] = field(default_factory=list)
     alerted: dict[str, datetime] = field(default_factory=dict)  # kind -> last alert (message time)
     changed: bool = False
+    merged_into: Cluster | None = None  # grew alike an older cluster and was folded into it
+
+    def survivor(self) -> Cluster:
+        """The cluster this one's messages now belong to (itself unless it was merged)."""
+        cluster = self
+        while cluster.merged_into is not None:
+            cluster = cluster.merged_into
+        return cluster
 
     def label(self, words: int = 3) -> str:
         """The cluster's most telling words: its concepts first, then its commonest words."""
@@ -201,11 +209,9 @@ class Detector:
         horizon = at - self.params.baseline
         for number in sorted(candidates):
             cluster = self.clusters[number]
-            if cluster.last_seen < horizon:
+            if cluster.last_seen < horizon or cluster.merged_into is not None:
                 continue
-            centroid = cluster.centroid
-            norm = math.sqrt(sum(value * value for value in centroid.values())) or 1.0
-            score = sum(weight * centroid.get(name, 0.0) for name, weight in features.items()) / norm
+            score = _dot(features, cluster.centroid) / _norm(cluster.centroid)
             if score > best_score:
                 best, best_score = number, score
         return best, best_score
@@ -228,7 +234,59 @@ class Detector:
             number = len(self.clusters) - 1
         cluster = self.clusters[number]
         self._join(number, cluster, observation, features, terms)
+        cluster = self._merge_with_sibling(number, cluster, at)
         return cluster, self._check(cluster, observation)
+
+    def _merge_with_sibling(self, number: int, cluster: Cluster, at: datetime) -> Cluster:
+        """One incident told in several ways ("Aflyst tog fra Odense …", "Cancelled again from Odense,
+        zero information") can start several clusters before any of them is typical; once a
+        cluster's centroid is as alike another's as a message must be to join, and both were born
+        within the window, the younger is folded into the older, so the incident raises one alert
+        and one incident holds all its conversations. Clusters with a history are never merged: a
+        surge folded into a long-standing topic would be measured against that topic's baseline and
+        found late. Returns the cluster the message now belongs to."""
+        candidates: set[int] = set()
+        for name in cluster.centroid:
+            candidates |= self._postings.get(name, set())
+        candidates.discard(number)
+        born = at - self.params.window
+        if cluster.first_seen < born:
+            return cluster
+        norm = _norm(cluster.centroid)
+        best: int | None = None
+        best_score = self.params.similarity
+        for other_number in sorted(candidates):
+            other = self.clusters[other_number]
+            if other.first_seen < born or other.merged_into is not None:
+                continue
+            score = _dot(cluster.centroid, other.centroid) / (norm * _norm(other.centroid))
+            if score >= best_score:
+                best, best_score = other_number, score
+        if best is None:
+            return cluster
+        older, younger = sorted(((number, cluster), (best, self.clusters[best])), key=_age)
+        self._absorb(older[0], older[1], younger[1])
+        return older[1]
+
+    def _absorb(self, number: int, cluster: Cluster, other: Cluster) -> None:
+        merged = dict(cluster.centroid)
+        for name, weight in other.centroid.items():
+            merged[name] = merged.get(name, 0.0) + weight
+        kept = sorted(merged.items(), key=lambda item: (-item[1], item[0]))[:CENTROID_FEATURES]
+        cluster.centroid = {name: round(value, 4) for name, value in kept}
+        self._post(number, cluster)
+        cluster.size += other.size
+        cluster.first_seen = min(cluster.first_seen, other.first_seen)
+        cluster.last_seen = max(cluster.last_seen, other.last_seen)
+        cluster.terms.update(other.terms)
+        cluster.platforms.update(other.platforms)
+        cluster.sentiments.update(other.sentiments)
+        cluster.members = sorted(cluster.members + other.members, key=lambda m: (m.at, m.message_id))
+        for kind, at in other.alerted.items():
+            cluster.alerted[kind] = max(at, cluster.alerted.get(kind, at))
+        cluster.changed = True
+        other.merged_into = cluster
+        other.changed = True
 
     def _join(
         self,
@@ -319,6 +377,20 @@ class Detector:
                 expected=round(expected, 3),
             )
         ]
+
+
+def _dot(left: dict[str, float], right: dict[str, float]) -> float:
+    if len(right) < len(left):
+        left, right = right, left
+    return sum(weight * right.get(name, 0.0) for name, weight in left.items())
+
+
+def _norm(vector_: dict[str, float]) -> float:
+    return math.sqrt(sum(value * value for value in vector_.values())) or 1.0
+
+
+def _age(numbered: tuple[int, Cluster]) -> tuple[datetime, int]:
+    return numbered[1].first_seen, numbered[0]
 
 
 def replay(params: Params, observations: Iterable[Observation]) -> list[Alert]:
