@@ -44,7 +44,7 @@ def test_demo_seed_has_logins_channels_history_and_a_knowledge_base(
         assert (session.scalar(select(func.count()).select_from(Conversation)) or 0) >= 6
         articles = list(session.scalars(select(FaqArticle)))
         rail = session.scalars(select(Brand.id).where(Brand.slug == "rail")).one()
-    assert len(articles) == 15
+    assert len(articles) == 17
     assert {article.language for article in articles} == {"en", "da", "sv", "nb", "pl"}
     assert all(article.status == "published" and article.questions for article in articles)
 
@@ -63,6 +63,12 @@ def test_demo_seed_has_logins_channels_history_and_a_knowledge_base(
     settled = _suggest(client, logins.api_token, rail, "I left my rucksack in the carriage", "settled")
     assert settled["mode"] == "settled"
     assert settled["suggestions"][0]["title"] in {"Lost property", "Hittegods"}  # en, sv
+    # a Danish customer who lost a jacket gets the Danish lost-property article (it was the bike one)
+    danish = _suggest(client, logins.api_token, rail, "jeg har glemt min jakke i toget", "settled")
+    assert (danish["suggestions"][0]["key"], danish["suggestions"][0]["language"]) == (
+        "rail-lost-property-da",
+        "da",
+    )
 
 
 def test_demo_seed_has_a_workflow_to_show(
