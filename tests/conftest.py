@@ -303,9 +303,13 @@ def live_server(settings: Settings, database: Database) -> Iterator[str]:
     app = create_app(settings, database)
     app.state.start_worker = True
     port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    # A browser still on a live page holds an event stream open when the server stops (the page
+    # fixture is torn down after this one); in a thread uvicorn installs no signal handlers, so the
+    # stream never hears of the shutdown: without a timeout every browser test waited out the join.
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, log_level="warning", lifespan="on", timeout_graceful_shutdown=1
     )
+    server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
