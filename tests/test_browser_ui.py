@@ -373,11 +373,13 @@ def test_hide_an_abusive_comment_and_undo(
     reason.fill("abusive language")
     page.keyboard.press("Enter")
     moderation = page.locator("#thread .moderation")
-    expect(moderation).to_contain_text("Hidden on the platform", timeout=40_000)
+    # the platform's answer arrives as a live event (moderation.changed), not with the thread's
+    # 30-second refresh
+    expect(moderation).to_contain_text("Hidden on the platform", timeout=20_000)
     shot(page, "hidden-comment")
     moderation.locator("input[name=reason]").fill("a colleague misread it")
     moderation.get_by_role("button", name="Undo: show again").click()
-    expect(page.locator("#thread .moderation")).to_contain_text("Shown again", timeout=40_000)
+    expect(page.locator("#thread .moderation")).to_contain_text("Shown again", timeout=20_000)
     assert page.problems == []
 
 

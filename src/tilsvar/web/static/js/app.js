@@ -20,14 +20,29 @@
   }
   const refreshRowsSoon = debounce(refreshRows, 250);
 
+  // An event can arrive while a form inside the thread (hide, undo, reply) is still waiting for its
+  // answer, which then replaces the thread with the state before the event: refresh once it has.
+  let threadStale = false;
+  function refreshThread() {
+    const thread = document.getElementById("thread");
+    if (!thread || !window.htmx) return;
+    if (thread.classList.contains("htmx-request") || thread.querySelector(".htmx-request")) {
+      threadStale = true;
+      return;
+    }
+    threadStale = false;
+    window.htmx.trigger(thread, "refresh");
+  }
+  document.addEventListener("htmx:afterSettle", function () {
+    if (threadStale) refreshThread();
+  });
+
   function onEvent(event) {
     let data = {};
     try { data = JSON.parse(event.data); } catch (error) { data = {}; }
     refreshRowsSoon();
     const thread = document.getElementById("thread");
-    if (thread && window.htmx && String(data.conversation_id) === thread.dataset.conversationId) {
-      window.htmx.trigger(thread, "refresh");
-    }
+    if (thread && String(data.conversation_id) === thread.dataset.conversationId) refreshThread();
     document.body.dataset.lastEvent = event.type;
   }
 
@@ -36,7 +51,7 @@
     const status = document.getElementById("live-status");
     const source = new EventSource("/events");
     ["message.received", "conversation.created", "conversation.updated", "reply.queued",
-     "delivery.changed", "message.analyzed"].forEach(function (type) {
+     "delivery.changed", "message.analyzed", "moderation.changed"].forEach(function (type) {
       source.addEventListener(type, onEvent);
     });
     source.onopen = function () { if (status) status.classList.add("on"); };
