@@ -20,8 +20,8 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tilsvar.demo.traffic import CHORUS
-from tilsvar.trends.engine import Observation, Params, replay
-from tilsvar.trends.streams import StreamMessage, background, chorus
+from tilsvar.trends.engine import Params, replay
+from tilsvar.trends.streams import background, chorus, observations
 
 START = datetime(2026, 11, 2, tzinfo=UTC)
 # Other choruses than the test's (the first, None, is the default app-crash chorus): a price rise
@@ -53,21 +53,6 @@ TEMPLATES: list[dict[str, tuple[str, ...]] | None] = [
 ]
 
 
-def _observations(messages: list[StreamMessage], offset: int = 0) -> list[Observation]:
-    return [
-        Observation(
-            message_id=offset + number,
-            at=m.at,
-            text=m.text,
-            author=m.author,
-            platform=m.platform,
-            kind=m.kind,
-            sentiment=m.sentiment,
-        )
-        for number, m in enumerate(messages)
-    ]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--days", type=int, default=14)
@@ -76,7 +61,7 @@ def main() -> None:
     params = Params()
     quiet = background(START, 24 * args.days, seed=101)
     started = time.perf_counter()
-    false_alarms = replay(params, _observations(quiet))
+    false_alarms = replay(params, observations(quiet))
     elapsed = time.perf_counter() - started
     delays: list[float] = []
     alerts_per_chorus: list[int] = []
@@ -93,7 +78,7 @@ def main() -> None:
             prefix="c",
         )
         chorus_ids = set(range(1_000_000, 1_000_000 + len(members)))
-        alerts = replay(params, _observations(quiet) + _observations(members, 1_000_000))
+        alerts = replay(params, observations(quiet) + observations(members, 1_000_000))
         hits = [
             alert
             for alert in alerts

@@ -19,8 +19,8 @@ from tilsvar.demo.traffic import CHORUS
 from tilsvar.models import Channel, Message
 from tilsvar.models.knowledge import IncidentConversation, TrendAlert, TrendCluster, TrendMember
 from tilsvar.models.workflow import Notification
-from tilsvar.trends.engine import Observation, Params, replay
-from tilsvar.trends.streams import StreamMessage, background, chorus
+from tilsvar.trends.engine import Params, replay
+from tilsvar.trends.streams import StreamMessage, background, chorus, observations
 
 from conftest import Seeded
 from helpers import auth, json_of
@@ -63,21 +63,6 @@ def _alerts(database: Database) -> list[TrendAlert]:
 def _external_id(database: Database, message_id: int | None) -> str | None:
     with database.reader() as session:
         return session.scalar(select(Message.external_id).where(Message.id == message_id))
-
-
-def observations(messages: list[StreamMessage]) -> list[Observation]:
-    return [
-        Observation(
-            message_id=number,
-            at=m.at,
-            text=m.text,
-            author=m.author,
-            platform=m.platform,
-            kind=m.kind,
-            sentiment=m.sentiment,
-        )
-        for number, m in enumerate(messages)
-    ]
 
 
 def test_engine_alone_finds_the_chorus_at_its_sixth_message() -> None:

@@ -11,6 +11,8 @@ import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from tilsvar.trends.engine import Observation
+
 STATIONS = (
     "Odense",
     "Malmö",
@@ -239,3 +241,19 @@ def chorus(
             )
         )
     return messages
+
+
+def observations(messages: list[StreamMessage], offset: int = 0) -> list[Observation]:
+    """The messages as the detector sees them, numbered from ``offset`` in the given order."""
+    return [
+        Observation(
+            message_id=offset + number,
+            at=m.at,
+            text=m.text,
+            author=m.author,
+            platform=m.platform,
+            kind=m.kind,
+            sentiment=m.sentiment,
+        )
+        for number, m in enumerate(messages)
+    ]
