@@ -219,7 +219,7 @@ def _negated(tokens: list[str], index: int) -> bool:
         before = tokens[index - back] if index >= back else ""
         if not before or before in lexicons.CONTRASTIVE or before[0] in _CLAUSE_END:  # "ikke slik, men bra"
             break
-        if tokens[index - back] in lexicons.NEGATIONS:
+        if before in lexicons.NEGATIONS:
             return back == 1 or tokens[index - back + 1] not in lexicons.NOT_ONLY
     if index > 1 and (tokens[index - 2], tokens[index - 1]) in lexicons.NEGATING_PAIRS:
         return True

@@ -245,13 +245,13 @@ class Detector:
         and one incident holds all its conversations. Clusters with a history are never merged: a
         surge folded into a long-standing topic would be measured against that topic's baseline and
         found late. Returns the cluster the message now belongs to."""
+        born = at - self.params.window
+        if cluster.first_seen < born:
+            return cluster
         candidates: set[int] = set()
         for name in cluster.centroid:
             candidates |= self._postings.get(name, set())
         candidates.discard(number)
-        born = at - self.params.window
-        if cluster.first_seen < born:
-            return cluster
         norm = _norm(cluster.centroid)
         best: int | None = None
         best_score = self.params.similarity
