@@ -21,12 +21,16 @@
   const refreshRowsSoon = debounce(refreshRows, 250);
 
   // An event can arrive while a form inside the thread (hide, undo, reply) is still waiting for its
-  // answer, which then replaces the thread with the state before the event: refresh once it has.
+  // answer, which then replaces the thread with the state before the event; or just after that
+  // answer was swapped in, before htmx has wired the new thread up ("htmx-added" until it settles),
+  // when a "refresh" would go nowhere. Either way the thread is refreshed once it has settled.
   let threadStale = false;
+  const BUSY = ["htmx-request", "htmx-added", "htmx-swapping", "htmx-settling"];
   function refreshThread() {
     const thread = document.getElementById("thread");
     if (!thread || !window.htmx) return;
-    if (thread.classList.contains("htmx-request") || thread.querySelector(".htmx-request")) {
+    const busy = BUSY.some(function (name) { return thread.classList.contains(name); });
+    if (busy || thread.querySelector(".htmx-request")) {
       threadStale = true;
       return;
     }
@@ -35,6 +39,20 @@
   }
   document.addEventListener("htmx:afterSettle", function () {
     if (threadStale) refreshThread();
+  });
+  // Nor does a refresh (live or the 30-second one) replace the thread while somebody is typing a
+  // reason into one of its forms: it would wipe what they typed. It follows once the form is sent.
+  function typingIn(element) {
+    return Array.from(element.querySelectorAll("input:not([type=hidden]), textarea")).some(
+      function (field) { return field.value !== field.defaultValue; }
+    );
+  }
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    const element = event.detail.elt;
+    if (element && element.id === "thread" && typingIn(element)) {
+      event.preventDefault();
+      threadStale = true;
+    }
   });
 
   function onEvent(event) {
