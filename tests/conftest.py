@@ -96,9 +96,15 @@ def settings(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     else:
         url = database_url
         engine_db = Database(url)
-        tables = ", ".join(f'"{table.name}"' for table in Base.metadata.sorted_tables)
+        # DELETE, children first, then every sequence back to 1: on tables a test left nearly empty
+        # this takes milliseconds, where one TRUNCATE of all 63 tables took 0.25-1.3 s per test.
         with engine_db.engine.begin() as connection:
-            connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+            for table in reversed(Base.metadata.sorted_tables):
+                connection.execute(text(f'DELETE FROM "{table.name}"'))
+            sequences = (
+                "SELECT oid FROM pg_class WHERE relkind = 'S' AND relnamespace = 'public'::regnamespace"
+            )
+            connection.execute(text(f"SELECT setval(oid, 1, false) FROM ({sequences}) AS s"))
         engine_db.dispose()
     monkeypatch.setenv("TILSVAR_DATA_DIR", str(tmp_path / "var"))
     monkeypatch.setenv("TILSVAR_DATABASE_URL", url)
