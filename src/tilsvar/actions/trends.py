@@ -188,14 +188,12 @@ def _observe_brand(session: Session, brand_id: int, rows: list[Any], params: Par
             )
         )
     session.flush()
-    _link_to_open_incidents(
-        session, [(conversation_of[row.id], cluster.survivor().id) for row, cluster, _ in assigned if cluster]
-    )
-    for survivor_id in merged_into:
-        conversations = cluster_conversation_ids(session, survivor_id)
-        _link_to_open_incidents(
-            session, [(conversation_id, survivor_id) for conversation_id in conversations]
-        )
+    # new messages join their cluster's open incidents; after a merge, all the survivor's do
+    pairs = [(conversation_of[row.id], cluster.survivor().id) for row, cluster, _ in assigned if cluster]
+    pairs += [
+        (each, survivor) for survivor in merged_into for each in cluster_conversation_ids(session, survivor)
+    ]
+    _link_to_open_incidents(session, pairs)
     return [_store_alert(session, organization_id, brand_id, alert) for alert in alerts]
 
 

@@ -268,13 +268,17 @@ class Detector:
         self._absorb(older[0], older[1], younger[1])
         return older[1]
 
-    def _absorb(self, number: int, cluster: Cluster, other: Cluster) -> None:
+    def _add_to_centroid(self, number: int, cluster: Cluster, weights: dict[str, float]) -> None:
+        """Sum ``weights`` into the centroid, keep its ``CENTROID_FEATURES`` strongest features."""
         merged = dict(cluster.centroid)
-        for name, weight in other.centroid.items():
+        for name, weight in weights.items():
             merged[name] = merged.get(name, 0.0) + weight
         kept = sorted(merged.items(), key=lambda item: (-item[1], item[0]))[:CENTROID_FEATURES]
         cluster.centroid = {name: round(value, 4) for name, value in kept}
         self._post(number, cluster)
+
+    def _absorb(self, number: int, cluster: Cluster, other: Cluster) -> None:
+        self._add_to_centroid(number, cluster, other.centroid)
         cluster.size += other.size
         cluster.first_seen = min(cluster.first_seen, other.first_seen)
         cluster.last_seen = max(cluster.last_seen, other.last_seen)
@@ -297,12 +301,7 @@ class Detector:
         terms: Sequence[str],
     ) -> None:
         at = observation.at
-        merged = dict(cluster.centroid)
-        for name, weight in features.items():
-            merged[name] = merged.get(name, 0.0) + weight
-        kept = sorted(merged.items(), key=lambda item: (-item[1], item[0]))[:CENTROID_FEATURES]
-        cluster.centroid = {name: round(value, 4) for name, value in kept}
-        self._post(number, cluster)
+        self._add_to_centroid(number, cluster, features)
         cluster.size += 1
         cluster.first_seen = min(cluster.first_seen, at)
         cluster.last_seen = max(cluster.last_seen, at)
